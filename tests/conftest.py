@@ -1,0 +1,37 @@
+"""Shared fixtures: the real data sets the oracle tests run on."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from tfcluster.datasets import load_digits
+
+    return load_digits()
+
+
+@pytest.fixture(scope="session")
+def iris():
+    from tfcluster.datasets import load_iris
+
+    return load_iris()
+
+
+@pytest.fixture(scope="session")
+def wine():
+    from sklearn.datasets import load_wine
+
+    data = load_wine()
+    return data.data, data.target
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    from tfcluster.datasets import make_blobs
+
+    return make_blobs(600, 2, 4, cluster_std=0.8, random_state=0, dtype=np.float64)

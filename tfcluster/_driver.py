@@ -1,0 +1,213 @@
+"""The data side of the statistics-over-batches driver.
+
+``as_data`` turns whatever the user passed (numpy array, nested list,
+tf.Tensor, or a ``tf.data.Dataset``) into a validated ``Data``: either an
+in-memory pair ``(x, w)`` cut into chunks, or a streamed dataset of ``(x, w)``
+batches. The compiled algorithms in ``tfcluster.ops`` then run
+``ops.batching.reduce_batches`` over ``data.source``, the same code for both.
+``call`` runs a compiled function and turns errors raised by the dataset's
+checks (NaN in a batch, negative weights) into ValueError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._validation import check_array, check_n_features, check_sample_weight, is_dataset
+
+__all__ = ["Data", "as_data", "call", "chunk_rows", "moments"]
+
+_NON_FINITE = "X contains NaN or infinity; only finite values are accepted."
+_W_NON_FINITE = "sample_weight contains NaN or infinity."
+_W_NEGATIVE = "sample_weight contains negative values; weights must be >= 0."
+_CHUNK_ELEMENTS = 2**20  # elements of one [chunk, n_columns] block (4 MiB in float32)
+
+
+def chunk_rows(n_columns: int) -> int:
+    """Rows per chunk so that a ``[chunk, n_columns]`` block stays about 4 MiB."""
+    return int(np.clip(_CHUNK_ELEMENTS // max(int(n_columns), 1), 256, 65536))
+
+
+@dataclasses.dataclass
+class Data:
+    """Validated input for the compiled algorithms.
+
+    Attributes:
+        source: ``(x [n, n_features], w [n])`` tensors, or a ``tf.data.Dataset``
+            of such pairs.
+        n_features: number of columns.
+        n_samples: number of rows, or None for a stream (not read yet).
+        dtype: tf.float32 or tf.float64.
+    """
+
+    source: object
+    n_features: int
+    n_samples: int | None
+    dtype: tf.DType
+
+    @property
+    def streamed(self) -> bool:
+        return isinstance(self.source, tf.data.Dataset)
+
+    @property
+    def x(self) -> tf.Tensor:
+        """The in-memory samples ``[n, n_features]`` (not for streams)."""
+        return self.source[0]
+
+    @property
+    def w(self) -> tf.Tensor:
+        """The in-memory sample weights ``[n]`` (not for streams)."""
+        return self.source[1]
+
+    def shifted(self, offset) -> Data:
+        """The same data with ``offset [n_features]`` subtracted from every row."""
+        offset = tf.cast(offset, self.dtype)
+        if self.streamed:
+            source = self.source.map(lambda x, w: (x - offset, w))
+        else:
+            source = (self.x - offset, self.w)
+        return dataclasses.replace(self, source=source)
+
+
+def as_data(
+    X,
+    sample_weight=None,
+    *,
+    dtype=tf.float32,
+    n_features: int | None = None,
+    min_samples: int = 1,
+) -> Data:
+    """Validate ``X`` (and ``sample_weight``) into a ``Data``.
+
+    A ``tf.data.Dataset`` must yield batches ``[batch, n_features]``, or tuples
+    whose first element is such a batch; a third element, as in Keras's
+    ``(x, y, sample_weight)``, is taken as the batch's sample weights.
+
+    Raises:
+        TypeError, ValueError: as ``check_array``; for datasets, elements that
+            are not batched 2-D numeric tensors.
+    """
+    if not is_dataset(X):
+        x = check_array(X, dtype=dtype, min_samples=min_samples, n_features=n_features)
+        n = int(x.shape[0])
+        w = check_sample_weight(sample_weight, n, dtype)
+        return Data((x, w), int(x.shape[1]), n, dtype)
+    if sample_weight is not None:
+        raise ValueError(
+            "sample_weight cannot be given with a tf.data.Dataset; yield "
+            "(x, y, sample_weight) tuples from the dataset instead."
+        )
+    return _as_streamed(X, dtype, n_features)
+
+
+def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
+    spec = dataset.element_spec
+    if isinstance(spec, dict):
+        raise TypeError("Dataset elements must be tensors or tuples, not dicts.")
+    if isinstance(spec, tuple):
+        if not spec:
+            raise TypeError("Dataset elements are empty tuples; expected (x, ...).")
+        x_spec = spec[0]
+        w_spec = spec[2] if len(spec) >= 3 else None
+    else:
+        x_spec, w_spec = spec, None
+    if not isinstance(x_spec, tf.TensorSpec):
+        raise TypeError(f"Dataset elements must be dense tensors; got {x_spec}.")
+    if not (x_spec.dtype.is_floating or x_spec.dtype.is_integer):
+        raise TypeError(f"Dataset samples must be numbers; got dtype {x_spec.dtype.name}.")
+    if x_spec.shape.rank != 2:
+        raise ValueError(
+            "Dataset elements must be batches [batch, n_features] (rank 2); got shape "
+            f"{x_spec.shape}. Call dataset.batch(batch_size) on a dataset of rows."
+        )
+    d = x_spec.shape[1]
+    if d is None:
+        first = next(iter(dataset.take(1)), None)
+        if first is None:
+            raise ValueError("The dataset is empty; at least 1 sample is required.")
+        d = int((first[0] if isinstance(first, tuple) else first).shape[1])
+    check_n_features(int(d), n_features)
+
+    def prepare(*element):
+        x = element[0]
+        x = tf.ensure_shape(tf.cast(x, dtype), [None, d])
+        x = tf.debugging.assert_all_finite(
+            x, _NON_FINITE
+        )
+        if w_spec is None:
+            w = tf.ones(tf.shape(x)[:1], dtype)
+        else:
+            w = tf.cast(tf.reshape(element[2], [-1]), dtype)
+            w = tf.debugging.assert_all_finite(w, _W_NON_FINITE)
+            check = tf.debugging.assert_non_negative(
+                w, message=_W_NEGATIVE
+            )
+            with tf.control_dependencies([check]):
+                w = tf.identity(w)
+        return x, w
+
+    source = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return Data(source, int(d), None, dtype)
+
+
+def call(fn, *args, **kwargs):
+    """Run ``fn``; errors raised by a dataset's own checks become ValueError."""
+    try:
+        return fn(*args, **kwargs)
+    except tf.errors.InvalidArgumentError as exc:
+        known = [m for m in (_NON_FINITE, _W_NON_FINITE, _W_NEGATIVE) if m in exc.message]
+        if not known:
+            raise
+        raise ValueError(f"Invalid data from the dataset: {known[0]}") from None
+
+
+@tf.function(reduce_retracing=True)
+def _moments(source, shift, chunk_size: int):
+    from tfcluster.ops.batching import reduce_batches
+
+    def stats(x, w):
+        xs = x - shift  # shifted sums keep the variance exact far from the origin
+        wx = w[:, None] * xs
+        n = tf.cast(tf.shape(x)[0], tf.int64)
+        return tf.reduce_sum(w), tf.reduce_sum(wx, 0), tf.reduce_sum(wx * xs, 0), n
+
+    zero = tf.zeros_like(shift)
+    init = (tf.zeros([], shift.dtype), zero, zero, tf.constant(0, tf.int64))
+    return reduce_batches(stats, init, source, chunk_size)
+
+
+def moments(data: Data):
+    """Weighted mean and variance per feature, total weight and row count.
+
+    One pass over the data, shifted by the first batch's mean so that data far
+    from the origin keep an accurate variance. For a stream this is also where
+    an empty dataset is found.
+
+    Returns:
+        ``(mean [n_features], var [n_features], total_weight, n_samples)`` as
+        numpy float64 values.
+
+    Raises:
+        ValueError: no samples, or all weights zero.
+    """
+    if data.streamed:
+        first = call(next, iter(data.source.take(1)), None)
+        if first is None:
+            raise ValueError("The dataset is empty; at least 1 sample is required.")
+        head = first[0]
+    else:
+        head = data.x[: chunk_rows(data.n_features)]
+    shift = tf.reduce_mean(head, axis=0) if int(head.shape[0]) else tf.zeros([data.n_features])
+    shift = tf.cast(shift, data.dtype)
+    out = call(_moments, data.source, shift, chunk_rows(data.n_features))
+    total, s1, s2, n = (np.asarray(v.numpy(), dtype=np.float64) for v in out)
+    if n == 0:
+        raise ValueError("The dataset is empty; at least 1 sample is required.")
+    if total <= 0:
+        raise ValueError("sample_weight is zero everywhere; at least one weight must be > 0.")
+    mean_shifted = s1 / total
+    var = np.maximum(s2 / total - mean_shifted**2, 0.0)
+    return shift.numpy().astype(np.float64) + mean_shifted, var, float(total), int(n)

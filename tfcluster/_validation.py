@@ -1,0 +1,140 @@
+"""Input conversion and validation shared by every estimator and metric.
+
+Everything a user passes goes through here first, so that bad input ends in a
+ValueError or TypeError that names the problem, never in a TensorFlow error
+or a NaN result.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "check_array",
+    "check_sample_weight",
+    "check_labels",
+    "check_n_features",
+    "is_dataset",
+]
+
+
+def is_dataset(X) -> bool:
+    """True if ``X`` is a ``tf.data.Dataset``."""
+    return isinstance(X, tf.data.Dataset)
+
+
+def _to_numpy(X, name: str) -> np.ndarray:
+    if isinstance(X, (tf.Tensor, tf.Variable)):
+        X = X.numpy()
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{name} must be a 2-D array of numbers, got a string.")
+    try:
+        arr = np.asarray(X)
+    except ValueError as exc:  # ragged nested lists (numpy >= 1.24)
+        raise ValueError(
+            f"{name} must be a 2-D array of numbers with rows of equal length; "
+            f"got a ragged sequence ({exc})."
+        ) from None
+    if arr.dtype == object:
+        raise ValueError(
+            f"{name} must be a 2-D array of numbers with rows of equal length; "
+            "got a ragged or mixed-type sequence."
+        )
+    if arr.dtype.kind in "USV":
+        raise TypeError(f"{name} must contain numbers; got an array of dtype {arr.dtype}.")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must contain real numbers; got an array of dtype {arr.dtype}.")
+    return arr
+
+
+def check_array(
+    X,
+    *,
+    dtype=tf.float32,
+    name: str = "X",
+    min_samples: int = 1,
+    n_features: int | None = None,
+) -> tf.Tensor:
+    """Validate ``X`` and return it as a 2-D tf.Tensor ``[n_samples, n_features]``.
+
+    Args:
+        X: numpy array, nested list or tf.Tensor of shape ``[n_samples, n_features]``.
+        dtype: tf.float32 or tf.float64, the dtype of the result.
+        name: the argument's name, used in error messages.
+        min_samples: the fewest rows accepted.
+        n_features: if given, the number of columns required (from ``fit``).
+
+    Returns:
+        tf.Tensor of ``dtype``, shape ``[n_samples, n_features]``.
+
+    Raises:
+        TypeError: strings, objects or complex numbers.
+        ValueError: wrong number of dimensions, ragged rows, too few rows, no
+            columns, NaN or infinity, or a different number of features.
+    """
+    if is_dataset(X):
+        raise TypeError(f"{name} must be an array here; a tf.data.Dataset is not accepted.")
+    arr = _to_numpy(X, name)
+    if arr.ndim != 2:
+        hint = " Reshape a single feature with X.reshape(-1, 1)." if arr.ndim == 1 else ""
+        raise ValueError(
+            f"{name} must be 2-D [n_samples, n_features]; got {arr.ndim}-D "
+            f"with shape {arr.shape}.{hint}"
+        )
+    if arr.shape[0] < min_samples:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} sample(s); at least {min_samples} required."
+        )
+    if arr.shape[1] < 1:
+        raise ValueError(f"{name} has no features (shape {arr.shape}); at least 1 required.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity; only finite values are accepted.")
+    check_n_features(arr.shape[1], n_features, name)
+    return tf.convert_to_tensor(arr.astype(dtype.as_numpy_dtype, copy=False))
+
+
+def check_n_features(got: int, expected: int | None, name: str = "X") -> None:
+    """Raise ValueError if ``got`` differs from the ``expected`` number of features."""
+    if expected is not None and got != expected:
+        raise ValueError(
+            f"{name} has {got} features, but this estimator was fitted with "
+            f"{expected} features."
+        )
+
+
+def check_sample_weight(sample_weight, n_samples: int, dtype=tf.float32) -> tf.Tensor:
+    """Return ``sample_weight`` as a ``[n_samples]`` tensor; None means all ones.
+
+    Raises:
+        ValueError: wrong length, negative, non-finite, or all zero.
+        TypeError: not numeric.
+    """
+    if sample_weight is None:
+        return tf.ones([n_samples], dtype=dtype)
+    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        sample_weight = np.full(n_samples, sample_weight)
+    w = _to_numpy(sample_weight, "sample_weight")
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must be 1-D of length n_samples={n_samples}; got shape {w.shape}."
+        )
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight contains NaN or infinity; only finite values accepted.")
+    if np.any(w < 0):
+        raise ValueError("sample_weight contains negative values; weights must be >= 0.")
+    if not np.any(w > 0):
+        raise ValueError("sample_weight is zero everywhere; at least one weight must be > 0.")
+    return tf.convert_to_tensor(w.astype(dtype.as_numpy_dtype))
+
+
+def check_labels(labels, n_samples: int, name: str = "labels") -> np.ndarray:
+    """Return ``labels`` as a 1-D int array of length ``n_samples``."""
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or arr.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must be 1-D of length n_samples={n_samples}; got shape {arr.shape}."
+        )
+    return arr

@@ -1,0 +1,110 @@
+"""Statistics over batches: the loop every algorithm runs (pure TensorFlow).
+
+A *source* is either an in-memory pair ``(x, w)`` (``x`` ``[n, n_features]``,
+``w`` ``[n]``), which is cut into chunks of ``chunk_size`` rows, or a
+``tf.data.Dataset`` whose elements are ``(x, w)`` batches. ``reduce_batches``
+sums ``fn(x_batch, w_batch)`` over all batches of either kind, so one
+implementation of an algorithm serves in-memory and streamed data alike; peak
+memory is bounded by one chunk, never by the whole data set. These functions
+are safe inside ``tf.function`` and hold no Python state.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+__all__ = ["reduce_batches", "fold_batches", "map_chunks", "tree_add"]
+
+
+def tree_add(a, b):
+    """Element-wise sum of two nested structures of tensors."""
+    return tf.nest.map_structure(tf.add, a, b)
+
+
+def reduce_batches(fn, init, source, chunk_size: int):
+    """Sum ``fn(x_batch, w_batch)`` over every batch of ``source``.
+
+    Args:
+        fn: maps ``x [b, n_features]``, ``w [b]`` to a nested structure of
+            tensors with the structure and shapes of ``init``.
+        init: the zero of the statistics (nested tensors).
+        source: ``(x, w)`` tensors or a ``tf.data.Dataset`` of ``(x, w)``.
+        chunk_size: rows per chunk for in-memory sources.
+
+    Returns:
+        The summed statistics, same structure as ``init``.
+    """
+    return fold_batches(lambda acc, x, w: tree_add(acc, fn(x, w)), init, source, chunk_size)
+
+
+def fold_batches(fn, init, source, chunk_size: int, *, relax_shapes: bool = False):
+    """Fold ``acc = fn(acc, x_batch, w_batch)`` over every batch of ``source``.
+
+    The general form of ``reduce_batches`` for statistics that are not plain
+    sums (a running top-k, a growing candidate set, a batch counter).
+
+    Args:
+        fn: maps ``acc, x [b, n_features], w [b]`` to the new ``acc``.
+        init: the initial accumulator (nested tensors).
+        source: ``(x, w)`` tensors or a ``tf.data.Dataset`` of ``(x, w)``.
+        chunk_size: rows per chunk for in-memory sources.
+        relax_shapes: let every dimension of the accumulator change between
+            batches (for accumulators that grow).
+
+    Returns:
+        The final accumulator.
+    """
+    if isinstance(source, tf.data.Dataset):
+        return source.reduce(init, lambda acc, batch: fn(acc, *batch))
+    x, w = source
+    n = tf.shape(x)[0]
+    n_chunks = (n + chunk_size - 1) // chunk_size
+
+    def body(i, acc):
+        start = i * chunk_size
+        return i + 1, fn(acc, x[start : start + chunk_size], w[start : start + chunk_size])
+
+    invariants = None
+    if relax_shapes:
+        invariants = (
+            tf.TensorShape([]),
+            tf.nest.map_structure(lambda t: tf.TensorShape([None] * t.shape.rank), init),
+        )
+    _, acc = tf.while_loop(
+        lambda i, _: i < n_chunks,
+        body,
+        (tf.constant(0), init),
+        shape_invariants=invariants,
+    )
+    return acc
+
+
+def map_chunks(fn, x, chunk_size: int, fn_output_signature):
+    """Apply ``fn`` to ``x [n, ...]`` chunk by chunk and concatenate along rows.
+
+    Args:
+        fn: maps ``x [b, ...]`` to a tensor (or tuple of tensors) with ``b`` rows.
+        x: the in-memory input.
+        chunk_size: rows per chunk.
+        fn_output_signature: ``tf.TensorSpec`` (or tuple of them) of one
+            chunk's output, with the row dimension ``None``.
+
+    Returns:
+        ``fn``'s outputs for all rows, ``[n, ...]`` each.
+    """
+    n = tf.shape(x)[0]
+    n_chunks = (n + chunk_size - 1) // chunk_size
+    specs = tf.nest.flatten(fn_output_signature)
+    arrays = [
+        tf.TensorArray(s.dtype, size=n_chunks, infer_shape=False, element_shape=s.shape)
+        for s in specs
+    ]
+
+    def body(i, arrays):
+        start = i * chunk_size
+        out = tf.nest.flatten(fn(x[start : start + chunk_size]))
+        return i + 1, [a.write(i, o) for a, o in zip(arrays, out)]
+
+    _, arrays = tf.while_loop(lambda i, _: i < n_chunks, body, (tf.constant(0), arrays))
+    outs = [a.concat() for a in arrays]
+    return tf.nest.pack_sequence_as(fn_output_signature, outs)
