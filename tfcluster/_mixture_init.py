@@ -1,0 +1,188 @@
+"""GaussianMixture: checks of user-given initial parameters, and initialisation.
+
+Private helpers of ``tfcluster.mixture``. Every initialisation is one pass of
+``ops.mixture.init_statistics`` over the data (a hard or random assignment of
+rows to components) followed by the same M step as EM, as scikit-learn does.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._driver import Data, call, chunk_rows
+from tfcluster._validation import _to_numpy
+from tfcluster.ops import mixture as ops
+
+__all__ = [
+    "ILL_DEFINED",
+    "check_weights_init",
+    "check_means_init",
+    "check_precisions_init",
+    "covariance_shape",
+    "initial_parameters",
+]
+
+ILL_DEFINED = (
+    "Fitting the mixture model failed because some components have ill-defined "
+    "empirical covariance (for instance caused by singleton or collapsed samples): a "
+    "covariance is not positive definite even after adding reg_covar={reg_covar}. "
+    "Increase reg_covar, decrease the number of components, or scale the input data."
+)
+
+
+def covariance_shape(covariance_type: str, k: int, d: int) -> tuple:
+    """Shape of ``covariances_``/``precisions_`` for a covariance type."""
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
+
+
+def _checked(value, name, shape, dtype) -> np.ndarray:
+    arr = _to_numpy(value, name)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity; only finite values are accepted.")
+    return arr.astype(dtype.as_numpy_dtype)
+
+
+def check_weights_init(weights_init, k: int, dtype) -> np.ndarray:
+    """``[k]`` weights in [0, 1] summing to 1 (within 1e-6 in float32, 1e-8 in float64)."""
+    w = _checked(weights_init, "weights_init", (k,), dtype)
+    if np.any(w < 0) or np.any(w > 1):
+        raise ValueError(
+            f"weights_init must be in [0, 1]; got min {w.min():.5g}, max {w.max():.5g}."
+        )
+    atol = 1e-6 if dtype == tf.float32 else 1e-8
+    if abs(1.0 - float(np.sum(w, dtype=np.float64))) > atol:
+        raise ValueError(f"weights_init must sum to 1; got sum {np.sum(w):.8g}.")
+    return w
+
+
+def check_means_init(means_init, k: int, d: int, dtype) -> np.ndarray:
+    """``[k, d]`` initial means."""
+    return _checked(means_init, "means_init", (k, d), dtype)
+
+
+def check_precisions_init(precisions_init, covariance_type: str, k: int, d: int, dtype):
+    """Initial precisions of ``covariance_shape``: symmetric positive definite or > 0."""
+    shape = covariance_shape(covariance_type, k, d)
+    p = _checked(precisions_init, "precisions_init", shape, dtype)
+    if covariance_type in ("full", "tied"):
+        mats = p.reshape(-1, d, d).astype(np.float64)
+        symmetric = np.allclose(mats, np.swapaxes(mats, 1, 2))
+        if not symmetric or np.any(np.linalg.eigvalsh(mats) <= 0):
+            raise ValueError(
+                f"precisions_init for covariance_type={covariance_type!r} must be "
+                "symmetric and positive definite."
+            )
+    elif np.any(p <= 0):
+        raise ValueError(
+            f"precisions_init for covariance_type={covariance_type!r} must be positive."
+        )
+    return p
+
+
+@tf.function(reduce_retracing=True)
+def _init_params(source, kind, centers, arg, total, reg_covar, covariance_type, chunk):
+    stats = ops.init_statistics(source, kind, centers, arg, covariance_type, chunk)
+    nk, means, cov, prec_chol, ok = ops.m_step(*stats, centers, reg_covar, covariance_type)
+    return nk / total, means, cov, prec_chol, ok
+
+
+@tf.function(reduce_retracing=True)
+def _gather_rows(source, indices, chunk):
+    return ops.gather_rows(source, indices, chunk)
+
+
+def _random_state(seed) -> int:
+    return int(seed[0].numpy()) % (2**31 - 1)
+
+
+def _assignment(est, data: Data, n_samples: int, seed):
+    """(kind, centers, arg) of ``est.init_params`` on centred ``data``."""
+    k, d, dtype = est.n_components, data.n_features, data.dtype
+    chunk = chunk_rows(max(k, d))
+    name = est.init_params
+    if name == "kmeans":
+        from tfcluster.kmeans import ConvergenceWarning, KMeans
+
+        km = KMeans(k, n_init=1, random_state=_random_state(seed), dtype=dtype.name)
+        with warnings.catch_warnings():  # duplicate points: fewer distinct clusters
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if data.streamed:
+                km.fit(data.source.map(lambda x, w: (x, w, w)))
+            else:
+                km.fit(data.x, sample_weight=data.w)
+        return "centers", tf.constant(km.cluster_centers_, dtype), tf.zeros([2], tf.int64)
+    if name == "random":
+        return "random", tf.zeros([k, d], dtype), seed
+    if name == "k-means++":
+        if data.streamed:
+            raise ValueError(
+                "init_params='k-means++' needs in-memory X; with a tf.data.Dataset use "
+                "'kmeans', 'random' or 'random_from_data'."
+            )
+        from tfcluster.kmeans import kmeans_plusplus
+
+        _, idx = kmeans_plusplus(
+            data.x, k, sample_weight=data.w, random_state=_random_state(seed), dtype=dtype.name
+        )
+        indices = tf.constant(np.asarray(idx), tf.int64)
+    else:  # random_from_data: k distinct rows, uniformly
+        u = tf.random.stateless_uniform([n_samples], seed, dtype=tf.float32)
+        indices = tf.cast(tf.math.top_k(u, k).indices, tf.int64)
+    rows = call(_gather_rows, data.source, indices, chunk)
+    return "rows", rows, indices
+
+
+def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
+    """Initial ``(weights, means, prec_chol, covariances)`` on centred ``data``.
+
+    Args:
+        est: the GaussianMixture.
+        data: the data, centred on ``offset``.
+        offset: ``[d]`` the centring offset.
+        n_samples: number of rows; ``total``: their total weight.
+        seed: stateless seed ``[2]`` of this initialisation.
+        user: dict of the checked ``weights``/``means``/``precisions`` inits (or None).
+
+    Raises:
+        ValueError: the initial covariances are not positive definite.
+    """
+    ct, dtype = est.covariance_type, data.dtype
+    reg = tf.constant(est.reg_covar, dtype)
+    if any(v is None for v in user.values()):
+        kind, centers, arg = _assignment(est, data, n_samples, seed)
+        chunk = chunk_rows(est.n_components * data.n_features)
+        weights, means, cov, prec_chol, ok = call(
+            _init_params,
+            data.source,
+            kind,
+            centers,
+            arg,
+            tf.constant(total, dtype),
+            reg,
+            ct,
+            chunk,
+        )
+        if not bool(ok):
+            raise ValueError(ILL_DEFINED.format(reg_covar=est.reg_covar))
+    else:
+        weights = means = cov = prec_chol = None
+    if user["weights"] is not None:
+        weights = tf.constant(user["weights"])
+    if user["means"] is not None:
+        means = tf.constant(user["means"] - offset.astype(user["means"].dtype))
+    if user["precisions"] is not None:
+        precisions = tf.constant(user["precisions"])
+        prec_chol = ops.precision_cholesky_from_precisions(precisions, ct)
+        cov = _inverse(precisions, ct)
+    return weights, means, prec_chol, cov
+
+
+def _inverse(precisions, covariance_type):
+    if covariance_type in ("full", "tied"):
+        return tf.linalg.inv(precisions)
+    return 1.0 / precisions

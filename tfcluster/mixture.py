@@ -1,0 +1,412 @@
+"""Gaussian mixture fitted by expectation-maximisation: GaussianMixture.
+
+A thin shell: it validates, centres the data, runs the compiled EM loop of
+``tfcluster.ops.mixture`` over the data's batches and stores the fitted
+attributes, with scikit-learn's names, shapes and convergence rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._base import (
+    BaseEstimator,
+    check_dtype,
+    check_is_fitted,
+    check_option,
+    check_positive_int,
+    make_seed,
+    split_seed,
+)
+from tfcluster._driver import as_data, call, chunk_rows, moments
+from tfcluster._mixture_init import (
+    ILL_DEFINED,
+    check_means_init,
+    check_precisions_init,
+    check_weights_init,
+    initial_parameters,
+)
+from tfcluster._validation import check_array
+from tfcluster.ops import mixture as ops
+from tfcluster.ops.batching import map_chunks, reduce_batches
+
+__all__ = ["GaussianMixture"]
+
+_COVARIANCE_TYPES = {name: name for name in ops.COVARIANCE_TYPES}
+_INIT_PARAMS = {name: name for name in ("kmeans", "k-means++", "random", "random_from_data")}
+
+
+def _per_type(fn):
+    """One tf.function per covariance type (each keeps its own traces)."""
+    return {
+        ct: tf.function(functools.partial(fn, covariance_type=ct), reduce_retracing=True)
+        for ct in ops.COVARIANCE_TYPES
+    }
+
+
+def _em(source, params, lower_bound, total, max_iter, tol, reg_covar, chunk, covariance_type):
+    weights, means, prec_chol = params
+    return ops.em(
+        source,
+        weights,
+        means,
+        prec_chol,
+        lower_bound,
+        total,
+        max_iter,
+        tol,
+        reg_covar,
+        covariance_type,
+        chunk,
+    )
+
+
+def _score_chunks(x, params, chunk, covariance_type):
+    dtype = x.dtype
+    spec = (
+        tf.TensorSpec([None], dtype),
+        tf.TensorSpec([None, None], dtype),
+        tf.TensorSpec([None], tf.int32),
+    )
+    return map_chunks(lambda xb: ops.score_and_resp(xb, *params, covariance_type), x, chunk, spec)
+
+
+def _total_log_likelihood(source, params, chunk, covariance_type):
+    def stats(x, w):
+        norm, _ = ops.log_resp(x, *params, covariance_type)
+        return tf.reduce_sum(w * norm), tf.reduce_sum(w)
+
+    zero = tf.zeros([], params[1].dtype)
+    return reduce_batches(stats, (zero, zero), source, chunk)
+
+
+_EM = _per_type(_em)
+_SCORE_CHUNKS = _per_type(_score_chunks)
+_TOTAL_LOG_LIKELIHOOD = _per_type(_total_log_likelihood)
+
+
+def _non_negative(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number >= 0, got {value!r}.")
+    if not value >= 0 or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
+    return float(value)
+
+
+class GaussianMixture(BaseEstimator):
+    """Gaussian mixture model fitted by EM, compiled and on device.
+
+    The E step (log-sum-exp stable; batched Cholesky factors and one GEMM per
+    chunk for full covariances) and the M-step statistics run chunk by chunk
+    inside one ``tf.function`` holding the whole EM loop, so memory is bounded
+    by a chunk and a ``tf.data.Dataset`` gives exactly the in-memory EM.
+    Results match ``sklearn.mixture.GaussianMixture`` from the same
+    initialisation, including its convergence rule, ``lower_bound_`` and
+    ``n_iter_``; ``fit`` also accepts ``sample_weight`` (weighted EM).
+
+    Args:
+        n_components: number of mixture components ``k``.
+        covariance_type: "full" (one matrix per component), "tied" (one matrix
+            shared), "diag" (one diagonal per component) or "spherical" (one
+            variance per component).
+        tol: stop when the mean log-likelihood changes by less than ``tol``.
+        reg_covar: non-negative value added to the diagonal of covariances.
+        max_iter: most EM iterations per initialisation (0: only initialise).
+        n_init: number of initialisations; the best lower bound is kept.
+        init_params: "kmeans" (tfcluster's KMeans labels), "k-means++" (one
+            seed row per component), "random" (random responsibilities) or
+            "random_from_data" (random distinct rows as components).
+        weights_init: ``[k]`` initial weights summing to 1, or None.
+        means_init: ``[k, n_features]`` initial means, or None.
+        precisions_init: initial precisions (inverse covariances), shaped as
+            ``covariances_``, or None. What is not given comes from ``init_params``.
+        warm_start: start each ``fit`` from the previous solution (one init).
+        random_state: int or None; the same int gives the same result.
+        dtype: "float32" or "float64".
+        verbose: print the outcome of each initialisation.
+
+    Attributes:
+        weights_: ``[k]`` mixing weights.
+        means_: ``[k, n_features]``.
+        covariances_: ``[k, d, d]`` full, ``[d, d]`` tied, ``[k, d]`` diag,
+            ``[k]`` spherical (``d = n_features``).
+        precisions_: inverse covariances, same shape.
+        precisions_cholesky_: upper ``U`` with ``precisions_ = U @ U.T``, same shape.
+        converged_: whether the kept initialisation met ``tol``.
+        n_iter_: EM iterations of the kept initialisation.
+        lower_bound_: mean log-likelihood of the training data at the last E step.
+        lower_bounds_: ``[n_iter_]`` the lower bound of each iteration.
+        n_features_in_: number of features seen in ``fit``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from tfcluster import GaussianMixture
+        >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+        >>> gm = GaussianMixture(2, means_init=[[1, 2], [10, 2]], dtype="float64").fit(X)
+        >>> gm.means_.tolist()
+        [[1.0, 2.0], [10.0, 2.0]]
+        >>> gm.predict([[0, 0], [12, 3]]).tolist()
+        [0, 1]
+    """
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        warm_start=False,
+        random_state=None,
+        dtype="float32",
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def _check_params(self):
+        check_positive_int("n_components", self.n_components)
+        check_option("covariance_type", self.covariance_type, _COVARIANCE_TYPES)
+        check_option("init_params", self.init_params, _INIT_PARAMS)
+        _non_negative("tol", self.tol)
+        _non_negative("reg_covar", self.reg_covar)
+        check_positive_int("max_iter", self.max_iter, minimum=0)
+        check_positive_int("n_init", self.n_init)
+        return check_dtype(self.dtype)
+
+    def _user_init(self, d, dtype):
+        k, ct = self.n_components, self.covariance_type
+        return {
+            "weights": None
+            if self.weights_init is None
+            else check_weights_init(self.weights_init, k, dtype),
+            "means": None
+            if self.means_init is None
+            else check_means_init(self.means_init, k, d, dtype),
+            "precisions": None
+            if self.precisions_init is None
+            else check_precisions_init(self.precisions_init, ct, k, d, dtype),
+        }
+
+    def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
+        """Estimate the parameters with EM (``n_init`` times, the best kept).
+
+        Args:
+            X: ``[n_samples, n_features]`` array, nested list or tf.Tensor, or a
+                ``tf.data.Dataset`` of ``[batch, n_features]`` batches (or tuples
+                ``(x, y)`` / ``(x, y, sample_weight)``).
+            y: ignored.
+            sample_weight: ``[n_samples]`` non-negative weights, or None. Integer
+                weights give the same fit as repeated rows.
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError, TypeError: bad parameters or input (see the messages);
+                ValueError if a covariance is not positive definite even after
+                adding ``reg_covar``.
+        """
+        dtype = self._check_params()
+        data = as_data(X, sample_weight, dtype=dtype)
+        k, ct = self.n_components, self.covariance_type
+        user = self._user_init(data.n_features, dtype)
+        mean, _, total, n_samples = moments(data)
+        if n_samples < k:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_components={k}; fewer "
+                "components or more data are needed."
+            )
+        warm = bool(self.warm_start) and hasattr(self, "converged_")
+        if warm:
+            mean = np.asarray(self.weights_ @ self.means_, np.float64)
+        centered = data.shifted(mean)
+        offset = mean.astype(dtype.as_numpy_dtype)
+        n_init = 1 if warm else self.n_init
+        seeds = split_seed(make_seed(self.random_state), n_init)
+        chunk = chunk_rows(k * data.n_features)
+        args = (
+            tf.constant(total, dtype),
+            tf.constant(self.max_iter),
+            tf.constant(self.tol, dtype),
+            tf.constant(self.reg_covar, dtype),
+            chunk,
+        )
+        best = None
+        for run in range(n_init):
+            if warm:
+                params = (self.weights_, self.means_ - offset, self.precisions_cholesky_)
+                params = tuple(tf.constant(p, dtype) for p in params)
+                cov0, lb0 = tf.constant(self.covariances_, dtype), self.lower_bound_
+            else:
+                weights, means, prec_chol, cov0 = initial_parameters(
+                    self, centered, offset, n_samples, total, seeds[run], user
+                )
+                params, lb0 = (weights, means, prec_chol), -np.inf
+            out = call(_EM[ct], centered.source, params, tf.constant(lb0, dtype), *args)
+            if not bool(out["ok"]):
+                raise ValueError(ILL_DEFINED.format(reg_covar=self.reg_covar))
+            out = {key: value.numpy() for key, value in out.items()}
+            if out["n_iter"] == 0:  # max_iter=0: the initial parameters
+                out.update(
+                    weights=params[0].numpy(),
+                    means=params[1].numpy(),
+                    prec_chol=params[2].numpy(),
+                    covariances=cov0.numpy(),
+                    lower_bound=lb0,
+                )
+            if self.verbose:
+                print(
+                    f"Initialization {run}: {out['n_iter']} iterations, lower bound "
+                    f"{out['lower_bound']:.6f}, converged={bool(out['converged'])}"
+                )
+            if best is None or out["lower_bound"] > best["lower_bound"]:
+                best = out
+        self._store(best, offset, data.n_features)
+        if not self.converged_ and self.max_iter > 0:
+            from tfcluster.kmeans import ConvergenceWarning
+
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init "
+                "parameters, or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _store(self, out, offset, n_features):
+        self.weights_ = out["weights"]
+        self.means_ = out["means"] + offset
+        self.covariances_ = out["covariances"]
+        self.precisions_cholesky_ = out["prec_chol"]
+        prec = ops.precisions_from_cholesky(tf.constant(out["prec_chol"]), self.covariance_type)
+        self.precisions_ = prec.numpy()
+        self.converged_ = bool(out["converged"])
+        self.n_iter_ = int(out["n_iter"])
+        self.lower_bound_ = float(out["lower_bound"])
+        self.lower_bounds_ = [float(v) for v in out["lower_bounds"]]
+        self.n_features_in_ = int(n_features)
+
+    # ------------------------------------------------------------------ inference
+
+    def _params(self, offset):
+        dtype = check_dtype(self.dtype)
+        return (
+            tf.constant(self.weights_, dtype),
+            tf.constant(self.means_ - offset, dtype),
+            tf.constant(self.precisions_cholesky_, dtype),
+        )
+
+    def _offset(self):
+        check_is_fitted(self, "means_")
+        return (self.weights_ @ self.means_).astype(self.means_.dtype)
+
+    def _per_row(self, X):
+        offset = self._offset()
+        x = check_array(X, dtype=check_dtype(self.dtype), n_features=self.n_features_in_)
+        x = x - tf.constant(offset)
+        chunk = chunk_rows(self.n_components * self.n_features_in_)
+        norm, resp, labels = _SCORE_CHUNKS[self.covariance_type](x, self._params(offset), chunk)
+        return norm.numpy(), resp.numpy(), labels.numpy()
+
+    def score_samples(self, X) -> np.ndarray:
+        """Log-likelihood of each row under the model, ``[n_samples]``."""
+        return self._per_row(X)[0]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Posterior probability of each component for each row, ``[n_samples, k]``."""
+        return self._per_row(X)[1]
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable component of each row (first on ties), int32 ``[n_samples]``."""
+        return self._per_row(X)[2]
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then ``predict(X)`` ``[n_samples]``."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def _log_likelihood(self, X):
+        """(sum of log-likelihoods, number of rows) of an array or a dataset."""
+        offset = self._offset()
+        dtype = check_dtype(self.dtype)
+        data = as_data(X, dtype=dtype, n_features=self.n_features_in_).shifted(offset)
+        chunk = chunk_rows(self.n_components * self.n_features_in_)
+        total, n = call(
+            _TOTAL_LOG_LIKELIHOOD[self.covariance_type], data.source, self._params(offset), chunk
+        )
+        if float(n) == 0:
+            raise ValueError("X is empty; at least 1 sample is required.")
+        return float(total), float(n)
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood of ``X`` (an array or a ``tf.data.Dataset``)."""
+        total, n = self._log_likelihood(X)
+        return total / n
+
+    def _n_parameters(self) -> int:
+        k, d = self.means_.shape
+        cov = {
+            "full": k * d * (d + 1) / 2.0,
+            "diag": k * d,
+            "tied": d * (d + 1) / 2.0,
+            "spherical": k,
+        }[self.covariance_type]
+        return int(cov + k * d + k - 1)
+
+    def bic(self, X) -> float:
+        """Bayesian information criterion on ``X`` (lower is better)."""
+        total, n = self._log_likelihood(X)
+        return -2.0 * total + self._n_parameters() * math.log(n)
+
+    def aic(self, X) -> float:
+        """Akaike information criterion on ``X`` (lower is better)."""
+        total, _ = self._log_likelihood(X)
+        return -2.0 * total + 2.0 * self._n_parameters()
+
+    def sample(self, n_samples=1):
+        """Draw ``n_samples`` rows from the fitted model (stateless, from ``random_state``).
+
+        Returns:
+            ``(X [n_samples, n_features], y [n_samples] int64)``, rows grouped by
+            component.
+        """
+        check_is_fitted(self, "means_")
+        n = check_positive_int("n_samples", n_samples)
+        x, y = ops.sample(
+            n, make_seed(self.random_state), *self._params(0.0), self.covariance_type
+        )
+        return x.numpy(), y.numpy()
+
+    @property
+    def distribution(self):
+        """The fitted model as ``tfp.distributions.MixtureSameFamily``.
+
+        Categorical mixing over ``MultivariateNormalTriL`` ("full", "tied") or
+        ``MultivariateNormalDiag`` ("diag", "spherical") components; its
+        ``log_prob`` equals ``score_samples``.
+        """
+        check_is_fitted(self, "means_")
+        return ops.to_distribution(*self._params(0.0), self.covariance_type)

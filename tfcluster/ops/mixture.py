@@ -1,0 +1,429 @@
+"""Gaussian mixture maths: E and M steps per covariance type, EM loop, sampling, TFP.
+
+Pure TensorFlow, safe inside ``tf.function``. The parametrisation is
+scikit-learn's: ``weights [k]``, ``means [k, d]`` and the Cholesky factor of
+each precision matrix, ``prec_chol``, an upper-triangular ``U`` with
+``precision = U @ U.T``. Its shape depends on ``covariance_type``:
+
+    "full"       [k, d, d]     "tied"       [d, d]
+    "diag"       [k, d]        "spherical"  [k]
+
+(the same shapes as the covariances). The E step of a batch gives the
+sufficient statistics ``(log_likelihood, nk [k], sx [k, d], s2)``, summed over
+batches with ``ops.batching.reduce_batches``; the M step turns the sums into
+new parameters, so a streamed ``tf.data.Dataset`` gives the same EM as
+in-memory data. ``s2`` is ``sum r x x^T`` per component ``[k, d, d]`` for
+"full", ``sum w x x^T`` ``[d, d]`` for "tied", ``sum r x**2`` ``[k, d]`` for
+"diag" and "spherical".
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from tfcluster.ops.batching import fold_batches, reduce_batches, tree_add
+from tfcluster.ops.distances import first_argmin, nearest, squared_distances
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "log_gaussian_prob",
+    "log_resp",
+    "resp_statistics",
+    "e_step_statistics",
+    "m_step",
+    "precision_cholesky",
+    "precision_cholesky_from_precisions",
+    "precisions_from_cholesky",
+    "scale_tril",
+    "zero_statistics",
+    "init_statistics",
+    "em",
+    "score_and_resp",
+    "sample",
+    "to_distribution",
+]
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def _log_det_cholesky(prec_chol, covariance_type, d):
+    """Log-determinant of each precision Cholesky factor -> ``[k]`` (scalar for "tied")."""
+    if covariance_type in ("full", "tied"):
+        return tf.reduce_sum(tf.math.log(tf.linalg.diag_part(prec_chol)), axis=-1)
+    if covariance_type == "diag":
+        return tf.reduce_sum(tf.math.log(prec_chol), axis=1)
+    return tf.cast(d, prec_chol.dtype) * tf.math.log(prec_chol)
+
+
+def log_gaussian_prob(x, means, prec_chol, covariance_type):
+    """Log density of every row under every component: ``x [b, d]`` -> ``[b, k]``.
+
+    "full" is one GEMM ``x @ [U_1 .. U_k]`` ``[b, k*d]`` minus ``means_j @ U_j``;
+    the squared norms of the ``k`` blocks are the Mahalanobis distances.
+    """
+    d = tf.shape(x)[1]
+    k = tf.shape(means)[0]
+    if covariance_type == "full":
+        u_cat = tf.reshape(tf.transpose(prec_chol, [1, 0, 2]), [d, k * d])  # [d, k*d]
+        mu_u = tf.reshape(tf.einsum("ki,kij->kj", means, prec_chol), [k * d])  # [k*d]
+        y = tf.reshape(tf.matmul(x, u_cat) - mu_u, [-1, k, d])  # [b, k, d]
+        maha = tf.reduce_sum(tf.square(y), axis=-1)  # [b, k]
+    elif covariance_type == "tied":
+        maha = squared_distances(tf.matmul(x, prec_chol), tf.matmul(means, prec_chol))
+    elif covariance_type == "diag":
+        prec = tf.square(prec_chol)  # [k, d]
+        maha = (
+            tf.reduce_sum(tf.square(means) * prec, axis=1)
+            - 2.0 * tf.matmul(x, means * prec, transpose_b=True)
+            + tf.matmul(tf.square(x), prec, transpose_b=True)
+        )
+        maha = tf.maximum(maha, 0.0)
+    else:
+        prec = tf.square(prec_chol)  # [k]
+        maha = squared_distances(x, means) * prec
+    const = tf.cast(d, x.dtype) * math.log(2.0 * math.pi)
+    return -0.5 * (const + maha) + _log_det_cholesky(prec_chol, covariance_type, d)
+
+
+def log_resp(x, weights, means, prec_chol, covariance_type):
+    """Per-row log-likelihood and log responsibilities (log-sum-exp stable).
+
+    Returns:
+        ``(log_prob_norm [b], log_resp [b, k])``.
+    """
+    weighted = log_gaussian_prob(x, means, prec_chol, covariance_type) + tf.math.log(weights)
+    norm = tf.reduce_logsumexp(weighted, axis=1)  # [b]
+    return norm, weighted - norm[:, None]
+
+
+def resp_statistics(x, w, resp, centers, covariance_type):
+    """M-step statistics of one batch, taken about reference ``centers``.
+
+    Args:
+        x: ``[b, d]`` samples.
+        w: ``[b]`` sample weights (used by "tied" for ``sum w x x^T``).
+        resp: ``[b, k]`` responsibilities already multiplied by the weights.
+        centers: ``[k, d]`` reference points, near the component means.
+        covariance_type: one of ``COVARIANCE_TYPES``.
+
+    Returns:
+        ``(nk [k], sx [k, d], s2)``: ``sx = sum r (x - centers)``; ``s2`` is
+        ``sum r (x - c)(x - c)^T`` ``[k, d, d]`` for "full" (centred, so that
+        float32 keeps a collapsed component's tiny covariance), and the raw
+        ``sum w x x^T`` ``[d, d]`` ("tied") or ``sum r x**2`` ``[k, d]`` as
+        scikit-learn computes them.
+    """
+    nk = tf.reduce_sum(resp, axis=0)  # [k]
+    if covariance_type == "full":
+        diff = x[:, None, :] - centers[None, :, :]  # [b, k, d]
+        rdiff = resp[:, :, None] * diff  # [b, k, d]
+        return nk, tf.reduce_sum(rdiff, axis=0), tf.einsum("bki,bkj->kij", rdiff, diff)
+    sx = tf.matmul(resp, x, transpose_a=True) - nk[:, None] * centers  # [k, d]
+    if covariance_type == "tied":
+        s2 = tf.matmul(w[:, None] * x, x, transpose_a=True)  # [d, d]
+    else:
+        s2 = tf.matmul(resp, tf.square(x), transpose_a=True)  # [k, d]
+    return nk, sx, s2
+
+
+def e_step_statistics(x, w, weights, means, prec_chol, covariance_type):
+    """E step of one batch: ``(sum w log p(x), nk [k], sx [k, d], s2)`` about ``means``."""
+    norm, lr = log_resp(x, weights, means, prec_chol, covariance_type)
+    resp = tf.exp(lr) * w[:, None]  # [b, k]
+    return (tf.reduce_sum(w * norm),) + resp_statistics(x, w, resp, means, covariance_type)
+
+
+_e_step_xla = tf.function(e_step_statistics, jit_compile=True, reduce_retracing=True)
+
+
+def zero_statistics(k, d, covariance_type, dtype):
+    """The zero of the E-step statistics."""
+    s2_shape = {"full": [k, d, d], "tied": [d, d]}.get(covariance_type, [k, d])
+    return (
+        tf.zeros([], dtype),
+        tf.zeros([k], dtype),
+        tf.zeros([k, d], dtype),
+        tf.zeros(s2_shape, dtype),
+    )
+
+
+def _symmetric(a):
+    return 0.5 * (a + tf.linalg.matrix_transpose(a))
+
+
+def m_step(nk_raw, sx, s2, centers, reg_covar, covariance_type):
+    """Parameters from summed statistics (taken about ``centers``), as scikit-learn.
+
+    ``nk = sum r + 10 eps``; ``means = sum r x / nk``; covariances are the
+    responsibility-weighted scatter about the new means over ``nk``, plus
+    ``reg_covar`` on the diagonal ("tied": the pooled scatter over ``sum nk``).
+
+    Returns:
+        ``(nk [k], means [k, d], covariances, prec_chol, ok)``; ``ok`` is a bool
+        scalar, False when a covariance is not positive definite. The mixing
+        weights are ``nk / sum(nk)``.
+    """
+    dtype = sx.dtype
+    nk = nk_raw + tf.constant(10.0 * _finfo_eps(dtype), dtype)  # [k]
+    means = (sx + nk_raw[:, None] * centers) / nk[:, None]  # [k, d]
+    d = tf.shape(sx)[1]
+    eye = tf.eye(d, dtype=dtype)
+    if covariance_type == "full":
+        shift = means - centers  # [k, d]
+        outer = shift[:, :, None] * sx[:, None, :]  # [k, d, d]
+        scatter = (
+            s2
+            - outer
+            - tf.linalg.matrix_transpose(outer)
+            + nk_raw[:, None, None] * shift[:, :, None] * shift[:, None, :]
+        )
+        cov = _symmetric(scatter / nk[:, None, None]) + reg_covar * eye
+    elif covariance_type == "tied":
+        avg_means2 = tf.matmul(nk[:, None] * means, means, transpose_a=True)  # [d, d]
+        cov = _symmetric((s2 - avg_means2) / tf.reduce_sum(nk)) + reg_covar * eye
+    else:
+        cov = s2 / nk[:, None] - tf.square(means) + reg_covar  # [k, d]
+        if covariance_type == "spherical":
+            cov = tf.reduce_mean(cov, axis=1)  # [k]
+    prec_chol, ok = precision_cholesky(cov, covariance_type)
+    return nk, means, cov, prec_chol, ok
+
+
+def _finfo_eps(dtype):
+    return 2.220446049250313e-16 if dtype == tf.float64 else 1.1920928955078125e-07
+
+
+def precision_cholesky(cov, covariance_type):
+    """Upper Cholesky factor of the precisions from covariances, and an ok flag.
+
+    Full/tied: ``U = inv(cholesky(cov)).T`` by a triangular solve. Never NaN: a
+    covariance that is not positive definite gives ``ok = False`` and an
+    identity factor in its place.
+    """
+    if covariance_type in ("full", "tied"):
+        eye = tf.eye(tf.shape(cov)[-1], batch_shape=tf.shape(cov)[:-2], dtype=cov.dtype)
+        chol = tf.linalg.cholesky(cov)
+        diag = tf.linalg.diag_part(chol)
+        good = tf.reduce_all(tf.math.is_finite(chol), axis=[-2, -1]) & tf.reduce_all(
+            diag > 0, axis=-1
+        )
+        chol = tf.where(good[..., None, None], chol, eye)
+        prec_chol = tf.linalg.matrix_transpose(tf.linalg.triangular_solve(chol, eye, lower=True))
+        return prec_chol, tf.reduce_all(good)
+    good = cov > 0
+    prec_chol = tf.math.rsqrt(tf.where(good, cov, tf.ones_like(cov)))
+    return prec_chol, tf.reduce_all(good)
+
+
+def _flip(a):
+    return tf.reverse(a, axis=[-2, -1])
+
+
+def precision_cholesky_from_precisions(precisions, covariance_type):
+    """``U`` upper with ``U U^T = precisions`` (scikit-learn's flipped Cholesky)."""
+    if covariance_type in ("full", "tied"):
+        return _flip(tf.linalg.cholesky(_flip(precisions)))
+    return tf.sqrt(precisions)
+
+
+def precisions_from_cholesky(prec_chol, covariance_type):
+    """``precisions = U U^T`` (full/tied) or ``U**2``."""
+    if covariance_type in ("full", "tied"):
+        return tf.matmul(prec_chol, prec_chol, transpose_b=True)
+    return tf.square(prec_chol)
+
+
+def scale_tril(prec_chol, covariance_type, k):
+    """Lower Cholesky factor of every covariance, ``[k, d, d]``: ``inv(U).T``."""
+    if covariance_type in ("full", "tied"):
+        eye = tf.eye(tf.shape(prec_chol)[-1], dtype=prec_chol.dtype)
+        inv_u = tf.linalg.triangular_solve(prec_chol, eye, lower=False)
+        tril = tf.linalg.matrix_transpose(inv_u)
+        return tf.broadcast_to(tril, [k] + tril.shape.as_list()[-2:])
+    return None
+
+
+def _source_spec(source):
+    x_spec = source.element_spec[0] if isinstance(source, tf.data.Dataset) else source[0]
+    return x_spec.shape[1], x_spec.dtype
+
+
+def gather_rows(source, indices, chunk_size):
+    """Rows ``indices`` (int64 ``[m]``, global row numbers) of ``source`` -> ``[m, d]``."""
+    d, dtype = _source_spec(source)
+
+    def step(acc, x, w):
+        offset, rows = acc
+        b = tf.cast(tf.shape(x)[0], tf.int64)
+        local = indices - offset  # [m]
+        inside = (local >= 0) & (local < b)
+        found = tf.gather(x, tf.clip_by_value(local, 0, tf.maximum(b - 1, 0)))  # [m, d]
+        return offset + b, tf.where(inside[:, None], found, rows)
+
+    init = (tf.constant(0, tf.int64), tf.zeros([tf.shape(indices)[0], d], dtype))
+    return fold_batches(step, init, source, chunk_size)[1]
+
+
+def init_statistics(source, kind, centers, arg, covariance_type, chunk_size):
+    """Statistics of an initial hard or random assignment, one pass over ``source``.
+
+    Args:
+        source: ``(x, w)`` or a dataset of ``(x, w)`` batches.
+        kind: "centers" (each row to its nearest of ``centers``, times its
+            weight), "rows" (component ``j`` is the single row ``arg[j]``,
+            ``arg`` int64 global row indices, ``centers`` those rows) or
+            "random" (uniform responsibilities per row, normalised, times the
+            weight; ``arg`` a stateless seed ``[2]``).
+        centers: ``[k, d]`` reference points of the statistics.
+        covariance_type: one of ``COVARIANCE_TYPES``.
+        chunk_size: rows per in-memory chunk.
+
+    Returns:
+        ``(nk [k], sx [k, d], s2)`` as ``resp_statistics``, about ``centers``.
+    """
+    k = tf.shape(centers)[0]
+
+    def step(acc, x, w):
+        offset, stats = acc
+        b = tf.shape(x)[0]
+        if kind == "centers":
+            labels, _ = nearest(x, centers)
+            resp = tf.one_hot(labels, k, dtype=x.dtype) * w[:, None]
+        elif kind == "rows":
+            rows = offset + tf.range(tf.cast(b, tf.int64), dtype=tf.int64)  # [b]
+            resp = tf.cast(rows[:, None] == arg[None, :], x.dtype)  # [b, k]
+        else:
+            seed = tf.random.experimental.stateless_fold_in(arg, offset)
+            u = tf.random.stateless_uniform([b, k], seed, dtype=x.dtype)
+            resp = u / tf.reduce_sum(u, axis=1, keepdims=True) * w[:, None]
+        new = resp_statistics(x, w, resp, centers, covariance_type)
+        return offset + tf.cast(b, tf.int64), tree_add(stats, new)
+
+    d, dtype = _source_spec(source)
+    zero = zero_statistics(centers.shape[0], d, covariance_type, dtype)[1:]
+    return fold_batches(step, (tf.constant(0, tf.int64), zero), source, chunk_size)[1]
+
+
+def em(
+    source,
+    weights,
+    means,
+    prec_chol,
+    lower_bound,
+    total_weight,
+    max_iter,
+    tol,
+    reg_covar,
+    covariance_type,
+    chunk_size,
+    xla=True,
+):
+    """EM iterations until ``|change of lower bound| < tol`` or ``max_iter``.
+
+    scikit-learn's rule: the lower bound of an iteration is the mean
+    log-likelihood of the parameters *before* its M step; the returned
+    parameters are those after the last M step.
+
+    Returns:
+        dict with ``weights, means, covariances, prec_chol`` (after the last M
+        step), ``n_iter``, ``lower_bound``, ``converged``, ``ok`` (False if a
+        covariance stopped being positive definite) and ``lower_bounds``
+        ``[n_iter]``.
+    """
+    k, d = means.shape[0], means.shape[1]
+    dtype = means.dtype
+    zero = zero_statistics(k, d, covariance_type, dtype)
+    e_step = _e_step_xla if xla else e_step_statistics
+    cov0 = tf.zeros([k], dtype) if covariance_type == "spherical" else tf.zeros_like(zero[3])
+    bounds = tf.TensorArray(dtype, size=0, dynamic_size=True, element_shape=[])
+
+    def cond(i, lb, converged, ok, params, bounds):
+        return (i < max_iter) & tf.logical_not(converged) & ok
+
+    def body(i, lb, converged, ok, params, bounds):
+        w_, m_, _, u_ = params
+        stats = reduce_batches(
+            lambda x, w: e_step(x, w, w_, m_, u_, covariance_type), zero, source, chunk_size
+        )
+        new_lb = stats[0] / total_weight
+        nk, new_m, new_c, new_u, new_ok = m_step(*stats[1:], m_, reg_covar, covariance_type)
+        converged = tf.abs(new_lb - lb) < tol
+        return (
+            i + 1,
+            new_lb,
+            converged,
+            new_ok,
+            (nk / tf.reduce_sum(nk), new_m, new_c, new_u),
+            bounds.write(i, new_lb),
+        )
+
+    state = (
+        tf.constant(0),
+        lower_bound,
+        tf.constant(False),
+        tf.constant(True),
+        (weights, means, cov0, prec_chol),
+        bounds,
+    )
+    i, lb, converged, ok, params, bounds = tf.while_loop(cond, body, state)
+    return {
+        "weights": params[0],
+        "means": params[1],
+        "covariances": params[2],
+        "prec_chol": params[3],
+        "n_iter": i,
+        "lower_bound": lb,
+        "converged": converged,
+        "ok": ok,
+        "lower_bounds": bounds.stack(),
+    }
+
+
+def score_and_resp(x, weights, means, prec_chol, covariance_type):
+    """Per-row log-likelihood ``[b]``, responsibilities ``[b, k]`` and labels ``[b]``."""
+    norm, lr = log_resp(x, weights, means, prec_chol, covariance_type)
+    labels, _ = first_argmin(-lr)  # first index of the largest responsibility
+    return norm, tf.exp(lr), labels
+
+
+def sample(n, seed, weights, means, prec_chol, covariance_type):
+    """``n`` draws from the mixture with a stateless ``seed`` ``[2]``.
+
+    Rows come grouped by component, as scikit-learn's ``sample``.
+
+    Returns:
+        ``(x [n, d], y [n] int64)``.
+    """
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    k, d = tf.shape(means)[0], tf.shape(means)[1]
+    logits = tf.math.log(weights)[None, :]
+    y = tf.sort(tf.random.stateless_categorical(logits, n, seeds[0], dtype=tf.int64)[0])
+    z = tf.random.stateless_normal([n, d], seeds[1], dtype=means.dtype)  # [n, d]
+    if covariance_type in ("full", "tied"):
+        tril = scale_tril(prec_chol, covariance_type, k)  # [k, d, d]
+        noise = tf.einsum("nij,nj->ni", tf.gather(tril, y), z)
+    else:
+        scale = 1.0 / prec_chol  # [k, d] or [k]
+        scale = scale if covariance_type == "diag" else scale[:, None]
+        noise = z * tf.gather(scale, y)
+    return tf.gather(means, y) + noise, y
+
+
+def to_distribution(weights, means, prec_chol, covariance_type):
+    """The mixture as ``tfp.distributions.MixtureSameFamily``."""
+    import tensorflow_probability as tfp
+
+    tfd = tfp.distributions
+    k, d = means.shape[0], means.shape[1]
+    if covariance_type in ("full", "tied"):
+        comp = tfd.MultivariateNormalTriL(
+            loc=means, scale_tril=scale_tril(prec_chol, covariance_type, k)
+        )
+    else:
+        scale = 1.0 / prec_chol
+        if covariance_type == "spherical":
+            scale = tf.broadcast_to(scale[:, None], [k, d])
+        comp = tfd.MultivariateNormalDiag(loc=means, scale_diag=scale)
+    return tfd.MixtureSameFamily(tfd.Categorical(probs=weights), comp)
