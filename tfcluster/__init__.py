@@ -1,7 +1,8 @@
 """tfcluster: clustering as compiled TensorFlow ops behind a scikit-learn interface."""
 
 from tfcluster._base import NotFittedError
+from tfcluster.kmeans import KMeans, kmeans_plusplus
 
 __version__ = "0.1.0"
 
-__all__ = ["NotFittedError", "__version__"]
+__all__ = ["KMeans", "NotFittedError", "kmeans_plusplus", "__version__"]

@@ -134,17 +134,13 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
     def prepare(*element):
         x = element[0]
         x = tf.ensure_shape(tf.cast(x, dtype), [None, d])
-        x = tf.debugging.assert_all_finite(
-            x, _NON_FINITE
-        )
+        x = tf.debugging.assert_all_finite(x, _NON_FINITE)
         if w_spec is None:
             w = tf.ones(tf.shape(x)[:1], dtype)
         else:
             w = tf.cast(tf.reshape(element[2], [-1]), dtype)
             w = tf.debugging.assert_all_finite(w, _W_NON_FINITE)
-            check = tf.debugging.assert_non_negative(
-                w, message=_W_NEGATIVE
-            )
+            check = tf.debugging.assert_non_negative(w, message=_W_NEGATIVE)
             with tf.control_dependencies([check]):
                 w = tf.identity(w)
         return x, w

@@ -85,9 +85,7 @@ def check_array(
             f"with shape {arr.shape}.{hint}"
         )
     if arr.shape[0] < min_samples:
-        raise ValueError(
-            f"{name} has {arr.shape[0]} sample(s); at least {min_samples} required."
-        )
+        raise ValueError(f"{name} has {arr.shape[0]} sample(s); at least {min_samples} required.")
     if arr.shape[1] < 1:
         raise ValueError(f"{name} has no features (shape {arr.shape}); at least 1 required.")
     if not np.all(np.isfinite(arr)):
@@ -100,8 +98,7 @@ def check_n_features(got: int, expected: int | None, name: str = "X") -> None:
     """Raise ValueError if ``got`` differs from the ``expected`` number of features."""
     if expected is not None and got != expected:
         raise ValueError(
-            f"{name} has {got} features, but this estimator was fitted with "
-            f"{expected} features."
+            f"{name} has {got} features, but this estimator was fitted with {expected} features."
         )
 
 

@@ -103,7 +103,7 @@ def map_chunks(fn, x, chunk_size: int, fn_output_signature):
     def body(i, arrays):
         start = i * chunk_size
         out = tf.nest.flatten(fn(x[start : start + chunk_size]))
-        return i + 1, [a.write(i, o) for a, o in zip(arrays, out)]
+        return i + 1, [a.write(i, o) for a, o in zip(arrays, out, strict=True)]
 
     _, arrays = tf.while_loop(lambda i, _: i < n_chunks, body, (tf.constant(0), arrays))
     outs = [a.concat() for a in arrays]

@@ -1,0 +1,360 @@
+"""K-means estimators: KMeans (Lloyd) and MiniBatchKMeans.
+
+Thin shells: they validate, convert, run the compiled loops of
+``tfcluster.ops.kmeans`` over the data's batches and store fitted attributes.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._base import (
+    BaseEstimator,
+    check_dtype,
+    check_is_fitted,
+    check_option,
+    check_positive_int,
+    make_seed,
+)
+from tfcluster._driver import Data, as_data, call, chunk_rows, moments
+from tfcluster._validation import check_array
+from tfcluster.ops import kmeans as ops
+from tfcluster.ops.batching import map_chunks, reduce_batches
+from tfcluster.ops.distances import nearest_chunked, squared_distances, squared_norms
+
+__all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit ended in a degenerate state (fewer distinct clusters than asked)."""
+
+
+_INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||"}
+
+
+@tf.function(reduce_retracing=True)
+def _plusplus(x, w, n_clusters, seed):
+    return ops.kmeans_plusplus(x, w, n_clusters, seed)
+
+
+@tf.function(reduce_retracing=True)
+def _parallel(source, n_clusters, seed, chunk_size):
+    return ops.kmeans_parallel(source, n_clusters, seed, chunk_size)
+
+
+@tf.function(reduce_retracing=True)
+def _random_rows(source, n_clusters, n_features, seed, chunk_size, dtype):
+    return ops.sample_rows(source, n_clusters, n_features, seed, chunk_size, dtype)
+
+
+@tf.function(reduce_retracing=True)
+def _lloyd(source, centers, max_iter, tol, chunk_size, verbose):
+    return ops.lloyd(source, centers, max_iter, tol, chunk_size, verbose)
+
+
+@tf.function(reduce_retracing=True)
+def _inertia(source, centers, chunk_size):
+    centers_sq = squared_norms(centers)
+    return reduce_batches(
+        lambda x, w: ops.assignment_stats(x, w, centers, centers_sq),
+        tf.zeros([], centers.dtype),
+        source,
+        chunk_size,
+    )
+
+
+@tf.function(reduce_retracing=True)
+def _nearest(x, centers, chunk_size):
+    return nearest_chunked(x, centers, chunk_size)
+
+
+@tf.function(reduce_retracing=True)
+def _distances(x, centers, chunk_size):
+    spec = tf.TensorSpec([None, None], x.dtype)
+    return map_chunks(lambda xb: tf.sqrt(squared_distances(xb, centers)), x, chunk_size, spec)
+
+
+def labels_of(data: Data, centers: tf.Tensor) -> np.ndarray:
+    """Nearest-center label of every row of ``data`` ``[n]`` (streams: batch by batch)."""
+    chunk = chunk_rows(int(centers.shape[0]))
+    if not data.streamed:
+        return call(_nearest, data.x, centers, chunk)[0].numpy()
+    parts = [call(_nearest, x, centers, chunk)[0].numpy() for x, _ in data.source]
+    return np.concatenate(parts) if parts else np.zeros([0], np.int32)
+
+
+def check_init_array(init, n_clusters: int, n_features: int, dtype) -> tf.Tensor:
+    """Validate user-given initial centers ``[n_clusters, n_features]``."""
+    centers = check_array(init, dtype=dtype, name="init")
+    if tuple(centers.shape) != (n_clusters, n_features):
+        raise ValueError(
+            f"init array must have shape (n_clusters, n_features) = "
+            f"({n_clusters}, {n_features}); got {tuple(centers.shape)}."
+        )
+    return centers
+
+
+def initial_centers(init, data: Data, n_clusters: int, seed, offset) -> tf.Tensor:
+    """Initial centers ``[k, d]`` for ``data`` (already shifted by ``offset``).
+
+    ``init`` is a name of ``_INITS``, an array, or a callable
+    ``init(X, n_clusters, random_state) -> [k, d]`` given the unshifted data.
+    """
+    d, dtype = data.n_features, data.dtype
+    chunk = chunk_rows(n_clusters)
+    if isinstance(init, str):
+        name = check_option("init", init, _INITS)
+        if name == "k-means++" and not data.streamed:
+            return _plusplus(data.x, data.w, n_clusters, seed)[0]
+        if name == "random":
+            return call(_random_rows, data.source, n_clusters, d, seed, chunk, dtype)
+        return call(_parallel, data.source, n_clusters, seed, chunk)  # k-means|| and streams
+    if callable(init):
+        shifted_back = data.shifted(-offset)
+        X = shifted_back.source if data.streamed else shifted_back.x.numpy()
+        random_state = int(seed[0].numpy())
+        centers = check_init_array(init(X, n_clusters, random_state), n_clusters, d, dtype)
+    else:
+        centers = check_init_array(init, n_clusters, d, dtype)
+    return centers - tf.cast(offset, dtype)
+
+
+def check_init(init):
+    """Reject what can never be an init before any data is read."""
+    if isinstance(init, str):
+        check_option("init", init, _INITS, allow_callable=True)
+    elif not callable(init) and not hasattr(init, "__len__") and not tf.is_tensor(init):
+        raise TypeError(
+            f"init must be one of {list(_INITS)}, an array [n_clusters, n_features] "
+            f"or a callable; got {type(init).__name__}."
+        )
+
+
+class _KMeansMixin:
+    """Inference shared by KMeans and MiniBatchKMeans: needs ``cluster_centers_``."""
+
+    def _check_X(self, X):
+        check_is_fitted(self, "cluster_centers_")
+        return check_array(X, dtype=check_dtype(self.dtype), n_features=self.n_features_in_)
+
+    def _shifted(self, X):
+        """``X`` and the centers both shifted by the centers' mean (float32 accuracy)."""
+        x = self._check_X(X)
+        centers = tf.constant(self.cluster_centers_)
+        offset = tf.reduce_mean(centers, axis=0)
+        return x - offset, centers - offset
+
+    def predict(self, X) -> np.ndarray:
+        """Index of the nearest center of each row.
+
+        Args:
+            X: ``[n_samples, n_features]``.
+
+        Returns:
+            int32 ``[n_samples]``.
+        """
+        x, centers = self._shifted(X)
+        return _nearest(x, centers, chunk_rows(self.n_clusters))[0].numpy()
+
+    def transform(self, X) -> np.ndarray:
+        """Euclidean distance of each row to every center, ``[n_samples, n_clusters]``."""
+        x, centers = self._shifted(X)
+        return _distances(x, centers, chunk_rows(self.n_clusters)).numpy()
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return ``labels_`` ``[n_samples]``."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return ``transform(X)`` ``[n_samples, n_clusters]``."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Negative weighted inertia of ``X`` for the fitted centers (higher is better)."""
+        check_is_fitted(self, "cluster_centers_")
+        data = as_data(
+            X, sample_weight, dtype=check_dtype(self.dtype), n_features=self.n_features_in_
+        )
+        centers = tf.constant(self.cluster_centers_)
+        offset = tf.reduce_mean(centers, axis=0)
+        data = data.shifted(offset)
+        inertia = call(_inertia, data.source, centers - offset, chunk_rows(self.n_clusters))
+        return -float(inertia.numpy())
+
+    def _check_distinct(self, labels: np.ndarray) -> None:
+        found = np.unique(labels).size
+        if found < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({found}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+
+class KMeans(_KMeansMixin, BaseEstimator):
+    """K-means clustering by Lloyd's algorithm, compiled and on device.
+
+    The whole Lloyd loop runs as one ``tf.function`` with no host round trip per
+    iteration; distances are matmuls over chunks of rows, so memory is bounded
+    by ``chunk x n_clusters``. A ``tf.data.Dataset`` is streamed batch by
+    batch and gives the same result as the same data in memory.
+
+    Args:
+        n_clusters: number of clusters ``k``.
+        init: "k-means++" (greedy, ``2 + log(k)`` trials), "random" (``k`` rows
+            drawn by weight), "k-means||" (scalable, a few passes), an array
+            ``[n_clusters, n_features]``, or a callable
+            ``init(X, n_clusters, random_state) -> [n_clusters, n_features]``.
+            On a ``tf.data.Dataset``, "k-means++" runs as "k-means||".
+        n_init: number of runs from different initial centers; the one with the
+            lowest inertia is kept.
+        max_iter: most Lloyd iterations per run.
+        tol: stop when the squared shift of the centers is at most
+            ``tol * mean(var(X, axis=0))``, as scikit-learn; ``tol=0`` runs
+            until labels stop changing or ``max_iter``.
+        random_state: int or None; the same int gives the same result.
+        dtype: "float32" or "float64".
+        verbose: print the center shift of every iteration.
+
+    Attributes:
+        cluster_centers_: ``[n_clusters, n_features]``.
+        labels_: ``[n_samples]`` label of each training row.
+        inertia_: weighted sum of squared distances to the nearest center.
+        n_iter_: Lloyd iterations of the kept run.
+        converged_: whether the kept run met ``tol`` before ``max_iter``.
+        n_features_in_: number of features seen in ``fit``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from tfcluster import KMeans
+        >>> X = np.array([[0., 0.], [0., 1.], [10., 0.], [10., 1.]])
+        >>> km = KMeans(2, init=np.array([[0., 0.], [10., 0.]])).fit(X)
+        >>> km.labels_.tolist(), km.inertia_
+        ([0, 0, 1, 1], 1.0)
+        >>> km.cluster_centers_.tolist()
+        [[0.0, 0.5], [10.0, 0.5]]
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=None,
+        dtype="float32",
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def _check_params(self):
+        check_positive_int("n_clusters", self.n_clusters)
+        check_positive_int("n_init", self.n_init)
+        check_positive_int("max_iter", self.max_iter)
+        if not isinstance(self.tol, (int, float, np.floating)) or not self.tol >= 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}.")
+        check_init(self.init)
+        return check_dtype(self.dtype)
+
+    def fit(self, X, y=None, sample_weight=None) -> KMeans:
+        """Compute the k-means clustering.
+
+        Args:
+            X: ``[n_samples, n_features]`` array, nested list or tf.Tensor, or a
+                ``tf.data.Dataset`` of ``[batch, n_features]`` batches (or tuples
+                ``(x, y)`` / ``(x, y, sample_weight)``).
+            y: ignored.
+            sample_weight: ``[n_samples]`` non-negative weights, or None.
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError, TypeError: bad parameters or bad input (see messages).
+        """
+        dtype = self._check_params()
+        data = as_data(X, sample_weight, dtype=dtype)
+        mean, var, _, n_samples = moments(data)
+        if self.n_clusters > n_samples:
+            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+        n_init = self.n_init
+        if not isinstance(self.init, str) and not callable(self.init) and n_init != 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init "
+                f"in {type(self).__name__} instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            n_init = 1
+        centered = data.shifted(mean)
+        tol = tf.constant(float(np.mean(var)) * self.tol, dtype)
+        chunk = chunk_rows(self.n_clusters)
+        seeds = tf.random.experimental.stateless_split(make_seed(self.random_state), n_init)
+        best = None
+        for run in range(n_init):
+            init = initial_centers(self.init, centered, self.n_clusters, seeds[run], mean)
+            centers, n_iter, converged = call(
+                _lloyd, centered.source, init, self.max_iter, tol, chunk, bool(self.verbose)
+            )
+            inertia = float(call(_inertia, centered.source, centers, chunk).numpy())
+            if best is None or inertia < best[0]:
+                best = (inertia, centers, int(n_iter), bool(converged))
+        self.inertia_, centers, self.n_iter_, self.converged_ = best
+        self.labels_ = labels_of(centered, centers)
+        self.cluster_centers_ = (centers + tf.cast(mean, dtype)).numpy()
+        self.n_features_in_ = data.n_features
+        self._check_distinct(self.labels_)
+        return self
+
+
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, dtype="float32"):
+    """Greedy k-means++ seeding, as ``sklearn.cluster.kmeans_plusplus``.
+
+    Args:
+        X: ``[n_samples, n_features]``.
+        n_clusters: number of centers to choose.
+        sample_weight: ``[n_samples]`` or None.
+        random_state: int or None.
+        dtype: "float32" or "float64".
+
+    Returns:
+        ``(centers [n_clusters, n_features], indices [n_clusters])``: the
+        chosen rows of ``X`` and their indices.
+
+    Examples:
+        >>> import numpy as np
+        >>> from tfcluster import kmeans_plusplus
+        >>> X = np.array([[0., 0.], [0., 0.1], [5., 5.], [5., 5.1]])
+        >>> centers, idx = kmeans_plusplus(X, 2, random_state=0)
+        >>> sorted(int(i) // 2 for i in idx)
+        [0, 1]
+    """
+    check_positive_int("n_clusters", n_clusters)
+    data = as_data(X, sample_weight, dtype=check_dtype(dtype))
+    if n_clusters > data.n_samples:
+        raise ValueError(f"n_samples={data.n_samples} should be >= n_clusters={n_clusters}.")
+    mean = tf.reduce_mean(data.x, axis=0)
+    _, indices = _plusplus(data.x - mean, data.w, n_clusters, make_seed(random_state))
+    indices = indices.numpy()
+    return data.x.numpy()[indices], indices
+
+
+def __getattr__(name):  # MiniBatchKMeans lives in its own module, re-exported here
+    if name == "MiniBatchKMeans":
+        from tfcluster._minibatch import MiniBatchKMeans
+
+        return MiniBatchKMeans
+    raise AttributeError(name)

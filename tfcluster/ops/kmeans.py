@@ -1,0 +1,298 @@
+"""K-means maths: initialisation, Lloyd statistics and updates (pure TensorFlow).
+
+Every function works on a *source* as ``ops.batching`` defines it (in-memory
+``(x, w)`` or a ``tf.data.Dataset`` of ``(x, w)`` batches), so the same code
+serves in-memory, streamed and, through ``reduce_batches``, distributed fits.
+Shapes: ``x [n, d]``, ``w [n]``, ``centers [k, d]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from tfcluster.ops.batching import fold_batches, reduce_batches
+from tfcluster.ops.distances import first_argmin, nearest, squared_distances, squared_norms
+
+__all__ = [
+    "lloyd_stats",
+    "relocate_empty",
+    "lloyd",
+    "assignment_stats",
+    "kmeans_plusplus",
+    "kmeans_parallel",
+    "sample_by_weight",
+    "sample_rows",
+]
+
+
+def lloyd_stats(x, w, centers, centers_sq):
+    """Per-cluster weighted sums ``[k, d]`` and weights ``[k]`` of one batch."""
+    k = tf.shape(centers)[0]
+    partial = centers_sq[None, :] - 2.0 * tf.matmul(x, centers, transpose_b=True)  # [b, k]
+    labels, _ = first_argmin(partial)
+    onehot = tf.one_hot(labels, k, dtype=x.dtype)  # [b, k]
+    sums = tf.matmul(onehot, x * w[:, None], transpose_a=True)  # [k, d]
+    counts = tf.linalg.matvec(onehot, w, transpose_a=True)  # [k]
+    return sums, counts
+
+
+def _farthest(acc, x, w, centers, centers_sq):
+    """Running top-k of the points farthest from their nearest center.
+
+    ``acc`` is ``(dist [k], points [k, d], weights [k], labels [k])``; points of
+    zero weight never qualify (they could not move a center).
+    """
+    k = tf.shape(centers)[0]
+    labels, dist = nearest(x, centers, centers_sq)
+    dist = tf.where(w > 0, dist, -1.0)
+    top_d, top_x, top_w, top_l = acc
+    all_d = tf.concat([top_d, dist], 0)
+    best = tf.math.top_k(all_d, k, sorted=True).indices  # [k]
+    return (
+        tf.gather(all_d, best),
+        tf.gather(tf.concat([top_x, x], 0), best),
+        tf.gather(tf.concat([top_w, w], 0), best),
+        tf.gather(tf.concat([top_l, labels], 0), best),
+    )
+
+
+def relocate_empty(sums, counts, source, centers, chunk_size: int):
+    """Give each empty cluster the point farthest from its center, as scikit-learn does.
+
+    The i-th empty cluster takes the i-th farthest point, which leaves its old
+    cluster. One extra pass over the data, run only when a cluster is empty.
+    """
+    k = tf.shape(centers)[0]
+    dtype = centers.dtype
+    centers_sq = squared_norms(centers)
+    init = (
+        tf.fill([k], tf.constant(-2.0, dtype)),
+        tf.zeros_like(centers),
+        tf.zeros([k], dtype),
+        tf.zeros([k], tf.int32),
+    )
+    _, far_x, far_w, far_l = fold_batches(
+        lambda acc, x, w: _farthest(acc, x, w, centers, centers_sq), init, source, chunk_size
+    )
+    empty = tf.cast(tf.where(counts <= 0)[:, 0], tf.int32)  # [e]
+    e = tf.shape(empty)[0]
+    far_x, far_w, far_l = far_x[:e], far_w[:e], far_l[:e]
+    moved = far_x * far_w[:, None]  # [e, d]
+    sums = tf.tensor_scatter_nd_sub(sums, far_l[:, None], moved)
+    counts = tf.tensor_scatter_nd_sub(counts, far_l[:, None], far_w)
+    sums = tf.tensor_scatter_nd_update(sums, empty[:, None], moved)
+    counts = tf.tensor_scatter_nd_update(counts, empty[:, None], far_w)
+    return sums, counts
+
+
+def lloyd_step(source, centers, chunk_size: int):
+    """One Lloyd iteration: ``(new_centers [k, d], squared center shift, n_empty)``."""
+    centers_sq = squared_norms(centers)
+    init = (tf.zeros_like(centers), tf.zeros_like(centers[:, 0]))
+    sums, counts = reduce_batches(
+        lambda x, w: lloyd_stats(x, w, centers, centers_sq), init, source, chunk_size
+    )
+    n_empty = tf.reduce_sum(tf.cast(counts <= 0, tf.int32))
+    sums, counts = tf.cond(
+        n_empty > 0,
+        lambda: relocate_empty(sums, counts, source, centers, chunk_size),
+        lambda: (sums, counts),
+    )
+    safe = tf.where(counts > 0, counts, tf.ones_like(counts))
+    new_centers = tf.where((counts > 0)[:, None], sums / safe[:, None], centers)
+    shift = tf.reduce_sum(tf.square(new_centers - centers))
+    return new_centers, shift, n_empty
+
+
+def lloyd(source, centers, max_iter, tol, chunk_size: int, verbose: bool = False):
+    """Lloyd's algorithm as one compiled loop, as scikit-learn runs it.
+
+    Stops after ``max_iter`` iterations or when the squared center shift is
+    ``<= tol`` (``tol`` already scaled by the data variance). A shift of zero
+    means the labels did not change, so ``tol=0`` runs until labels are stable.
+
+    Returns:
+        ``(centers [k, d], n_iter, converged)``.
+    """
+    i = tf.constant(0)
+    converged = tf.constant(False)
+    while i < max_iter and not converged:
+        centers, shift, n_empty = lloyd_step(source, centers, chunk_size)
+        i += 1
+        converged = shift <= tol
+        if verbose:
+            tf.print("Iteration", i, "center shift", shift, "empty clusters relocated", n_empty)
+    return centers, i, converged
+
+
+def assignment_stats(x, w, centers, centers_sq):
+    """Weighted inertia of one batch, exact ``sum w * ||x - c_label||^2``."""
+    partial = centers_sq[None, :] - 2.0 * tf.matmul(x, centers, transpose_b=True)  # [b, k]
+    labels, _ = first_argmin(partial)
+    diff = x - tf.gather(centers, labels)  # [b, d]
+    return tf.reduce_sum(w * tf.reduce_sum(tf.square(diff), axis=1))
+
+
+def sample_by_weight(p, n, seed):
+    """Draw ``n`` indices with probability proportional to ``p [m]`` (stateless)."""
+    cdf = tf.cumsum(p)  # [m]
+    u = tf.random.stateless_uniform([n], seed, dtype=p.dtype) * cdf[-1]
+    idx = tf.searchsorted(cdf, u, side="right", out_type=tf.int32)
+    return tf.minimum(idx, tf.shape(p)[0] - 1)
+
+
+def _gumbel_top_rows(acc, x, w, n_rows, seed):
+    """Running top ``n_rows`` of Gumbel keys ``log(w) + G``: weighted sampling."""
+    keys, rows, batch = acc
+    g = -tf.math.log(
+        -tf.math.log(
+            tf.random.stateless_uniform(
+                tf.shape(w),
+                tf.random.experimental.stateless_fold_in(seed, batch),
+                minval=1e-20,
+                maxval=1.0,
+                dtype=w.dtype,
+            )
+        )
+    )
+    batch_keys = tf.where(w > 0, tf.math.log(tf.where(w > 0, w, 1.0)) + g, -float("inf"))
+    all_keys = tf.concat([keys, batch_keys], 0)
+    best = tf.math.top_k(all_keys, n_rows).indices
+    return tf.gather(all_keys, best), tf.gather(tf.concat([rows, x], 0), best), batch + 1
+
+
+def sample_rows(source, n_rows: int, n_features: int, seed, chunk_size: int, dtype):
+    """Draw ``n_rows`` distinct rows with probability proportional to their weight.
+
+    One pass (Gumbel top-k), so it works on a stream as on memory.
+
+    Returns:
+        ``[n_rows, n_features]`` rows.
+    """
+    init = (
+        tf.fill([n_rows], tf.constant(-float("inf"), dtype)),
+        tf.zeros([n_rows, n_features], dtype),
+        tf.constant(0, tf.int64),
+    )
+    _, rows, _ = fold_batches(
+        lambda acc, x, w: _gumbel_top_rows(acc, x, w, n_rows, seed), init, source, chunk_size
+    )
+    return rows
+
+
+def kmeans_plusplus(x, w, n_clusters: int, seed, n_local_trials: int | None = None):
+    """Greedy k-means++ (Arthur and Vassilvitskii), as scikit-learn runs it.
+
+    The first center is drawn with probability ``w``; each next one is the
+    best of ``2 + log(k)`` candidates drawn with probability ``w * D(x)^2``,
+    the one that lowers the potential most.
+
+    Args:
+        x: ``[n, d]`` samples (in memory).
+        w: ``[n]`` non-negative weights.
+        n_clusters: ``k``.
+        seed: stateless seed ``[2]``.
+        n_local_trials: candidates per step (default ``2 + int(log(k))``).
+
+    Returns:
+        ``(centers [k, d], indices [k] int32)``.
+    """
+    if n_local_trials is None:
+        n_local_trials = 2 + int(math.log(n_clusters))
+    seeds = tf.random.experimental.stateless_split(seed, n_clusters)
+    x_sq = squared_norms(x)  # [n]
+    first = sample_by_weight(w, 1, seeds[0])  # [1]
+    closest = squared_distances(tf.gather(x, first), x, tf.gather(x_sq, first), x_sq)[0]  # [n]
+    potential = tf.reduce_sum(w * closest)
+    indices = tf.TensorArray(tf.int32, size=n_clusters).write(0, first[0])
+    for c in tf.range(1, n_clusters):
+        cand = sample_by_weight(w * closest, n_local_trials, seeds[c])  # [t]
+        d_cand = squared_distances(tf.gather(x, cand), x, tf.gather(x_sq, cand), x_sq)  # [t, n]
+        d_cand = tf.minimum(closest[None, :], d_cand)
+        pots = tf.linalg.matvec(d_cand, w)  # [t]
+        best = tf.argmin(pots, output_type=tf.int32)
+        closest = d_cand[best]
+        potential = pots[best]
+        indices = indices.write(c, cand[best])
+    del potential
+    indices = indices.stack()
+    return tf.gather(x, indices), indices
+
+
+def _kmeans_parallel_round(acc, x, w, centers, centers_sq, potential, oversampling, seed):
+    """One batch of a k-means|| round: sample rows with prob ``l * w * D^2 / phi``."""
+    chosen, cost, batch = acc
+    _, d2 = nearest(x, centers, centers_sq)  # [b]
+    p = tf.minimum(oversampling * w * d2 / potential, 1.0)
+    u = tf.random.stateless_uniform(
+        tf.shape(p), tf.random.experimental.stateless_fold_in(seed, batch), dtype=p.dtype
+    )
+    picked = tf.boolean_mask(x, u < p)
+    return tf.concat([chosen, picked], 0), cost + tf.reduce_sum(w * d2), batch + 1
+
+
+def _candidate_weights(x, w, candidates, candidates_sq):
+    k = tf.shape(candidates)[0]
+    labels, _ = first_argmin(
+        candidates_sq[None, :] - 2.0 * tf.matmul(x, candidates, transpose_b=True)
+    )
+    return tf.math.unsorted_segment_sum(w, labels, k)
+
+
+def kmeans_parallel(source, n_clusters: int, seed, chunk_size: int, n_rounds: int = 5):
+    """Scalable k-means|| (Bahmani et al. 2012): a few passes over a stream.
+
+    Starting from one row drawn with probability ``w``, a first pass measures
+    the cost ``phi``; then each of ``n_rounds`` rounds keeps every row
+    independently with probability
+    ``min(1, 2k * w * D(x)^2 / phi)``; the candidates are weighted by the
+    weight of the rows nearest to them and reduced to ``k`` centers by
+    weighted k-means++ and Lloyd on the candidates.
+
+    Returns:
+        ``centers [k, d]``.
+    """
+    spec = source.element_spec[0] if isinstance(source, tf.data.Dataset) else source[0]
+    dtype, n_features = spec.dtype, spec.shape[1]
+    seeds = tf.random.experimental.stateless_split(seed, n_rounds + 4)
+    centers = sample_rows(source, 1, n_features, seeds[-3], chunk_size, dtype)
+    oversampling = tf.constant(2.0 * n_clusters, dtype)
+    potential = tf.constant(float("inf"), dtype)
+    for r in range(n_rounds + 1):
+        centers_sq = squared_norms(centers)
+        empty = tf.zeros([0, n_features], dtype)
+        chosen, cost, _ = fold_batches(
+            lambda acc, x, w, c=centers, csq=centers_sq, phi=potential, s=seeds[r]: (
+                _kmeans_parallel_round(acc, x, w, c, csq, phi, oversampling, s)
+            ),
+            (empty, tf.zeros([], dtype), tf.constant(0, tf.int64)),
+            source,
+            chunk_size,
+            relax_shapes=True,
+        )
+        # The first round only measures phi (every row would be kept with phi=inf -> p=0).
+        centers = tf.concat([centers, chosen], 0)
+        potential = tf.maximum(cost, tf.constant(1e-30, dtype))
+    centers_sq = squared_norms(centers)
+    cand_w = reduce_batches(
+        lambda x, w: _candidate_weights(x, w, centers, centers_sq),
+        tf.zeros(tf.shape(centers)[:1], dtype),
+        source,
+        chunk_size,
+    )
+    n_cand = tf.shape(centers)[0]
+    if n_cand <= n_clusters:
+        return _pad_centers(centers, n_clusters, seeds[-1])
+    init, _ = kmeans_plusplus(centers, cand_w, n_clusters, seeds[-2])
+    cand_source = (centers, cand_w)
+    final, _, _ = lloyd(cand_source, init, 30, tf.constant(0.0, dtype), 65536)
+    return final
+
+
+def _pad_centers(centers, n_clusters, seed):
+    """Fewer candidates than clusters (tiny data): repeat candidates to fill ``k``."""
+    n = tf.shape(centers)[0]
+    extra = tf.random.stateless_uniform([n_clusters], seed, 0, n, dtype=tf.int32)
+    return tf.gather(centers, tf.concat([tf.range(n), extra], 0)[:n_clusters])
