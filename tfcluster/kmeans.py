@@ -23,7 +23,7 @@ from tfcluster._driver import Data, as_data, call, chunk_rows, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches
-from tfcluster.ops.distances import nearest_chunked, squared_distances, squared_norms
+from tfcluster.ops.distances import nearest, nearest_chunked, squared_distances, squared_norms
 
 __all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
 
@@ -72,18 +72,38 @@ def _nearest(x, centers, chunk_size):
 
 
 @tf.function(reduce_retracing=True)
+def _assign(x, w, centers, chunk_size):
+    """Labels ``[n]`` and exact weighted inertia, in one pass."""
+    centers_sq = squared_norms(centers)
+
+    def labels_and_loss(xb, wb):
+        labels, _ = nearest(xb, centers, centers_sq)
+        diff = xb - tf.gather(centers, labels)  # [b, d], exact distances for the inertia
+        return labels, wb * tf.reduce_sum(tf.square(diff), axis=1)
+
+    spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], x.dtype))
+    labels, loss = map_chunks(labels_and_loss, (x, w), chunk_size, spec)
+    return labels, tf.reduce_sum(loss)
+
+
+@tf.function(reduce_retracing=True)
 def _distances(x, centers, chunk_size):
     spec = tf.TensorSpec([None, None], x.dtype)
     return map_chunks(lambda xb: tf.sqrt(squared_distances(xb, centers)), x, chunk_size, spec)
 
 
-def labels_of(data: Data, centers: tf.Tensor) -> np.ndarray:
-    """Nearest-center label of every row of ``data`` ``[n]`` (streams: batch by batch)."""
+def assign(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
+    """Nearest-center label of every row ``[n]`` and the weighted inertia."""
     chunk = chunk_rows(int(centers.shape[0]))
     if not data.streamed:
-        return call(_nearest, data.x, centers, chunk)[0].numpy()
-    parts = [call(_nearest, x, centers, chunk)[0].numpy() for x, _ in data.source]
-    return np.concatenate(parts) if parts else np.zeros([0], np.int32)
+        labels, inertia = call(_assign, data.x, data.w, centers, chunk)
+        return labels.numpy(), float(inertia.numpy())
+    parts, total = [], 0.0
+    for x, w in data.source:
+        labels, inertia = call(_assign, x, w, centers, chunk)
+        parts.append(labels.numpy())
+        total += float(inertia.numpy())
+    return (np.concatenate(parts) if parts else np.zeros([0], np.int32)), total
 
 
 def check_init_array(init, n_clusters: int, n_features: int, dtype) -> tf.Tensor:
@@ -309,11 +329,10 @@ class KMeans(_KMeansMixin, BaseEstimator):
             centers, n_iter, converged = call(
                 _lloyd, centered.source, init, self.max_iter, tol, chunk, bool(self.verbose)
             )
-            inertia = float(call(_inertia, centered.source, centers, chunk).numpy())
+            labels, inertia = assign(centered, centers)
             if best is None or inertia < best[0]:
-                best = (inertia, centers, int(n_iter), bool(converged))
-        self.inertia_, centers, self.n_iter_, self.converged_ = best
-        self.labels_ = labels_of(centered, centers)
+                best = (inertia, labels, centers, int(n_iter), bool(converged))
+        self.inertia_, self.labels_, centers, self.n_iter_, self.converged_ = best
         self.cluster_centers_ = (centers + tf.cast(mean, dtype)).numpy()
         self.n_features_in_ = data.n_features
         self._check_distinct(self.labels_)

@@ -83,8 +83,9 @@ def map_chunks(fn, x, chunk_size: int, fn_output_signature):
     """Apply ``fn`` to ``x [n, ...]`` chunk by chunk and concatenate along rows.
 
     Args:
-        fn: maps ``x [b, ...]`` to a tensor (or tuple of tensors) with ``b`` rows.
-        x: the in-memory input.
+        fn: maps ``x [b, ...]`` to a tensor (or tuple of tensors) with ``b`` rows;
+            if ``x`` is a tuple of tensors, ``fn`` takes their slices.
+        x: the in-memory input, a tensor or a tuple of tensors with ``n`` rows.
         chunk_size: rows per chunk.
         fn_output_signature: ``tf.TensorSpec`` (or tuple of them) of one
             chunk's output, with the row dimension ``None``.
@@ -92,7 +93,8 @@ def map_chunks(fn, x, chunk_size: int, fn_output_signature):
     Returns:
         ``fn``'s outputs for all rows, ``[n, ...]`` each.
     """
-    n = tf.shape(x)[0]
+    inputs = x if isinstance(x, tuple) else (x,)
+    n = tf.shape(inputs[0])[0]
     n_chunks = (n + chunk_size - 1) // chunk_size
     specs = tf.nest.flatten(fn_output_signature)
     arrays = [
@@ -102,7 +104,7 @@ def map_chunks(fn, x, chunk_size: int, fn_output_signature):
 
     def body(i, arrays):
         start = i * chunk_size
-        out = tf.nest.flatten(fn(x[start : start + chunk_size]))
+        out = tf.nest.flatten(fn(*(t[start : start + chunk_size] for t in inputs)))
         return i + 1, [a.write(i, o) for a, o in zip(arrays, out, strict=True)]
 
     _, arrays = tf.while_loop(lambda i, _: i < n_chunks, body, (tf.constant(0), arrays))

@@ -1,0 +1,100 @@
+"""tfcluster KMeans against scikit-learn KMeans, side by side in one process.
+
+(a) Lloyd iterations: N=1,000,000, d=32, k=64 uniform float32 data, the same
+    initial centers, 10 iterations with tol=0, after one warm-up fit: time per
+    iteration.
+(b) Whole fit: N=100,000, d=64, k=100 blobs, k-means++ init, n_init=1: total
+    time and inertia.
+
+Prints a markdown table of medians over --repeats runs and the ratio
+tfcluster / scikit-learn (below 1 means tfcluster is faster).
+
+    python benchmarks/bench_kmeans.py               # CPU
+    python benchmarks/bench_kmeans.py --device /GPU:0
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from sklearn.cluster import KMeans as SKKMeans  # noqa: E402
+
+from tfcluster import KMeans  # noqa: E402
+from tfcluster.datasets import make_blobs  # noqa: E402
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def bench_lloyd(n, d, k, iters, repeats, device):
+    X = np.random.default_rng(0).random((n, d), dtype=np.float32)
+    init = X[:k].copy()
+    ours_t, ref_t = [], []
+    with tf.device(device):
+        x = tf.constant(X)  # the data already on the device, as in a GPU job
+        ours = KMeans(k, init=init, max_iter=iters, tol=0)
+        ours.fit(x)  # warm-up: tracing and XLA compilation
+        ref = SKKMeans(k, init=init, n_init=1, max_iter=iters, tol=0, algorithm="lloyd")
+        ref.fit(X)
+        for _ in range(repeats):
+            t, m = _timed(lambda: ours.fit(x))
+            ours_t.append(t / m.n_iter_)
+            t, m = _timed(lambda: ref.fit(X))
+            ref_t.append(t / m.n_iter_)
+    return np.median(ours_t), np.median(ref_t), ours.n_iter_, ref.n_iter_
+
+
+def bench_fit(n, d, k, repeats, device):
+    X, _ = make_blobs(n, d, k, cluster_std=2.0, random_state=0)
+    ours_t, ref_t, ours_i, ref_i = [], [], [], []
+    with tf.device(device):
+        x = tf.constant(X)
+        KMeans(k, random_state=0).fit(x)  # warm-up
+        for seed in range(repeats):
+            t, m = _timed(lambda s=seed: KMeans(k, random_state=s).fit(x))
+            ours_t.append(t)
+            ours_i.append(m.inertia_)
+            t, m = _timed(lambda s=seed: SKKMeans(k, n_init=1, random_state=s).fit(X))
+            ref_t.append(t)
+            ref_i.append(m.inertia_)
+    return np.median(ours_t), np.median(ref_t), np.median(ours_i), np.median(ref_i)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="/CPU:0", help="TF device, e.g. /GPU:0")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--n", type=int, default=1_000_000, help="rows for (a)")
+    args = parser.parse_args(argv)
+
+    print(f"device {args.device}, {os.cpu_count()} CPU cores, TF {tf.__version__}")
+    print(f"medians of {args.repeats} runs\n")
+    print("| case | tfcluster | scikit-learn | ratio |")
+    print("|---|---|---|---|")
+    ours, ref, it_o, it_r = bench_lloyd(args.n, 32, 64, 10, args.repeats, args.device)
+    print(
+        f"| (a) Lloyd, N={args.n:,}, d=32, k=64, per iteration ({it_o}/{it_r} iters) "
+        f"| {ours * 1e3:.1f} ms | {ref * 1e3:.1f} ms | {ours / ref:.2f} |"
+    )
+    ours, ref, in_o, in_r = bench_fit(100_000, 64, 100, args.repeats, args.device)
+    print(
+        f"| (b) fit with k-means++, N=100,000, d=64, k=100 | {ours:.2f} s | {ref:.2f} s "
+        f"| {ours / ref:.2f} |"
+    )
+    print(
+        f"| (b) inertia (median) | {in_o:.4g} | {in_r:.4g} | {in_o / in_r:.4f} |",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
