@@ -1,0 +1,171 @@
+"""Finding and decoding image files, and the tf.data pipelines that feed a backbone.
+
+Private helpers of ``tfcluster.features``: listing a folder, turning a folder, a
+list of paths, an array or a ``tf.data.Dataset`` into batches of RGB float
+images of one size, and finding out why a file could not be decoded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "list_images",
+    "is_image_path",
+    "file_batches",
+    "array_batches",
+    "dataset_batches",
+    "decode_failure",
+]
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+"""File extensions read as images (compared case-insensitively)."""
+
+
+def is_image_path(path) -> bool:
+    """True if ``path`` ends with one of ``IMAGE_EXTENSIONS``, in any case."""
+    return os.fspath(path).lower().endswith(IMAGE_EXTENSIONS)
+
+
+def list_images(folder, *, exclude=None) -> list[str]:
+    """Every image file under ``folder``, searched recursively, sorted by path.
+
+    Args:
+        folder: a directory.
+        exclude: a directory whose contents are left out (e.g. an output folder
+            inside the source folder), or None.
+
+    Returns:
+        list of paths (str), in a stable sorted order.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist.
+        NotADirectoryError: ``folder`` is not a directory.
+    """
+    folder = os.fspath(folder)
+    if not os.path.exists(folder):
+        raise FileNotFoundError(f"image folder {folder!r} does not exist.")
+    if not os.path.isdir(folder):
+        raise NotADirectoryError(f"{folder!r} is not a folder.")
+    skip = os.path.realpath(exclude) if exclude is not None else None
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(root, d)) != skip)
+        found.extend(os.path.join(root, f) for f in sorted(files) if is_image_path(f))
+    return found
+
+
+_TF_NOISE = re.compile(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]")
+
+
+def decode_failure(path: str) -> str | None:
+    """Why ``path`` cannot be read as an image (one line), or None if it can."""
+    try:
+        with open(path, "rb") as f:
+            contents = f.read()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    try:
+        tf.io.decode_image(contents, channels=3, expand_animations=False)
+    except (tf.errors.OpError, ValueError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        return _TF_NOISE.sub("", message).strip().splitlines()[0]
+    return None
+
+
+def _finish(images, size: int, preprocess):
+    """uint8 or float RGB ``[..., h, w, 3]`` -> resized, preprocessed float32."""
+    images = tf.image.resize(tf.cast(images, tf.float32), [size, size], antialias=True)
+    return preprocess(tf.clip_by_value(images, 0.0, 255.0))
+
+
+def to_rgb(images):
+    """``[..., h, w, c]`` with ``c`` in 1 (grey), 2 (grey, alpha), 3, 4 (RGBA) -> RGB."""
+    channels = images.shape[-1]
+    if channels in (1, 2):
+        return tf.image.grayscale_to_rgb(images[..., :1])
+    if channels == 4:
+        return images[..., :3]
+    if channels == 3:
+        return images
+    raise ValueError(f"images must have 1, 2, 3 or 4 channels; got {channels}.")
+
+
+def file_batches(paths: list[str], size: int, batch_size: int, preprocess) -> tf.data.Dataset:
+    """Batches ``(index [b], images [b, size, size, 3])`` of the files that decode.
+
+    Reading and decoding run in parallel; a file that fails is dropped (its
+    index is missing from the output) without stopping the pipeline.
+    """
+
+    def load(index, path):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image.set_shape([None, None, 3])
+        return index, _finish(image, size, preprocess)
+
+    encoded = [os.fsencode(p) for p in paths]
+    ds = tf.data.Dataset.from_tensor_slices((tf.range(len(paths), dtype=tf.int64), encoded))
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.ignore_errors()
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def check_image_array(images) -> np.ndarray:
+    """Validate an image array ``[n, h, w]`` or ``[n, h, w, c]`` (pixel values 0..255)."""
+    if isinstance(images, (tf.Tensor, tf.Variable)):
+        images = images.numpy()
+    arr = np.asarray(images)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"images must be an array of numbers; got dtype {arr.dtype}.")
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.ndim != 4 or arr.shape[-1] not in (1, 2, 3, 4):
+        raise ValueError(
+            "images must be an array [n, height, width, channels] with 1, 2, 3 or 4 "
+            f"channels (or [n, height, width] grey); got shape {arr.shape}."
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0 or arr.shape[2] == 0:
+        raise ValueError(f"images is empty: shape {arr.shape}.")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError("images contains NaN or infinity.")
+    return arr
+
+
+def array_batches(arr: np.ndarray, size: int, batch_size: int, preprocess) -> tf.data.Dataset:
+    """Batches ``images [b, size, size, 3]`` of a checked image array."""
+    ds = tf.data.Dataset.from_tensor_slices(arr).batch(batch_size)
+    ds = ds.map(lambda x: _finish(to_rgb(x), size, preprocess), num_parallel_calls=2)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def dataset_batches(ds: tf.data.Dataset, size: int, batch_size: int, preprocess):
+    """Batches of a user Dataset of images ``[h, w, c]`` or batches ``[b, h, w, c]``.
+
+    Elements may be tuples such as ``(image, label)``; the first item is used.
+    """
+    spec = ds.element_spec
+    if isinstance(spec, (tuple, list)):
+        spec = spec[0]
+        ds = ds.map(lambda *element: element[0])
+    elif isinstance(spec, dict):
+        raise TypeError("a Dataset of images must yield tensors or tuples, not dicts.")
+    if not isinstance(spec, tf.TensorSpec) or spec.shape.rank not in (3, 4):
+        raise ValueError(
+            "a Dataset of images must yield images [height, width, channels] or "
+            f"batches [batch, height, width, channels]; got {spec}."
+        )
+    if spec.shape[-1] not in (1, 2, 3, 4):
+        raise ValueError(f"images must have 1, 2, 3 or 4 channels; got element spec {spec}.")
+    if spec.dtype == tf.string or not (spec.dtype.is_floating or spec.dtype.is_integer):
+        raise TypeError(f"a Dataset of images must yield numbers; got dtype {spec.dtype.name}.")
+    if spec.shape.rank == 3:
+        ds = ds.map(lambda x: _finish(to_rgb(x), size, preprocess), num_parallel_calls=2)
+        ds = ds.batch(batch_size)
+    else:
+        ds = ds.map(lambda x: _finish(to_rgb(x), size, preprocess), num_parallel_calls=2)
+    return ds.prefetch(tf.data.AUTOTUNE)
