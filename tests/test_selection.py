@@ -111,7 +111,7 @@ def test_scores_are_those_of_the_models(iris):
     scores = ("inertia", "silhouette", "davies_bouldin", "calinski_harabasz")
     result = sweep(KMeans(random_state=0), X, [4, 2, 3], scores=scores)
     assert result.k_values == [2, 3, 4]
-    for i, (k, model) in enumerate(zip(result.k_values, result.models)):
+    for i, (k, model) in enumerate(zip(result.k_values, result.models, strict=True)):
         assert model.n_clusters == k
         assert result.model(k) is model
         assert result.scores["inertia"][i] == model.inertia_
