@@ -99,6 +99,9 @@ class ImageEmbedder(BaseEstimator):
         batch_size: images per batch.
         alpha: MobileNetV2 width multiplier (ImageNet weights exist for 0.35,
             0.5, 0.75, 1.0, 1.3, 1.4).
+        normalize: scale each feature vector to unit Euclidean length (then
+            squared distances are ``2 - 2 * cosine``, the usual choice for
+            clustering image embeddings).
         progress: True, False or "auto" (a progress bar when more than 8
             batches are to be read).
         random_state: int or None. With ``weights=None`` and an int, the random
@@ -131,6 +134,7 @@ class ImageEmbedder(BaseEstimator):
         pooling="avg",
         batch_size=64,
         alpha=1.0,
+        normalize=True,
         progress="auto",
         random_state=None,
     ):
@@ -140,6 +144,7 @@ class ImageEmbedder(BaseEstimator):
         self.pooling = pooling
         self.batch_size = batch_size
         self.alpha = alpha
+        self.normalize = normalize
         self.progress = progress
         self.random_state = random_state
 
@@ -164,6 +169,7 @@ class ImageEmbedder(BaseEstimator):
 
     def _key(self):
         params = (self.weights, self.input_size, self.pooling, self.alpha, self.random_state)
+        params += (bool(self.normalize),)
         return (id(self.backbone), *params)
 
     @property
@@ -185,6 +191,7 @@ class ImageEmbedder(BaseEstimator):
             model = self._build_keras(build, size)
         self._model, self._preprocess, self._size = model, preprocess, size
         pool = _POOLINGS[self.pooling]
+        normalize = bool(self.normalize)
 
         @tf.function(reduce_retracing=True)
         def forward(images):
@@ -193,7 +200,11 @@ class ImageEmbedder(BaseEstimator):
                 out = pool(out, axis=[1, 2])
             elif out.shape.rank != 2:
                 out = tf.reshape(out, [tf.shape(out)[0], -1])
-            return tf.cast(out, tf.float32)
+            out = tf.cast(out, tf.float32)
+            if normalize:  # rescale first: random-weight features can be ~1e-6 in size
+                out = out / tf.maximum(tf.reduce_max(tf.abs(out), axis=1, keepdims=True), 1e-30)
+                out = tf.math.l2_normalize(out, axis=1)
+            return out
 
         self._forward = forward
         self._built_key = self._key()
