@@ -1,0 +1,286 @@
+"""Parameter checks, decay schedules, initial codebooks and training drivers of the SOM.
+
+Private helpers of ``tfcluster.som.SelfOrganizingMap``: everything between the
+user's arguments and the compiled ops of ``tfcluster.ops.som``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._base import check_dtype, check_option, check_positive_int, split_seed
+from tfcluster._driver import Data, call, chunk_rows, moments
+from tfcluster._validation import check_array
+from tfcluster.ops import som as ops
+
+_NAMES = {
+    "neighborhood_function": {k: k for k in ops.NEIGHBORHOODS},
+    "topology": {k: k for k in ops.TOPOLOGIES},
+    "activation_distance": {k: k for k in ops.ACTIVATIONS},
+}
+MODES = {"online": "online", "batch": "batch"}
+SCALINGS = {"sum": "sum", "mean": "mean"}
+INITS = {"random": "random", "pca": "pca"}
+_SHIFTABLE = ("euclidean", "manhattan", "chebyshev")  # distances invariant to translation
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """The validated constructor arguments."""
+
+    m: int
+    n: int
+    sigma: float
+    learning_rate: float
+    neighborhood: str
+    topology: str
+    distance: str
+    lr_decay: object
+    sigma_decay: object
+    toroidal: bool
+    dtype: tf.DType
+
+    @property
+    def size(self) -> int:
+        return self.m * self.n
+
+    @property
+    def statics(self) -> dict:
+        """The trace-time options of the compiled training ops."""
+        return dict(
+            shape=(self.m, self.n),
+            topology=self.topology,
+            toroidal=self.toroidal,
+            neighborhood=self.neighborhood,
+            distance=self.distance,
+        )
+
+    def chunk(self, n_features: int) -> int:
+        """Rows per chunk: memory ``[chunk, K]``, or ``[chunk, K, d]`` for L1/L-inf."""
+        per_row = self.size * (n_features if self.distance in ("manhattan", "chebyshev") else 1)
+        return chunk_rows(per_row)
+
+    def shift(self, codebook: np.ndarray) -> np.ndarray:
+        """Offset subtracted from data and codebook before computing (float32 accuracy)."""
+        if self.distance not in _SHIFTABLE:
+            return np.zeros(codebook.shape[-1], np.float64)
+        # rounded: integer data stay exact, so exact ties stay ties
+        return np.round(codebook.reshape(-1, codebook.shape[-1]).astype(np.float64).mean(axis=0))
+
+
+def _positive_number(name, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number > 0, got {value!r}.")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
+    return float(value)
+
+
+def check_params(est) -> Config:
+    """Validate a SelfOrganizingMap's constructor arguments."""
+    m = check_positive_int("m", est.m)
+    n = check_positive_int("n", est.n)
+    names = {k: check_option(k, getattr(est, k), reg) for k, reg in _NAMES.items()}
+    if not isinstance(est.toroidal, (bool, np.bool_)):
+        raise TypeError(f"toroidal must be True or False, got {est.toroidal!r}.")
+    if est.toroidal and names["topology"] == "hexagonal" and n % 2:
+        raise ValueError(
+            f"A toroidal hexagonal map needs an even n (columns) to close up; got n={n}."
+        )
+    init = est.init
+    if isinstance(init, str):
+        check_option("init", init, INITS)
+    elif not (isinstance(init, (np.ndarray, list, tuple)) or tf.is_tensor(init)):
+        raise TypeError(
+            f"init must be 'random', 'pca' or a codebook array [m, n, n_features]; got {init!r}."
+        )
+    return Config(
+        m=m,
+        n=n,
+        sigma=_positive_number("sigma", est.sigma),
+        learning_rate=_positive_number("learning_rate", est.learning_rate),
+        neighborhood=names["neighborhood_function"],
+        topology=names["topology"],
+        distance=names["activation_distance"],
+        lr_decay=check_option(
+            "decay_function", est.decay_function, ops.LEARNING_RATE_DECAYS, allow_callable=True
+        ),
+        sigma_decay=check_option(
+            "sigma_decay_function", est.sigma_decay_function, ops.SIGMA_DECAYS, allow_callable=True
+        ),
+        toroidal=bool(est.toroidal),
+        dtype=check_dtype(est.dtype),
+    )
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def schedule(name: str, fn, value: float, t: np.ndarray, max_iter: int) -> np.ndarray:
+    """``fn(value, t, max_iter)`` for every step ``t [T]`` as float64 ``[T]``.
+
+    A callable that does not take arrays is called once per distinct ``t``.
+    """
+    try:
+        out = np.asarray(fn(value, t.astype(np.float64), max_iter), dtype=np.float64)
+        out = np.broadcast_to(out, t.shape)
+    except (TypeError, ValueError):
+        steps = np.unique(t)
+        try:
+            values = np.array([float(fn(value, int(s), max_iter)) for s in steps])
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{name} must return a number for (initial value, t, max_iter); got error: {exc}"
+            ) from None
+        out = values[np.searchsorted(steps, t)]
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} gave a NaN or infinite value; it must stay finite.")
+    if name == "sigma_decay_function" and np.any(out <= 0):
+        raise ValueError("sigma_decay_function must keep sigma > 0 at every step.")
+    return out
+
+
+def iteration_plan(mode, num_iteration, epochs, n_samples, random_order):
+    """Check the training length; return ``(steps, decay_t [steps], max_iter)``.
+
+    Online: ``num_iteration`` steps with ``t = step`` (MiniSom's ``train``), or
+    ``epochs`` passes with ``t = epoch`` (``use_epochs=True``). Batch: one step
+    per epoch.
+    """
+    mode = check_option("mode", mode, MODES)
+    if not isinstance(random_order, (bool, np.bool_)):
+        raise TypeError(f"random_order must be True or False, got {random_order!r}.")
+    if num_iteration is not None and epochs is not None:
+        raise ValueError("Give num_iteration or epochs, not both.")
+    if mode == "batch":
+        if num_iteration is not None:
+            raise ValueError(
+                "mode='batch' runs whole passes over the data: give epochs, not num_iteration."
+            )
+        epochs = 10 if epochs is None else check_positive_int("epochs", epochs)
+        return mode, epochs, np.arange(epochs), epochs
+    if epochs is not None:
+        epochs = check_positive_int("epochs", epochs)
+        steps = epochs * n_samples
+        return mode, steps, np.arange(steps) // n_samples, epochs
+    return mode, None, None, num_iteration
+
+
+def online_order(n_samples, steps, epochs, random_order, seed) -> tf.Tensor:
+    """The sample index of each step ``[steps]`` int32, as MiniSom orders them.
+
+    Without epochs: ``arange(steps) % n_samples``, shuffled as a whole if
+    ``random_order``; with epochs: one permutation of the samples repeated.
+    """
+    if epochs is None:
+        order = tf.range(steps) % n_samples
+        return tf.random.experimental.stateless_shuffle(order, seed) if random_order else order
+    perm = tf.range(n_samples)
+    if random_order:
+        perm = tf.random.experimental.stateless_shuffle(perm, seed)
+    return tf.tile(perm, [epochs])
+
+
+# ---------------------------------------------------------------- initial codebook
+
+
+def check_codebook(init, cfg: Config, n_features: int) -> np.ndarray:
+    """A user codebook ``[m, n, n_features]`` as a numpy array of the fit dtype."""
+    w = np.asarray(init.numpy() if tf.is_tensor(init) else init)
+    expected = (cfg.m, cfg.n, n_features)
+    if w.ndim != 3 or w.shape != expected:
+        raise ValueError(
+            f"init codebook must have shape (m, n, n_features) = {expected}; got {w.shape}."
+        )
+    flat = check_array(w.reshape(cfg.size, n_features), dtype=cfg.dtype, name="init")
+    return flat.numpy().reshape(expected)
+
+
+def _pca_codebook(data: Data, cfg: Config) -> np.ndarray:
+    """MiniSom's pca_weights_init: ``mean + c1 * pc1 + c2 * pc2`` on a
+    ``linspace(-1, 1)`` grid of the two leading (unit) eigenvectors.
+
+    Eigenvector signs are fixed so that the largest component is positive.
+    """
+    d = data.n_features
+    if d < 2:
+        raise ValueError("init='pca' needs at least 2 features; use init='random'.")
+    mean = moments(data)[0]
+    mean_t = tf.constant(mean, data.dtype)
+    cov, _ = call(ops.covariance, data.source, mean_t, chunk_rows(d))
+    vals, vecs = np.linalg.eigh(cov.numpy().astype(np.float64))
+    pcs = vecs[:, np.argsort(vals)[::-1][:2]].T  # [2, d]
+    pcs *= np.sign(pcs[np.arange(2), np.argmax(np.abs(pcs), axis=1)])[:, None]
+    c1 = np.linspace(-1, 1, cfg.m)[:, None, None]
+    c2 = np.linspace(-1, 1, cfg.n)[None, :, None]
+    return mean + c1 * pcs[0] + c2 * pcs[1]
+
+
+def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
+    """The starting codebook ``[m, n, n_features]`` (numpy, fit dtype)."""
+    d = data.n_features
+    if not isinstance(init, str):
+        return check_codebook(init, cfg, d)
+    if init == "pca":
+        w = _pca_codebook(data, cfg)
+    else:  # "random": rows of the data drawn uniformly with replacement (MiniSom)
+        n = data.n_samples if not data.streamed else moments(data)[3]
+        idx = tf.random.stateless_uniform([cfg.size], seed, 0, n, dtype=tf.int32)
+        if data.streamed:
+            w = call(ops.sample_rows, data.source, idx, chunk_rows(d)).numpy()
+        else:
+            w = tf.gather(data.x, idx).numpy()
+    return w.astype(cfg.dtype.as_numpy_dtype).reshape(cfg.m, cfg.n, d)
+
+
+# ---------------------------------------------------------------- training
+
+
+def train(data: Data, w0: np.ndarray, cfg: Config, plan, random_order, seed) -> np.ndarray:
+    """Run online or batch training from ``w0 [m, n, d]``; the trained codebook."""
+    mode, steps, decay_t, max_iter = plan
+    d = data.n_features
+    shift = cfg.shift(w0)
+    np_dtype = cfg.dtype.as_numpy_dtype
+    w = tf.constant((w0.reshape(cfg.size, d) - shift).astype(np_dtype))
+    shift_t = tf.constant(shift, cfg.dtype)
+    if mode == "online":
+        n = data.n_samples
+        epochs = None
+        if steps is None:  # num_iteration given (or default)
+            max_iter = 500 * cfg.size if max_iter is None else max_iter
+            steps = check_positive_int("num_iteration", max_iter)
+            decay_t = np.arange(steps)
+        else:
+            epochs = max_iter
+        eta = schedule("decay_function", cfg.lr_decay, cfg.learning_rate, decay_t, max_iter)
+        sig = schedule("sigma_decay_function", cfg.sigma_decay, cfg.sigma, decay_t, max_iter)
+        order = online_order(n, steps, epochs, random_order, split_seed(seed, 2)[1])
+        w = ops.train_online(
+            data.x - shift_t,
+            w,
+            order,
+            tf.constant(eta, cfg.dtype),
+            tf.constant(sig, cfg.dtype),
+            **cfg.statics,
+        )
+    else:
+        eta = schedule("decay_function", cfg.lr_decay, cfg.learning_rate, decay_t, max_iter)
+        sig = schedule("sigma_decay_function", cfg.sigma_decay, cfg.sigma, decay_t, max_iter)
+        source = data.shifted(shift_t).source
+        chunk = cfg.chunk(d)
+        for lr_e, sig_e in zip(eta, sig, strict=True):
+            w = call(
+                ops.batch_epoch,
+                source,
+                w,
+                tf.constant(lr_e, cfg.dtype),
+                tf.constant(sig_e, cfg.dtype),
+                chunk,
+                **cfg.statics,
+            )
+    return (w.numpy().astype(np.float64) + shift).astype(np_dtype).reshape(cfg.m, cfg.n, d), steps

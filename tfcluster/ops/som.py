@@ -1,0 +1,449 @@
+"""Self-organizing map ops: grid, topologies, neighbourhoods, decay, online and batch updates.
+
+Pure TensorFlow, safe inside ``tf.function`` and XLA. The map has ``m x n``
+nodes, flattened row by row: node ``k`` sits at grid index
+``(k // n, k % n)``. Codebooks are ``[K, n_features]`` with ``K = m * n``.
+The definitions follow MiniSom (2.3.6) exactly: the hexagonal layout shifts
+every other column ``j`` (counted from the last) by ``-0.5`` along ``i`` and
+scales ``j`` by ``sqrt(3) / 2``; gaussian and mexican hat use these
+coordinates, bubble and triangle the integer grid indices. A toroidal map
+wraps both axes (minimum-image distances), which MiniSom lacks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from tfcluster.ops.batching import fold_batches, map_chunks, reduce_batches
+from tfcluster.ops.distances import (
+    first_argmin,
+    nearest,
+    squared_distances,
+    squared_norms,
+)
+
+__all__ = [
+    "HEX_Y",
+    "Grid",
+    "NEIGHBORHOODS",
+    "ACTIVATIONS",
+    "LEARNING_RATE_DECAYS",
+    "SIGMA_DECAYS",
+    "TOPOLOGIES",
+    "activation",
+    "winners",
+    "train_online",
+    "batch_epoch",
+    "best_two",
+    "topographic_errors",
+    "umatrix",
+    "sample_rows",
+    "covariance",
+]
+
+HEX_Y = math.sqrt(3.0) / 2.0  # MiniSom's Y_HEX_CONV_FACTOR
+TOPOLOGIES = ("rectangular", "hexagonal")
+
+
+class Grid:
+    """Node positions of an ``m x n`` map, built from Python constants.
+
+    Attributes:
+        m, n: the map's shape (Python ints); ``size = m * n`` nodes.
+        rows, cols: integer grid index of each node as ``dtype`` ``[K]``.
+        x, y: Euclidean position of each node ``[K]`` (MiniSom's
+            ``get_euclidean_coordinates``).
+        period_x, period_y: the wrap-around periods of ``x``/``y`` on a torus
+            (None if not toroidal).
+    """
+
+    def __init__(self, m: int, n: int, topology: str, toroidal: bool, dtype=tf.float32):
+        self.m, self.n, self.size = m, n, m * n
+        self.topology, self.toroidal, self.dtype = topology, toroidal, dtype
+        k = tf.range(m * n)
+        self.rows = tf.cast(k // n, dtype)  # [K]
+        self.cols = tf.cast(k % n, dtype)  # [K]
+        if topology == "hexagonal":
+            shifted = tf.cast(tf.math.floormod(n - 1 - k % n, 2) == 0, dtype)
+            self.x = self.rows - 0.5 * shifted
+            self.y = self.cols * HEX_Y
+        else:
+            self.x, self.y = self.rows, self.cols
+        y_period = n * HEX_Y if topology == "hexagonal" else float(n)
+        self.period_x = float(m) if toroidal else None
+        self.period_y = y_period if toroidal else None
+        self.period_rows = float(m) if toroidal else None
+        self.period_cols = float(n) if toroidal else None
+
+    @staticmethod
+    def gap(a, b, period):
+        """``|a - b|``, the shorter way round if ``period`` is set."""
+        d = tf.abs(a - b)
+        return d if period is None else tf.minimum(d, period - d)
+
+    def coordinate_gaps(self, c):
+        """Euclidean offsets ``(|dx|, |dy|)`` ``[b, K]`` from winners ``c [b]`` to all nodes."""
+        dx = self.gap(self.x[None, :], tf.gather(self.x, c)[:, None], self.period_x)
+        dy = self.gap(self.y[None, :], tf.gather(self.y, c)[:, None], self.period_y)
+        return dx, dy
+
+    def pair_gaps(self, a, b):
+        """Euclidean offsets ``(|dx|, |dy|)`` ``[b]`` between nodes ``a [b]`` and ``b [b]``."""
+        dx = self.gap(tf.gather(self.x, a), tf.gather(self.x, b), self.period_x)
+        dy = self.gap(tf.gather(self.y, a), tf.gather(self.y, b), self.period_y)
+        return dx, dy
+
+    def index_gaps(self, c):
+        """Integer grid offsets ``(|di|, |dj|)`` ``[b, K]`` from winners ``c [b]`` to all nodes."""
+        di = self.gap(self.rows[None, :], tf.gather(self.rows, c)[:, None], self.period_rows)
+        dj = self.gap(self.cols[None, :], tf.gather(self.cols, c)[:, None], self.period_cols)
+        return di, dj
+
+
+# ---------------------------------------------------------------- neighbourhoods
+# Each maps (grid, winners c [b] int32, sigma scalar) to weights h [b, K].
+
+
+def _gaussian(grid, c, sigma):
+    dx, dy = grid.coordinate_gaps(c)
+    d = 2.0 * sigma * sigma
+    return tf.exp(-tf.square(dx) / d) * tf.exp(-tf.square(dy) / d)
+
+
+def _mexican_hat(grid, c, sigma):
+    dx, dy = grid.coordinate_gaps(c)
+    p = tf.square(dx) + tf.square(dy)
+    d = 2.0 * sigma * sigma
+    return tf.exp(-p / d) * (1.0 - 2.0 / d * p)
+
+
+def _bubble(grid, c, sigma):
+    di, dj = grid.index_gaps(c)
+    return tf.cast((di < sigma) & (dj < sigma), grid.dtype)
+
+
+def _triangle(grid, c, sigma):
+    di, dj = grid.index_gaps(c)
+    return tf.nn.relu(sigma - di) * tf.nn.relu(sigma - dj)
+
+
+NEIGHBORHOODS = {
+    "gaussian": _gaussian,
+    "mexican_hat": _mexican_hat,
+    "bubble": _bubble,
+    "triangle": _triangle,
+}
+
+# ---------------------------------------------------------------- decay schedules
+# f(initial_value, t, max_iter) with t a number or an array; MiniSom's formulas.
+
+
+def _asymptotic(value, t, max_iter):
+    return value / (1 + t / (max_iter / 2))
+
+
+def _inverse_to_zero(value, t, max_iter):
+    c = max_iter / 100.0
+    return value * c / (c + t)
+
+
+def _linear_to_zero(value, t, max_iter):
+    return value * (1 - t / max_iter)
+
+
+def _inverse_to_one(value, t, max_iter):
+    c = (value - 1) / max_iter
+    return value / (1 + t * c)
+
+
+def _linear_to_one(value, t, max_iter):
+    return value + t * (1 - value) / max_iter
+
+
+LEARNING_RATE_DECAYS = {
+    "asymptotic": _asymptotic,
+    "inverse": _inverse_to_zero,
+    "linear": _linear_to_zero,
+    "asymptotic_decay": _asymptotic,
+    "inverse_decay_to_zero": _inverse_to_zero,
+    "linear_decay_to_zero": _linear_to_zero,
+}
+SIGMA_DECAYS = {
+    "asymptotic": _asymptotic,
+    "inverse": _inverse_to_one,
+    "linear": _linear_to_one,
+    "asymptotic_decay": _asymptotic,
+    "inverse_decay_to_one": _inverse_to_one,
+    "linear_decay_to_one": _linear_to_one,
+}
+
+# ---------------------------------------------------------------- activation distances
+# Each maps x [b, d], codebook w [K, d] to distances [b, K] (MiniSom's
+# ``activate``; chebyshev takes the absolute difference, see below).
+
+
+def _euclidean(x, w):
+    return tf.sqrt(squared_distances(x, w))
+
+
+def _cosine(x, w):
+    dot = tf.matmul(x, w, transpose_b=True)  # [b, K]
+    norms = tf.sqrt(squared_norms(x))[:, None] * tf.sqrt(squared_norms(w))[None, :]
+    return 1.0 - dot / (norms + 1e-8)
+
+
+def _manhattan(x, w):
+    return tf.reduce_sum(tf.abs(x[:, None, :] - w[None, :, :]), axis=-1)
+
+
+def _chebyshev(x, w):
+    # max |x - w|: MiniSom 2.3.6 omits the abs (max(x - w)), not a distance.
+    return tf.reduce_max(tf.abs(x[:, None, :] - w[None, :, :]), axis=-1)
+
+
+ACTIVATIONS = {
+    "euclidean": _euclidean,
+    "cosine": _cosine,
+    "manhattan": _manhattan,
+    "chebyshev": _chebyshev,
+}
+
+
+def activation(x, w, name: str):
+    """Distances ``[b, K]`` from samples ``x [b, d]`` to codebook ``w [K, d]``."""
+    return ACTIVATIONS[name](x, w)
+
+
+def _winners(x, w, name: str):
+    """Best-matching unit (first on ties) of each row of ``x [b, d]``: ``[b]`` int32."""
+    if name == "euclidean":
+        return nearest(x, w)[0]
+    return first_argmin(activation(x, w, name))[0]
+
+
+@tf.function(reduce_retracing=True)
+def winners(x, w, name: str, chunk_size: int):
+    """Best-matching unit of every row of ``x [n, d]``, chunk by chunk: ``[n]`` int32."""
+    spec = tf.TensorSpec([None], tf.int32)
+    return map_chunks(lambda xb: _winners(xb, w, name), x, chunk_size, spec)
+
+
+# ---------------------------------------------------------------- online training
+
+
+def _column_scores(x, wt, diff, name: str):
+    """Distances from one sample ``x [d]`` to the codebook held as columns ``wt [d, K]``.
+
+    ``diff = x[:, None] - wt`` is shared with the update. Reducing over the
+    leading axis vectorises over the nodes, which makes the sequential loop
+    about twice as fast on CPU as the row layout of ``ops.distances``.
+    Euclidean scores are squared (same winner).
+    """
+    if name == "euclidean":
+        return tf.reduce_sum(tf.square(diff), axis=0)
+    if name == "manhattan":
+        return tf.reduce_sum(tf.abs(diff), axis=0)
+    if name == "chebyshev":
+        return tf.reduce_max(tf.abs(diff), axis=0)
+    dot = tf.linalg.matvec(wt, x, transpose_a=True)  # [K]
+    norms = tf.sqrt(tf.reduce_sum(tf.square(wt), axis=0) * tf.reduce_sum(tf.square(x)))
+    return 1.0 - dot / (norms + 1e-8)
+
+
+@tf.function(jit_compile=True, reduce_retracing=True)
+def train_online(x, w, order, eta, sigma, *, shape, topology, toroidal, neighborhood, distance):
+    """The sequential Kohonen rule, one sample per step, as one compiled loop.
+
+    At step ``s`` with sample ``v = x[order[s]]`` and winner ``c``:
+    ``w += eta[s] * h(c, sigma[s])[:, None] * (v - w)`` (MiniSom's ``update``).
+
+    Args:
+        x: samples ``[N, d]``.
+        w: initial codebook ``[K, d]``.
+        order: the sample index of each step ``[T]`` int32.
+        eta: learning rate of each step ``[T]``.
+        sigma: neighbourhood spread of each step ``[T]``.
+        shape: ``(m, n)``; topology, toroidal, neighborhood, distance: names.
+
+    Returns:
+        The trained codebook ``[K, d]``.
+    """
+    grid = Grid(shape[0], shape[1], topology, toroidal, w.dtype)
+    spread = NEIGHBORHOODS[neighborhood]
+
+    def step(s, wt):  # wt [d, K]
+        v = tf.gather(x, tf.gather(order, s))  # [d]
+        diff = v[:, None] - wt  # [d, K]
+        c = first_argmin(_column_scores(v, wt, diff, distance)[None, :])[0]  # [1]
+        h = spread(grid, c, tf.gather(sigma, s))[0] * tf.gather(eta, s)  # [K]
+        return s + 1, wt + h[None, :] * diff
+
+    steps = tf.shape(order)[0]
+    _, wt = tf.while_loop(lambda s, _: s < steps, step, (tf.constant(0), tf.transpose(w)))
+    return tf.transpose(wt)
+
+
+# ---------------------------------------------------------------- batch training
+
+
+@tf.function(jit_compile=True, reduce_retracing=True)
+def _bmu_sums(x, sw, w, distance: str):
+    """Weight and weighted sum of the samples won by each node: ``[K]``, ``[K, d]``."""
+    c = _winners(x, w, distance)  # [b]
+    k = tf.shape(w)[0]
+    counts = tf.math.unsorted_segment_sum(sw, c, k)
+    sums = tf.math.unsorted_segment_sum(sw[:, None] * x, c, k)
+    return counts, sums
+
+
+@tf.function(reduce_retracing=True)
+def batch_epoch(
+    source,
+    w,
+    learning_rate,
+    sigma,
+    chunk_size,
+    *,
+    shape,
+    topology,
+    toroidal,
+    neighborhood,
+    distance,
+):
+    """One epoch of the batch map (MiniSom's ``train_batch_offline`` step).
+
+    One pass accumulates, per node, the weight and weighted sum of the
+    samples it wins; spreading these over the grid with the neighbourhood
+    matrix ``G [K, K]`` gives ``num = G.T @ sums``, ``den = G.T @ counts``.
+    Nodes with ``den > 0`` move to ``(1 - lr) * w + lr * num / den``
+    (``learning_rate=1`` is Kohonen's classic batch map).
+
+    Args:
+        source: ``(x [N, d], sample_weight [N])`` or a ``tf.data.Dataset`` of such batches.
+        w: codebook ``[K, d]``.
+        learning_rate, sigma: this epoch's values (scalars).
+        chunk_size: rows per chunk for in-memory sources.
+
+    Returns:
+        The new codebook ``[K, d]``.
+    """
+    grid = Grid(shape[0], shape[1], topology, toroidal, w.dtype)
+    k = grid.size
+    init = (tf.zeros([k], w.dtype), tf.zeros_like(w))
+    counts, sums = reduce_batches(
+        lambda x, sw: _bmu_sums(x, sw, w, distance), init, source, chunk_size
+    )
+    g = NEIGHBORHOODS[neighborhood](grid, tf.range(k), sigma)  # [K winners, K nodes]
+    num = tf.matmul(g, sums, transpose_a=True)  # [K, d]
+    den = tf.linalg.matvec(g, counts, transpose_a=True)  # [K]
+    moved = den > 0
+    new = num / tf.where(moved, den, 1.0)[:, None]
+    return tf.where(moved[:, None], (1.0 - learning_rate) * w + learning_rate * new, w)
+
+
+# ---------------------------------------------------------------- diagnostics
+
+
+def best_two(x, w):
+    """The two nearest nodes (Euclidean, first on ties) of each row: ``[b, 2]`` int32."""
+    return tf.math.top_k(-squared_distances(x, w), k=2, sorted=True).indices
+
+
+def topographic_errors(pairs, shape, topology: str, toroidal: bool, dtype):
+    """1.0 where the two best units ``pairs [b, 2]`` are not grid neighbours, else 0.0.
+
+    Rectangular: neighbours if their index distance is at most 1.42 (the 8
+    around a node); hexagonal: if their Euclidean distance is 1 (MiniSom).
+    """
+    grid = Grid(shape[0], shape[1], topology, toroidal, dtype)
+    dx, dy = grid.pair_gaps(pairs[:, 0], pairs[:, 1])  # [b]
+    dist = tf.sqrt(tf.square(dx) + tf.square(dy))
+    if topology == "hexagonal":
+        far = tf.abs(dist - 1.0) > 1e-8 + 1e-5 * dist  # not numpy.isclose(1, dist)
+    else:
+        far = dist > 1.42
+    return tf.cast(far, dtype)
+
+
+# Neighbour offsets (di, dj) of MiniSom's distance_map. Hexagonal: the set for
+# columns shifted by -0.5 and for the others; MiniSom picks them by the parity
+# of j, which agrees with its layout for odd n (and is fixed here for even n).
+_RECT_OFFSETS = [(0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1)]
+_HEX_SHIFTED = [(0, 1), (1, 0), (0, -1), (-1, -1), (-1, 0), (-1, 1)]
+_HEX_UNSHIFTED = [(1, 1), (1, 0), (1, -1), (0, -1), (-1, 0), (0, 1)]
+
+
+def umatrix(w, shape, topology: str, toroidal: bool, scaling: str):
+    """MiniSom's ``distance_map``: per node, the sum or mean of the Euclidean
+    distances to its grid neighbours, divided by the largest value ``[m, n]``.
+
+    A constant codebook gives zeros (MiniSom returns NaN).
+    """
+    m, n = shape
+    k = tf.range(m * n)
+    i, j = k // n, k % n
+    if topology == "hexagonal":
+        shifted = (tf.math.floormod(n - 1 - j, 2) == 0)[:, None]  # [K, 1]
+        on, off = tf.constant(_HEX_SHIFTED), tf.constant(_HEX_UNSHIFTED)
+        di = tf.where(shifted, on[None, :, 0], off[None, :, 0])  # [K, 6]
+        dj = tf.where(shifted, on[None, :, 1], off[None, :, 1])
+    else:
+        offsets = tf.constant(_RECT_OFFSETS)
+        di = tf.broadcast_to(offsets[None, :, 0], [m * n, 8])
+        dj = tf.broadcast_to(offsets[None, :, 1], [m * n, 8])
+    ni, nj = i[:, None] + di, j[:, None] + dj  # [K, P]
+    if toroidal:
+        ni, nj = tf.math.floormod(ni, m), tf.math.floormod(nj, n)
+    valid = (ni >= 0) & (ni < m) & (nj >= 0) & (nj < n)
+    neighbour = tf.where(valid, ni * n + nj, 0)
+    gaps = tf.norm(tf.gather(w, neighbour) - w[:, None, :], axis=-1)  # [K, P]
+    gaps = tf.where(valid, gaps, tf.zeros_like(gaps))
+    um = tf.reduce_sum(gaps, axis=1)
+    if scaling == "mean":
+        count = tf.reduce_sum(tf.cast(valid, w.dtype), axis=1)
+        um = um / tf.maximum(count, 1.0)
+    top = tf.reduce_max(um)
+    um = tf.where(top > 0, um / tf.where(top > 0, top, 1.0), tf.zeros_like(um))
+    return tf.reshape(um, [m, n])
+
+
+# ---------------------------------------------------------------- initialisation
+
+
+@tf.function(reduce_retracing=True)
+def sample_rows(source, indices, chunk_size):
+    """Rows ``indices [K]`` of the data in ``source`` (one pass, works on a stream).
+
+    Returns:
+        ``[K, d]`` the selected rows, in the order of ``indices``.
+    """
+    x_spec = source.element_spec[0] if isinstance(source, tf.data.Dataset) else source[0]
+    d = x_spec.shape[1]
+    init = (tf.zeros([], tf.int32), tf.zeros([tf.shape(indices)[0], d], x_spec.dtype))
+
+    def take(acc, x, _):
+        offset, rows = acc
+        b = tf.shape(x)[0]
+        local = indices - offset
+        inside = (local >= 0) & (local < b)
+        picked = tf.gather(x, tf.clip_by_value(local, 0, tf.maximum(b - 1, 0)))
+        return offset + b, tf.where(inside[:, None], picked, rows)
+
+    return fold_batches(take, init, source, chunk_size)[1]
+
+
+@tf.function(reduce_retracing=True)
+def covariance(source, mean, chunk_size):
+    """Weighted covariance ``[d, d]`` about ``mean [d]``, with ``sum(w) - 1`` in the
+    denominator (numpy.cov for unit weights), and the total weight."""
+
+    def stats(x, sw):
+        xc = x - mean
+        return tf.reduce_sum(sw), tf.matmul(sw[:, None] * xc, xc, transpose_a=True)
+
+    d = tf.shape(mean)[0]
+    init = (tf.zeros([], mean.dtype), tf.zeros([d, d], mean.dtype))
+    total, scatter = reduce_batches(stats, init, source, chunk_size)
+    return scatter / tf.maximum(total - 1.0, 1.0), total

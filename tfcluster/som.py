@@ -1,0 +1,306 @@
+"""Self-organizing map (Kohonen): SelfOrganizingMap.
+
+A thin shell over ``tfcluster.ops.som``: it validates, builds the initial
+codebook, runs the compiled online loop or the batch map over the data's
+batches, and offers MiniSom's diagnostics with MiniSom's definitions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster import _som_fit as fitting
+from tfcluster._base import BaseEstimator, check_is_fitted, check_option, make_seed, split_seed
+from tfcluster._driver import as_data, call
+from tfcluster._validation import check_array, check_labels
+from tfcluster.ops import som as ops
+from tfcluster.ops.batching import map_chunks
+
+__all__ = ["SelfOrganizingMap"]
+
+
+@tf.function(reduce_retracing=True)
+def _transform(x, w, distance, chunk_size):
+    spec = tf.TensorSpec([None, None], x.dtype)
+    return map_chunks(lambda xb: ops.activation(xb, w, distance), x, chunk_size, spec)
+
+
+@tf.function(reduce_retracing=True)
+def _two_best(x, w, chunk_size):
+    spec = tf.TensorSpec([None, 2], tf.int32)
+    return map_chunks(lambda xb: ops.best_two(xb, w), x, chunk_size, spec)
+
+
+class SelfOrganizingMap(BaseEstimator):
+    """Self-organizing map on an ``m x n`` grid, trained online or in batch.
+
+    ``mode="online"`` is the sequential Kohonen rule of ``MiniSom.train``, one
+    sample per step, the whole loop compiled into one XLA ``tf.while_loop``;
+    ``mode="batch"`` is the batch map of ``MiniSom.train_batch_offline``, one
+    pass per epoch accumulating neighbourhood-weighted sums, so it also takes
+    a ``tf.data.Dataset`` and ``sample_weight``. Neighbourhoods, hexagonal
+    layout, decay schedules, quantization and topographic errors and the
+    U-matrix follow MiniSom 2.3.6's definitions, so the same codebook gives the
+    same numbers.
+
+    Args:
+        m: rows of the map (MiniSom's ``x``).
+        n: columns of the map (MiniSom's ``y``).
+        sigma: initial neighbourhood spread (> 0).
+        learning_rate: initial learning rate (> 0).
+        neighborhood_function: "gaussian", "mexican_hat", "bubble" or "triangle".
+        topology: "rectangular" or "hexagonal".
+        activation_distance: "euclidean", "cosine", "manhattan" or "chebyshev"
+            (``max |x - w|``; MiniSom 2.3.6 forgets the absolute value), used
+            to find the winners; quantization and topographic errors are
+            Euclidean as in MiniSom.
+        decay_function: learning-rate decay "asymptotic" (``lr / (1 + t / (T / 2))``),
+            "inverse" (to zero, ``lr * C / (C + t)``, ``C = T / 100``), "linear"
+            (to zero), MiniSom's full names, or a callable ``f(lr, t, T)``.
+        sigma_decay_function: sigma decay "asymptotic", "inverse" (to one),
+            "linear" (to one), MiniSom's full names, or a callable ``f(sigma, t, T)``.
+        init: "random" (rows of the data drawn with replacement), "pca"
+            (the plane of the two leading principal components, MiniSom's
+            ``pca_weights_init``) or a codebook ``[m, n, n_features]`` used as given.
+        toroidal: wrap the grid around both axes (hexagonal needs an even ``n``).
+        random_state: int or None; the same int gives the same weights.
+        dtype: "float32" or "float64".
+
+    Attributes:
+        weights_: ``[m, n, n_features]`` the codebook.
+        labels_: ``[n_samples]`` flat index ``i * n + j`` of each training
+            sample's best-matching unit.
+        n_iter_: updates made (steps online, epochs in batch mode).
+        n_features_in_: number of features seen in ``fit``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from tfcluster import SelfOrganizingMap
+        >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+        >>> som = SelfOrganizingMap(1, 2, init=[[[0.0, 0.0], [5.0, 5.0]]], random_state=0)
+        >>> som.fit(X, num_iteration=20).predict(X).tolist()
+        [0, 0, 1, 1]
+        >>> som.winner([5.0, 4.9])
+        (0, 1)
+    """
+
+    def __init__(
+        self,
+        m=10,
+        n=10,
+        *,
+        sigma=1.0,
+        learning_rate=0.5,
+        neighborhood_function="gaussian",
+        topology="rectangular",
+        activation_distance="euclidean",
+        decay_function="asymptotic",
+        sigma_decay_function="asymptotic",
+        init="random",
+        toroidal=False,
+        random_state=None,
+        dtype="float32",
+    ):
+        self.m = m
+        self.n = n
+        self.sigma = sigma
+        self.learning_rate = learning_rate
+        self.neighborhood_function = neighborhood_function
+        self.topology = topology
+        self.activation_distance = activation_distance
+        self.decay_function = decay_function
+        self.sigma_decay_function = sigma_decay_function
+        self.init = init
+        self.toroidal = toroidal
+        self.random_state = random_state
+        self.dtype = dtype
+
+    # ------------------------------------------------------------ fitting
+
+    def fit(
+        self,
+        X,
+        y=None,
+        *,
+        num_iteration=None,
+        epochs=None,
+        mode="online",
+        random_order=True,
+        sample_weight=None,
+    ):
+        """Train the map.
+
+        Args:
+            X: ``[n_samples, n_features]`` array, or (batch mode) a
+                ``tf.data.Dataset`` of batches ``x`` or ``(x, y[, sample_weight])``.
+            y: ignored.
+            num_iteration: online steps, each one sample (MiniSom's
+                ``num_iteration``); default ``500 * m * n``.
+            epochs: passes over the data. Online: ``epochs * n_samples`` steps
+                with the decay evaluated per epoch (MiniSom's ``use_epochs``).
+                Batch: one update per epoch; default 10.
+            mode: "online" or "batch".
+            random_order: online only, visit samples in a random order
+                (``arange(steps) % n_samples`` shuffled, or one permutation
+                repeated per epoch) rather than in sequence.
+            sample_weight: ``[n_samples]`` non-negative weights (batch mode).
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError, TypeError: a bad parameter or input (the message says which).
+        """
+        cfg = fitting.check_params(self)
+        plan_mode = check_option("mode", mode, fitting.MODES)
+        if plan_mode == "online":
+            if isinstance(X, tf.data.Dataset):
+                raise ValueError(
+                    "mode='online' needs the samples in memory; use mode='batch' for a "
+                    "tf.data.Dataset."
+                )
+            if sample_weight is not None:
+                raise ValueError("sample_weight is supported with mode='batch' only.")
+        data = as_data(X, sample_weight, dtype=cfg.dtype)
+        plan = fitting.iteration_plan(mode, num_iteration, epochs, data.n_samples, random_order)
+        seed = make_seed(self.random_state)
+        w0 = fitting.initial_codebook(self.init, data, cfg, split_seed(seed, 2)[0])
+        weights, n_iter = fitting.train(data, w0, cfg, plan, random_order, seed)
+        self.weights_ = weights
+        self.n_features_in_ = data.n_features
+        self.n_iter_ = int(n_iter)
+        if data.streamed:
+            parts = [self._winners(x, checked=True) for x, _ in data.source]
+            self.labels_ = np.concatenate(parts) if parts else np.zeros([0], np.int64)
+        else:
+            self.labels_ = self._winners(data.x, checked=True)
+        return self
+
+    def fit_predict(self, X, y=None, **fit_params):
+        """``fit(X, **fit_params).labels_``: best-matching unit of each sample ``[n]``."""
+        return self.fit(X, **fit_params).labels_
+
+    # ------------------------------------------------------------ helpers
+
+    def _fitted(self):
+        check_is_fitted(self, "weights_")
+        cfg = fitting.check_params(self)
+        w = np.asarray(self.weights_)
+        if w.ndim != 3:
+            raise ValueError(f"weights_ must be [m, n, n_features]; got shape {w.shape}.")
+        return cfg, w
+
+    def _prepare(self, X, euclidean=False, checked=False):
+        """``(x - shift, w - shift, cfg)`` as tensors of the fit dtype."""
+        cfg, w = self._fitted()
+        d = w.shape[-1]
+        x = X if checked else check_array(X, dtype=cfg.dtype, n_features=d)
+        if euclidean:
+            cfg = fitting.dataclasses.replace(cfg, distance="euclidean")
+        flat = tf.constant(w.reshape(-1, d), cfg.dtype)
+        if cfg.distance == "cosine":
+            return x, flat, cfg
+        # Distances are translation invariant: centre on the queried samples, so
+        # that nodes far from the data (mexican hat) cannot cost float accuracy;
+        # an integer shift keeps integer data exact (exact ties stay ties).
+        shift = tf.round(tf.reduce_mean(x, axis=0))
+        return x - shift, flat - shift, cfg
+
+    def _winners(self, X, checked=False) -> np.ndarray:
+        x, w, cfg = self._prepare(X, checked=checked)
+        labels = call(ops.winners, x, w, cfg.distance, cfg.chunk(w.shape[1]))
+        return labels.numpy().astype(np.int64)
+
+    def _grid_shape(self):
+        return tuple(np.asarray(self.weights_).shape[:2])
+
+    # ------------------------------------------------------------ inference
+
+    def winner(self, x):
+        """Grid position ``(i, j)`` of the best-matching unit of one sample ``x [n_features]``."""
+        arr = np.asarray(x)
+        if arr.ndim != 1:
+            raise ValueError(f"x must be one sample [n_features] (1-D); got shape {arr.shape}.")
+        k = int(self._winners(arr[None, :])[0])
+        return tuple(int(v) for v in np.unravel_index(k, self._grid_shape()))
+
+    def predict(self, X):
+        """Flat index ``i * n + j`` of each sample's best-matching unit: ``[n_samples]``."""
+        return self._winners(X)
+
+    def transform(self, X):
+        """Activation distances from each sample to every node: ``[n_samples, m * n]``."""
+        x, w, cfg = self._prepare(X)
+        return _transform(x, w, cfg.distance, cfg.chunk(w.shape[1])).numpy()
+
+    def quantization(self, X):
+        """Codebook vector of each sample's Euclidean best unit ``[n_samples, n_features]``."""
+        x, w, cfg = self._prepare(X, euclidean=True)
+        idx = ops.winners(x, w, "euclidean", cfg.chunk(w.shape[1]))
+        return np.asarray(self.weights_).reshape(w.shape)[idx.numpy()]
+
+    def quantization_error(self, X):
+        """Mean Euclidean distance from each sample to its best unit's codebook vector."""
+        x = check_array(X, dtype=tf.float64, n_features=self._fitted()[1].shape[-1]).numpy()
+        return float(np.mean(np.linalg.norm(x - self.quantization(X), axis=1)))
+
+    def topographic_error(self, X):
+        """Share of samples whose two best units (Euclidean) are not grid neighbours.
+
+        Rectangular: neighbours within index distance 1.42 (the 8 around a
+        node); hexagonal: at distance 1; wrapped around on a toroidal map.
+
+        Raises:
+            ValueError: a 1 x 1 map (no second unit).
+        """
+        x, w, cfg = self._prepare(X, euclidean=True)
+        if cfg.size < 2:
+            raise ValueError("The topographic error is not defined for a 1 x 1 map.")
+        pairs = _two_best(x, w, cfg.chunk(w.shape[1]))
+        m, n = self._grid_shape()
+        errors = ops.topographic_errors(pairs, (m, n), cfg.topology, cfg.toroidal, tf.float64)
+        return float(tf.reduce_mean(errors).numpy())
+
+    def distance_map(self, scaling="sum"):
+        """U-matrix ``[m, n]``: each node's sum (or mean) Euclidean distance to its
+        grid neighbours, divided by the largest value (MiniSom's ``distance_map``).
+        """
+        scaling = check_option("scaling", scaling, fitting.SCALINGS)
+        cfg, w = self._fitted()
+        um = ops.umatrix(
+            tf.constant(w.reshape(-1, w.shape[-1]), tf.float64),
+            w.shape[:2],
+            cfg.topology,
+            cfg.toroidal,
+            scaling,
+        )
+        return um.numpy()
+
+    def activation_response(self, X):
+        """How many samples each node wins: ``[m, n]`` float."""
+        m, n = self._grid_shape()
+        counts = np.bincount(self._winners(X), minlength=m * n)
+        return counts.reshape(m, n).astype(np.float64)
+
+    def win_map(self, X, return_indices=False):
+        """Dict ``(i, j) -> list`` of the samples (or their indices) each node wins."""
+        rows = np.asarray(X)
+        labels = self._winners(X)
+        out = defaultdict(list)
+        m, n = self._grid_shape()
+        for idx, k in enumerate(labels):
+            out[(int(k // n), int(k % n))].append(idx if return_indices else rows[idx])
+        return out
+
+    def labels_map(self, X, labels):
+        """Dict ``(i, j) -> Counter`` of the ``labels`` of the samples each node wins."""
+        winners = self._winners(X)
+        labels = check_labels(labels, len(winners))
+        groups = defaultdict(list)
+        m, n = self._grid_shape()
+        for k, lab in zip(winners, labels, strict=True):
+            groups[(int(k // n), int(k % n))].append(lab.item() if hasattr(lab, "item") else lab)
+        return defaultdict(list, {pos: Counter(v) for pos, v in groups.items()})
