@@ -102,8 +102,8 @@ class ImageEmbedder(BaseEstimator):
         normalize: scale each feature vector to unit Euclidean length (then
             squared distances are ``2 - 2 * cosine``, the usual choice for
             clustering image embeddings).
-        progress: True, False or "auto" (a progress bar when more than 8
-            batches are to be read).
+        progress: True, False or "auto" (a progress bar on a terminal when
+            more than 8 batches are to be read).
         random_state: int or None. With ``weights=None`` and an int, the random
             initialisation is made reproducible by calling
             ``keras.utils.set_random_seed(random_state)`` before building (this
@@ -319,7 +319,10 @@ class ImageEmbedder(BaseEstimator):
     def _loop(self, batches, n, with_index=False):
         """Run the backbone over ``batches``; returns ``(features [n, d], index [n])``."""
         show = self.progress is True or (
-            self.progress == "auto" and n is not None and n > 8 * self.batch_size
+            self.progress == "auto"
+            and n is not None
+            and n > 8 * self.batch_size
+            and sys.stdout.isatty()
         )
         bar = None
         if show:
