@@ -123,11 +123,9 @@ def label_sums(source, n_labels, chunk_size: int):
         d, dtype = tf.shape(source[0])[1], source[0].dtype
 
     def stats(x, labels):
-        ones = tf.ones_like(x[:, 0])
-        return (
-            tf.math.unsorted_segment_sum(x, labels, n_labels),  # [k, d]
-            tf.math.unsorted_segment_sum(ones, labels, n_labels),  # [k]
-        )
+        onehot = tf.one_hot(labels, n_labels, dtype=x.dtype)  # [b, k]
+        # one-hot GEMMs: several times faster on CPU than unsorted_segment_sum
+        return tf.matmul(onehot, x, transpose_a=True), tf.reduce_sum(onehot, axis=0)
 
     init = (tf.zeros([n_labels, d], dtype), tf.zeros([n_labels], dtype))
     return reduce_batches(stats, init, source, chunk_size)
@@ -148,10 +146,9 @@ def label_dispersion(source, centers, chunk_size: int):
 
     def stats(x, labels):
         d2 = squared_norms(x - tf.gather(centers, labels))  # [b]
-        return (
-            tf.math.unsorted_segment_sum(tf.sqrt(d2), labels, k),  # [k]
-            tf.math.unsorted_segment_sum(d2, labels, k),  # [k]
-        )
+        onehot = tf.one_hot(labels, k, dtype=x.dtype)  # [b, k]
+        sums = tf.matmul(onehot, tf.stack([tf.sqrt(d2), d2], axis=1), transpose_a=True)  # [k, 2]
+        return sums[:, 0], sums[:, 1]
 
     zero = tf.zeros([k], centers.dtype)
     return reduce_batches(stats, (zero, zero), source, chunk_size)
