@@ -1,0 +1,314 @@
+"""Keras clustering layers: heads equal their estimators in models, after save/load and export."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfcluster import KMeans, NotFittedError
+from tfcluster.layers import (
+    ClusteringLayer,
+    GaussianMixtureHead,
+    KMeansHead,
+    SOMHead,
+    clustering_loss,
+    gmm_layer,
+    kmeans_layer,
+    som_layer,
+    student_t_assignment,
+    target_distribution,
+)
+from tfcluster.mixture import GaussianMixture
+from tfcluster.som import SelfOrganizingMap
+
+
+@pytest.fixture(scope="module")
+def X(digits):
+    return (digits[0][:600] / 16.0).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def kmeans(X):
+    return KMeans(10, random_state=0).fit(X)
+
+
+@pytest.fixture(scope="module")
+def gmm(X):
+    return GaussianMixture(6, covariance_type="diag", random_state=0).fit(X)
+
+
+@pytest.fixture(scope="module")
+def som(X):
+    return SelfOrganizingMap(4, 5, random_state=0).fit(X, num_iteration=600)
+
+
+def _reference(est, output):
+    """What the estimator itself says for each head output."""
+    if isinstance(est, KMeans):
+        return {"labels": est.predict, "distances": est.transform}.get(output)
+    if isinstance(est, GaussianMixture):
+        return {"proba": est.predict_proba, "log_prob": est.score_samples, "labels": est.predict}[
+            output
+        ]
+
+    def coords(X):
+        return np.stack(np.unravel_index(est.predict(X), est.weights_.shape[:2]), axis=1)
+
+    return {"bmu": est.predict, "coords": coords, "distances": est.transform}[output]
+
+
+def _assert_same(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape
+    if want.dtype.kind in "iu":
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+CASES = [
+    ("kmeans", kmeans_layer, "labels"),
+    ("kmeans", kmeans_layer, "distances"),
+    ("gmm", gmm_layer, "proba"),
+    ("gmm", gmm_layer, "log_prob"),
+    ("gmm", gmm_layer, "labels"),
+    ("som", som_layer, "bmu"),
+    ("som", som_layer, "coords"),
+    ("som", som_layer, "distances"),
+]
+
+
+@pytest.mark.parametrize("name, make, output", CASES)
+def test_head_equals_estimator_in_model_saved_and_exported(
+    name, make, output, X, request, tmp_path
+):
+    est = request.getfixturevalue(name)
+    want = _reference(est, output)(X)
+    head = make(est, output=output)
+    assert not head.trainable
+    model = keras.Sequential([keras.Input((X.shape[1],)), head])
+    got = model.predict(X, verbose=0)
+    _assert_same(got, want)
+    assert model.output_shape == (None,) + want.shape[1:]
+    assert head.compute_output_shape((None, X.shape[1])) == (None,) + want.shape[1:]
+    assert not model.trainable_weights and model.non_trainable_weights
+
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)  # no custom_objects
+    _assert_same(loaded.predict(X, verbose=0), want)
+    assert type(loaded.layers[-1]) is type(head)
+
+    model.export(str(tmp_path / "served"), verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "served"))
+    _assert_same(served.serve(tf.constant(X)).numpy(), want)
+
+
+def test_functional_model_with_preprocessing(X, kmeans):
+    km = kmeans
+    inputs = keras.Input((8, 8), name="image")
+    flat = keras.layers.Flatten()(inputs)
+    labels = kmeans_layer(km, output="labels", name="cluster")(flat)
+    dist = kmeans_layer(km, output="distances")(flat)
+    model = keras.Model(inputs, {"label": labels, "distance": dist})
+    out = model.predict(X.reshape(-1, 8, 8), verbose=0)
+    np.testing.assert_array_equal(out["label"], km.predict(X))
+    np.testing.assert_allclose(out["distance"], km.transform(X), rtol=1e-5, atol=1e-5)
+
+
+def test_kmeans_soft_is_student_t_of_distances(X, kmeans):
+    km = kmeans
+    for alpha in (1.0, 3.0):
+        q = kmeans_layer(km, output="soft", alpha=alpha)(X).numpy()
+        d2 = km.transform(X).astype(np.float64) ** 2
+        kernel = (1.0 + d2 / alpha) ** (-(alpha + 1) / 2)  # hand formula (van der Maaten)
+        np.testing.assert_allclose(q, kernel / kernel.sum(1, keepdims=True), rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(q.sum(1), 1.0, rtol=1e-6)
+        np.testing.assert_array_equal(q.argmax(1), km.predict(X))
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "spherical"])
+def test_gmm_head_every_covariance_type(covariance_type, iris):
+    X = iris[0]
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    for output, ref in [("proba", gm.predict_proba), ("log_prob", gm.score_samples)]:
+        np.testing.assert_allclose(gmm_layer(gm, output=output)(X), ref(X), rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(gmm_layer(gm, output="labels")(X), gm.predict(X))
+
+
+@pytest.mark.parametrize("distance", ["cosine", "manhattan"])
+def test_som_head_other_distances(distance, iris):
+    X = iris[0]
+    som = SelfOrganizingMap(3, 4, activation_distance=distance, random_state=1)
+    som.fit(X, num_iteration=300)
+    np.testing.assert_array_equal(som_layer(som)(X), som.predict(X))
+    np.testing.assert_allclose(
+        som_layer(som, output="distances")(X), som.transform(X), rtol=1e-5, atol=1e-5
+    )
+    i, j = som.winner(X[7])
+    np.testing.assert_array_equal(som_layer(som, output="coords")(X[7:8]), [[i, j]])
+
+
+def test_float64_estimator_gives_float64_head(iris):
+    X = iris[0]
+    km = KMeans(3, random_state=0, dtype="float64").fit(X)
+    head = kmeans_layer(km, output="distances")
+    assert head.dtype == "float64"
+    np.testing.assert_allclose(head(X).numpy(), km.transform(X), rtol=1e-12)
+
+
+def test_mobilenet_backbone_with_kmeans_head_saved_as_one_model(digits, tmp_path):
+    images = digits[0][:48].reshape(-1, 8, 8) / 16.0
+    images = np.repeat(np.kron(images, np.ones((4, 4)))[..., None], 3, axis=-1)  # [48, 32, 32, 3]
+    images = images.astype(np.float32)
+    keras.utils.set_random_seed(0)
+    backbone = keras.applications.MobileNetV2(
+        include_top=False, pooling="avg", weights=None, input_shape=(32, 32, 3)
+    )
+    features = backbone.predict(images, verbose=0)
+    km = KMeans(4, random_state=0).fit(features)
+    model = keras.Sequential([backbone, kmeans_layer(km)])
+    np.testing.assert_array_equal(model.predict(images, verbose=0), km.predict(features))
+    path = str(tmp_path / "mobilenet_kmeans.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(images, verbose=0), km.predict(features))
+
+
+def test_export_serves_without_tfcluster(X, kmeans, tmp_path):
+    km = kmeans
+    model = keras.Sequential([keras.Input((X.shape[1],)), kmeans_layer(km)])
+    model.export(str(tmp_path / "served"), verbose=False)
+    np.save(tmp_path / "x.npy", X[:50])
+    code = textwrap.dedent(
+        f"""
+        import sys, numpy as np, tensorflow as tf
+        served = tf.saved_model.load({str(tmp_path / "served")!r})
+        labels = served.serve(tf.constant(np.load({str(tmp_path / "x.npy")!r}))).numpy()
+        assert not any(m.startswith("tfcluster") for m in sys.modules)
+        print(",".join(map(str, labels)))
+        """
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    served = np.array(out.stdout.strip().splitlines()[-1].split(","), dtype=int)
+    np.testing.assert_array_equal(served, km.predict(X[:50]))
+
+
+def test_registered_under_tfcluster_package():
+    for cls in (KMeansHead, GaussianMixtureHead, SOMHead, ClusteringLayer):
+        assert keras.saving.get_registered_name(cls) == f"tfcluster>{cls.__name__}"
+
+
+def test_head_config_round_trip(kmeans, gmm, som):
+    head = kmeans_layer(kmeans, output="soft", alpha=2.0, name="h")
+    config = head.get_config()
+    assert config["output"] == "soft" and config["n_clusters"] == 10 and config["alpha"] == 2.0
+    assert KMeansHead.from_config(config).get_config() == config
+    for est, make, cls in [(gmm, gmm_layer, GaussianMixtureHead), (som, som_layer, SOMHead)]:
+        config = make(est).get_config()
+        assert cls.from_config(config).get_config() == config
+
+
+# ClusteringLayer ------------------------------------------------------------------------
+
+
+def test_clustering_layer_hand_case_and_rows_sum_to_one():
+    centers = np.array([[0.0, 0.0], [3.0, 4.0]])  # squared distances 0 and 25 from the origin
+    layer = ClusteringLayer(2, initial_centers=centers)
+    q = layer(np.array([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0]], np.float32)).numpy()
+    np.testing.assert_allclose(q[0], [1 / (1 + 1 / 26), (1 / 26) / (1 + 1 / 26)], rtol=1e-6)
+    np.testing.assert_allclose(q.sum(1), 1.0, rtol=1e-6)
+    big = layer(np.full((3, 2), 1e6, np.float32)).numpy()  # far away: no 0 / 0
+    assert np.all(np.isfinite(big)) and np.allclose(big.sum(1), 1.0)
+
+
+def test_clustering_layer_from_kmeans_trainable_and_config(iris, tmp_path):
+    X = iris[0].astype(np.float32)
+    km = KMeans(3, random_state=0).fit(X)
+    layer = ClusteringLayer.from_kmeans(km, alpha=2.0, name="dec")
+    q = layer(X)
+    np.testing.assert_allclose(layer.clusters.numpy(), km.cluster_centers_)
+    np.testing.assert_array_equal(np.argmax(q, 1), km.predict(X))
+    assert [w.name for w in layer.trainable_weights] == ["clusters"]
+    with tf.GradientTape() as tape:
+        loss = clustering_loss(target_distribution(layer(X)), layer(X))
+    grad = tape.gradient(loss, layer.trainable_weights)[0]
+    assert grad is not None and np.any(grad.numpy() != 0)
+    config = layer.get_config()
+    assert config["n_clusters"] == 3 and config["alpha"] == 2.0
+    assert ClusteringLayer.from_config(config).get_config() == config
+    model = keras.Sequential([keras.Input((4,)), layer])
+    model.save(str(tmp_path / "dec.keras"))
+    loaded = keras.models.load_model(str(tmp_path / "dec.keras"))
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), q.numpy(), rtol=1e-6)
+    assert loaded.layers[0].trainable_weights
+
+
+def test_target_distribution_and_kl_loss_against_formulas():
+    rng = np.random.default_rng(0)
+    q = rng.dirichlet(np.ones(4), size=20)
+    f = q.sum(0)
+    p_hand = q**2 / f
+    p_hand /= p_hand.sum(1, keepdims=True)
+    p = target_distribution(q).numpy()
+    np.testing.assert_allclose(p, p_hand, rtol=1e-12)
+    kl_hand = np.mean(np.sum(p * np.log(p / q), axis=1))
+    assert float(clustering_loss(p, q)) == pytest.approx(kl_hand, rel=1e-10)
+    oracle = keras.losses.KLDivergence()(p.astype(np.float32), q.astype(np.float32))
+    assert float(clustering_loss(p, q.astype(np.float32))) == pytest.approx(float(oracle), 1e-4)
+    assert float(clustering_loss(q, q)) == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(student_t_assignment(tf.zeros([2, 5])).numpy(), 0.2)
+
+
+# Bad input ---------------------------------------------------------------------------------
+
+
+def test_bad_arguments(X, kmeans, gmm, som):
+    with pytest.raises(ValueError, match="'labels', 'distances', 'soft'"):
+        kmeans_layer(kmeans, output="proba")
+    with pytest.raises(ValueError, match="'proba', 'log_prob', 'labels'"):
+        gmm_layer(gmm, output="bmu")
+    with pytest.raises(ValueError, match="'bmu', 'coords', 'distances'"):
+        som_layer(som, output="labels")
+    with pytest.raises(ValueError, match=r"inputs \[batch, 64\]"):
+        kmeans_layer(kmeans)(X[:, :10])
+    with pytest.raises(ValueError, match="alpha"):
+        KMeansHead(np.eye(2), alpha=0)
+    with pytest.raises(ValueError, match="NaN"):
+        KMeansHead(np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="n_clusters and n_features"):
+        KMeansHead()
+    with pytest.raises(ValueError, match="covariance_type"):
+        GaussianMixtureHead(np.ones(2) / 2, np.eye(2), np.ones(2), covariance_type="bad")
+    with pytest.raises(ValueError, match="precisions_cholesky"):
+        GaussianMixtureHead(np.ones(2) / 2, np.eye(2), np.ones(3), covariance_type="spherical")
+    with pytest.raises(ValueError, match="activation_distance"):
+        SOMHead(np.zeros((2, 2, 3)), activation_distance="hamming")
+    with pytest.raises(ValueError, match="n_clusters"):
+        ClusteringLayer(0)
+    with pytest.raises(ValueError, match="alpha"):
+        ClusteringLayer(2, alpha=-1.0)
+    with pytest.raises(ValueError, match="rows"):
+        ClusteringLayer(3, initial_centers=np.eye(2))
+    with pytest.raises(ValueError, match="features"):
+        ClusteringLayer(2, initial_centers=np.eye(2))(np.zeros((1, 5), np.float32))
+
+
+def test_unfitted_estimators_raise_not_fitted():
+    with pytest.raises(NotFittedError):
+        kmeans_layer(KMeans(2))
+    with pytest.raises(NotFittedError):
+        gmm_layer(GaussianMixture(2))
+    with pytest.raises(NotFittedError):
+        som_layer(SelfOrganizingMap(2, 2))
+    with pytest.raises(NotFittedError):
+        ClusteringLayer.from_kmeans(KMeans(2))
