@@ -7,6 +7,7 @@ import pytest
 
 MODULES = [
     "tfcluster.kmeans",
+    "tfcluster._minibatch",
     "tfcluster.datasets",
     "tfcluster._external_metrics",
 ]

@@ -24,6 +24,11 @@ __all__ = [
     "kmeans_parallel",
     "sample_by_weight",
     "sample_rows",
+    "minibatch_update",
+    "reassign_low_counts",
+    "minibatch_step",
+    "minibatch_state",
+    "minibatch_fit",
 ]
 
 
@@ -177,7 +182,11 @@ def sample_rows(source, n_rows: int, n_features: int, seed, chunk_size: int, dty
         tf.constant(0, tf.int64),
     )
     _, rows, _ = fold_batches(
-        lambda acc, x, w: _gumbel_top_rows(acc, x, w, n_rows, seed), init, source, chunk_size
+        lambda acc, x, w: _gumbel_top_rows(acc, x, w, n_rows, seed),
+        init,
+        source,
+        chunk_size,
+        relax_shapes=not (isinstance(n_rows, int) and isinstance(n_features, int)),
     )
     return rows
 
@@ -296,3 +305,129 @@ def _pad_centers(centers, n_clusters, seed):
     n = tf.shape(centers)[0]
     extra = tf.random.stateless_uniform([n_clusters], seed, 0, n, dtype=tf.int32)
     return tf.gather(centers, tf.concat([tf.range(n), extra], 0)[:n_clusters])
+
+
+# Mini-batch k-means (Sculley 2010), with scikit-learn's reassignment and stopping rules.
+
+
+def minibatch_update(x, w, centers, counts):
+    """One mini-batch step: move each center toward its batch mean by its count.
+
+    ``c_new = (c * n_c + sum_batch w x) / (n_c + sum_batch w)``, so each center
+    is the running mean of every sample ever assigned to it.
+
+    Returns:
+        ``(centers [k, d], counts [k], weighted batch inertia)``.
+    """
+    k = tf.shape(centers)[0]
+    labels, d2 = nearest(x, centers)
+    onehot = tf.one_hot(labels, k, dtype=x.dtype)  # [b, k]
+    batch_w = tf.linalg.matvec(onehot, w, transpose_a=True)  # [k]
+    batch_sums = tf.matmul(onehot, x * w[:, None], transpose_a=True)  # [k, d]
+    new_counts = counts + batch_w
+    safe = tf.where(new_counts > 0, new_counts, tf.ones_like(new_counts))
+    moved = (centers * counts[:, None] + batch_sums) / safe[:, None]
+    new_centers = tf.where((batch_w > 0)[:, None], moved, centers)
+    return new_centers, new_counts, tf.reduce_sum(w * d2)
+
+
+def reassign_low_counts(centers, counts, x, w, ratio, seed):
+    """Move centers whose count is below ``ratio * max(counts)`` onto batch rows.
+
+    At most half the batch is used; the moved centers' counts are set to the
+    smallest remaining count, as scikit-learn does.
+    """
+    k = centers.shape[0] or tf.shape(centers)[0]
+    b = tf.shape(x)[0]
+    to_move = counts < ratio * tf.reduce_max(counts)  # [k]
+    limit = b // 2
+    rank = tf.math.invert_permutation(tf.argsort(counts, stable=True))  # [k]
+    to_move = tf.logical_and(
+        to_move, tf.logical_or(tf.reduce_sum(tf.cast(to_move, tf.int32)) <= limit, rank < limit)
+    )
+    moved_ids = tf.cast(tf.where(to_move)[:, 0], tf.int32)  # [m]
+    m = tf.shape(moved_ids)[0]
+    d = x.shape[1] or tf.shape(x)[1]
+    rows = sample_rows((x, w), k, d, seed, 1 << 30, x.dtype)[:m]  # distinct rows by w
+    centers = tf.tensor_scatter_nd_update(centers, moved_ids[:, None], rows)
+    kept_min = tf.reduce_min(tf.where(to_move, counts.dtype.max, counts))
+    counts = tf.where(to_move & (m < k), kept_min, counts)
+    return centers, counts
+
+
+def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, alpha, seed):
+    """One step of the mini-batch loop with scikit-learn's stopping rules.
+
+    ``state`` is ``(centers, counts, step, since_reassign, ewa, ewa_min,
+    no_improvement, stop)``. Returns the new state.
+    """
+    centers, counts, step, since, ewa, ewa_min, no_improvement, _ = state
+    k = tf.shape(centers)[0]
+    b = tf.shape(x)[0]
+    since = since + b
+    reassign = tf.logical_or(tf.reduce_any(counts == 0), since >= 10 * k)
+    since = tf.where(reassign, 0, since)
+    new_centers, counts, inertia = minibatch_update(x, w, centers, counts)
+    if ratio > 0:
+        new_centers, counts = tf.cond(
+            reassign,
+            lambda: reassign_low_counts(
+                new_centers,
+                counts,
+                x,
+                w,
+                ratio,
+                tf.random.experimental.stateless_fold_in(seed, step),
+            ),
+            lambda: (new_centers, counts),
+        )
+    shift = tf.reduce_sum(tf.square(new_centers - centers))
+    batch_inertia = inertia / tf.cast(b, inertia.dtype)
+    first = step == 0  # the first step only initialises the moving average
+    ewa = tf.where(
+        first,
+        ewa,
+        tf.where(tf.math.is_nan(ewa), batch_inertia, ewa * (1 - alpha) + batch_inertia * alpha),
+    )
+    converged = tf.logical_and(tf.logical_not(first), tf.logical_and(tol > 0, shift <= tol))
+    improved = ewa < ewa_min
+    no_improvement = tf.where(
+        first | converged, no_improvement, tf.where(improved, 0, no_improvement + 1)
+    )
+    ewa_min = tf.where(~first & ~converged & improved, ewa, ewa_min)
+    stop = converged | (no_improvement >= max_no_improvement)
+    return new_centers, counts, step + 1, since, ewa, ewa_min, no_improvement, stop
+
+
+def minibatch_state(centers):
+    """The initial state of ``minibatch_step`` for ``centers [k, d]``."""
+    dtype = centers.dtype
+    nan, inf = tf.constant(float("nan"), dtype), tf.constant(float("inf"), dtype)
+    zero = tf.constant(0)
+    return (centers, tf.zeros_like(centers[:, 0]), zero, zero, nan, inf, zero, tf.constant(False))
+
+
+def minibatch_fit(source, centers, n_steps, batch_size: int, seed, **rules):
+    """The mini-batch loop, compiled: batches of ``batch_size`` rows drawn by
+    weight (with replacement) from in-memory ``(x, w)``, or the batches of a
+    ``tf.data.Dataset`` taken in order (repeated ``n_steps`` times over).
+
+    Returns:
+        the final ``minibatch_step`` state.
+    """
+    state = minibatch_state(centers)
+    sample_seed, seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    if isinstance(source, tf.data.Dataset):
+        for x, w in source:
+            state = minibatch_step(state, x, w, seed=seed, **rules)
+            if state[-1]:
+                break
+        return state
+    x, w = source
+    while state[2] < n_steps and not state[-1]:
+        idx = sample_by_weight(
+            w, batch_size, tf.random.experimental.stateless_fold_in(sample_seed, state[2])
+        )
+        xb = tf.gather(x, idx)  # [batch_size, d]
+        state = minibatch_step(state, xb, tf.ones_like(idx, x.dtype), seed=seed, **rules)
+    return state

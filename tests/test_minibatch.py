@@ -1,0 +1,87 @@
+"""MiniBatchKMeans: scikit-learn as the quality oracle, invariants, bad input."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.base import clone
+from sklearn.cluster import MiniBatchKMeans as SKMiniBatchKMeans
+
+from tfcluster import KMeans, MiniBatchKMeans
+
+
+def test_two_far_groups_exact():
+    X = np.r_[np.zeros((60, 2)), np.full((60, 2), 10.0)]
+    mbk = MiniBatchKMeans(2, batch_size=16, random_state=0, dtype="float64").fit(X)
+    np.testing.assert_allclose(np.sort(mbk.cluster_centers_[:, 0]), [0.0, 10.0])
+    assert mbk.inertia_ == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_array_equal(mbk.labels_[:60], mbk.labels_[0])
+    assert mbk.labels_[0] != mbk.labels_[-1]
+
+
+def test_quality_close_to_sklearn(digits):
+    X, _ = digits
+    ours = [MiniBatchKMeans(10, batch_size=256, random_state=s).fit(X).inertia_ for s in range(5)]
+    ref = [
+        SKMiniBatchKMeans(10, batch_size=256, n_init=1, random_state=s).fit(X).inertia_
+        for s in range(5)
+    ]
+    assert np.median(ours) <= 1.05 * np.median(ref)
+
+
+def test_streamed_fit_and_partial_fit_are_good(digits):
+    X, _ = digits
+    full = np.median([KMeans(10, random_state=s).fit(X).inertia_ for s in range(3)])
+    ds = tf.data.Dataset.from_tensor_slices(X).batch(128)
+    stream = MiniBatchKMeans(10, random_state=0, max_iter=20).fit(ds)
+    assert stream.inertia_ <= 1.08 * full
+    assert stream.labels_.shape == (len(X),)
+    online = MiniBatchKMeans(10, random_state=0)
+    for _ in range(3):
+        for start in range(0, len(X), 200):
+            online.partial_fit(X[start : start + 200])
+    assert online.n_steps_ == 3 * 9
+    inertia = -online.score(X)
+    assert inertia <= 1.1 * full
+
+
+def test_reassignment_rescues_collapsed_init(blobs):
+    X, y = blobs
+    init = np.repeat(X[:1], 4, axis=0) + np.arange(4)[:, None] * 1e-3  # all centers in one blob
+    mbk = MiniBatchKMeans(4, init=init, batch_size=64, random_state=0, dtype="float64").fit(X)
+    assert len(np.unique(mbk.labels_)) == 4
+    good = KMeans(4, random_state=0, dtype="float64").fit(X).inertia_
+    assert mbk.inertia_ <= 1.05 * good
+
+
+def test_same_seed_same_result_and_labels_agree(digits):
+    X, _ = digits
+    a = MiniBatchKMeans(10, batch_size=100, random_state=3).fit(X)
+    b = MiniBatchKMeans(10, batch_size=100, random_state=3).fit(X)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    np.testing.assert_array_equal(a.predict(X), a.labels_)
+    np.testing.assert_array_equal(clone(a).fit_predict(X), a.labels_)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"reassignment_ratio": -0.1}, ValueError, "reassignment_ratio"),
+        ({"n_init": 0}, ValueError, "n_init"),
+        ({"init": "best"}, ValueError, "k-means"),
+        ({"max_no_improvement": -1}, ValueError, "max_no_improvement"),
+        ({"n_clusters": 30}, ValueError, "n_clusters=30"),
+    ],
+)
+def test_bad_params(params, error, match):
+    X = np.random.default_rng(0).random((20, 2))
+    with pytest.raises(error, match=match):
+        MiniBatchKMeans(**{"n_clusters": 2, **params}).fit(X)
+
+
+def test_partial_fit_checks_features():
+    mbk = MiniBatchKMeans(2, random_state=0).partial_fit(np.random.default_rng(0).random((10, 2)))
+    with pytest.raises(ValueError, match="3 features"):
+        mbk.partial_fit(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        mbk.partial_fit([[np.nan, 1.0]])

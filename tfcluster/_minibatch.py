@@ -1,0 +1,241 @@
+"""MiniBatchKMeans: the estimator shell over ``ops.kmeans.minibatch_fit``."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._base import BaseEstimator, check_dtype, check_positive_int, make_seed
+from tfcluster._driver import as_data, call, chunk_rows, moments
+from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
+from tfcluster.ops import kmeans as ops
+
+__all__ = ["MiniBatchKMeans"]
+
+
+@tf.function(reduce_retracing=True)
+def _fit(source, centers, n_steps, batch_size, seed, ratio, tol, max_no_improvement, alpha):
+    return ops.minibatch_fit(
+        source,
+        centers,
+        n_steps,
+        batch_size,
+        seed,
+        ratio=ratio,
+        tol=tol,
+        max_no_improvement=max_no_improvement,
+        alpha=alpha,
+    )
+
+
+@tf.function(reduce_retracing=True)
+def _step(state, x, w, seed, ratio):
+    return ops.minibatch_step(
+        state, x, w, seed=seed, ratio=ratio, tol=0.0, max_no_improvement=2**30, alpha=0.0
+    )
+
+
+@tf.function(reduce_retracing=True)
+def _sample(source, n_rows, n_features, seed, chunk_size, dtype):
+    return ops.sample_rows(source, n_rows, n_features, seed, chunk_size, dtype)
+
+
+class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
+    """Mini-batch k-means (Sculley 2010), as scikit-learn's MiniBatchKMeans.
+
+    Each step draws ``batch_size`` rows by weight and moves every center
+    toward the mean of its rows with a per-center learning rate
+    ``1 / count``; centers with very low counts are moved onto batch rows.
+    The whole loop is one compiled ``tf.function``. A ``tf.data.Dataset`` is
+    read batch by batch, in its own order and batch size, for ``max_iter``
+    passes.
+
+    Args:
+        n_clusters: number of clusters ``k``.
+        init: as KMeans; "k-means++" and "random" run on ``init_size`` rows.
+        max_iter: most passes over the data (``max_iter * n / batch_size`` steps).
+        batch_size: rows per mini-batch (in-memory data).
+        tol: stop when the squared center shift of a step is at most
+            ``tol * mean(var(X))`` (0 disables it, the default).
+        max_no_improvement: stop after this many steps without improvement of
+            the smoothed batch inertia (None disables it).
+        init_size: rows used for the initialisation (default
+            ``max(3 * batch_size, 3 * n_clusters)``, at most ``n_samples``).
+        n_init: "auto" (1 for "k-means++", 3 otherwise) or an int; the
+            initialisation with the lowest inertia on the init rows is kept.
+        reassignment_ratio: a center whose count is below this fraction of the
+            largest count is moved onto a batch row.
+        compute_labels: compute ``labels_`` and ``inertia_`` on the whole data
+            after fitting.
+        random_state, dtype, verbose: as KMeans.
+
+    Attributes:
+        cluster_centers_: ``[n_clusters, n_features]``.
+        labels_: ``[n_samples]`` (if ``compute_labels``).
+        inertia_: weighted inertia of the training data (if ``compute_labels``).
+        n_iter_: passes over the data; ``n_steps_``: mini-batch steps.
+        converged_: whether a stopping rule ended the fit before ``max_iter``.
+        n_features_in_: number of features seen in ``fit``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from tfcluster import MiniBatchKMeans
+        >>> X = np.r_[np.zeros((50, 2)), np.full((50, 2), 10.0)]
+        >>> mbk = MiniBatchKMeans(2, batch_size=20, random_state=0).fit(X)
+        >>> sorted(mbk.cluster_centers_[:, 0].round(3).tolist())
+        [0.0, 10.0]
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        max_iter=100,
+        batch_size=1024,
+        verbose=0,
+        compute_labels=True,
+        random_state=None,
+        tol=0.0,
+        max_no_improvement=10,
+        init_size=None,
+        n_init="auto",
+        reassignment_ratio=0.01,
+        dtype="float32",
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.verbose = verbose
+        self.compute_labels = compute_labels
+        self.random_state = random_state
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement
+        self.init_size = init_size
+        self.n_init = n_init
+        self.reassignment_ratio = reassignment_ratio
+        self.dtype = dtype
+
+    def _check_params(self):
+        check_positive_int("n_clusters", self.n_clusters)
+        check_positive_int("max_iter", self.max_iter)
+        check_positive_int("batch_size", self.batch_size)
+        if self.n_init != "auto":
+            check_positive_int("n_init", self.n_init)
+        if self.init_size is not None:
+            check_positive_int("init_size", self.init_size)
+        if self.max_no_improvement is not None:
+            check_positive_int("max_no_improvement", self.max_no_improvement, minimum=0)
+        for name in ("tol", "reassignment_ratio"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.floating)) or not value >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}.")
+        check_init(self.init)
+        return check_dtype(self.dtype)
+
+    def _n_init(self) -> int:
+        if not isinstance(self.init, str) and not callable(self.init):
+            return 1
+        if self.n_init == "auto":
+            return 1 if self.init == "k-means++" else 3
+        return self.n_init
+
+    def _initial_centers(self, data, n_samples, seed, mean):
+        """Best of ``n_init`` initialisations on ``init_size`` rows drawn by weight."""
+        init_size = self.init_size or max(3 * self.batch_size, 3 * self.n_clusters)
+        init_size = max(min(init_size, n_samples), self.n_clusters)
+        seeds = tf.random.experimental.stateless_split(seed, self._n_init() + 1)
+        chunk = chunk_rows(self.n_clusters)
+        rows = call(_sample, data.source, init_size, data.n_features, seeds[-1], chunk, data.dtype)
+        sample = as_data(rows, dtype=data.dtype)
+        best = None
+        for run in range(self._n_init()):
+            scalable = isinstance(self.init, str) and self.init == "k-means||"
+            source = data if scalable or not isinstance(self.init, str) else sample
+            centers = initial_centers(self.init, source, self.n_clusters, seeds[run], mean)
+            _, inertia = assign(sample, centers)
+            if best is None or inertia < best[0]:
+                best = (inertia, centers)
+        return best[1]
+
+    def fit(self, X, y=None, sample_weight=None) -> MiniBatchKMeans:
+        """Compute the centers by mini-batch k-means.
+
+        Args:
+            X: as ``KMeans.fit``; a ``tf.data.Dataset`` supplies the mini-batches.
+            y: ignored.
+            sample_weight: ``[n_samples]`` or None (in-memory data).
+
+        Returns:
+            self.
+        """
+        dtype = self._check_params()
+        data = as_data(X, sample_weight, dtype=dtype)
+        mean, var, _, n_samples = moments(data)
+        if self.n_clusters > n_samples:
+            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+        centered = data.shifted(mean)
+        seed_init, seed_fit = tf.unstack(
+            tf.random.experimental.stateless_split(make_seed(self.random_state), 2)
+        )
+        centers = self._initial_centers(centered, n_samples, seed_init, mean)
+        n_steps = (self.max_iter * n_samples) // self.batch_size
+        source = centered.source.repeat(self.max_iter) if data.streamed else centered.source
+        state = call(
+            _fit,
+            source,
+            centers,
+            n_steps,
+            self.batch_size,
+            seed_fit,
+            float(self.reassignment_ratio),
+            tf.constant(float(np.mean(var)) * self.tol, dtype),
+            2**30 if self.max_no_improvement is None else self.max_no_improvement,
+            tf.constant(min(self.batch_size * 2.0 / (n_samples + 1), 1.0), dtype),
+        )
+        centers, counts, steps, stopped = state[0], state[1], int(state[2]), bool(state[-1])
+        self._counts = counts.numpy()
+        self.n_steps_ = steps
+        self.n_iter_ = int(np.ceil(steps * self.batch_size / n_samples))
+        self.converged_ = stopped
+        if self.compute_labels:
+            self.labels_, self.inertia_ = assign(centered, centers)
+        self.cluster_centers_ = (centers + tf.cast(mean, dtype)).numpy()
+        self.n_features_in_ = data.n_features
+        if self.compute_labels:
+            self._check_distinct(self.labels_)
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None) -> MiniBatchKMeans:
+        """Update the centers with one mini-batch ``X`` (in memory).
+
+        The first call initialises the centers from ``X``.
+
+        Returns:
+            self.
+        """
+        dtype = self._check_params()
+        fitted = hasattr(self, "cluster_centers_")
+        n_features = self.n_features_in_ if fitted else None
+        data = as_data(X, sample_weight, dtype=dtype, n_features=n_features)
+        seed = make_seed(self.random_state)
+        if not fitted:
+            if self.n_clusters > data.n_samples:
+                raise ValueError(
+                    f"n_samples={data.n_samples} should be >= n_clusters={self.n_clusters}."
+                )
+            mean, _, _, _ = moments(data)
+            centers = initial_centers(self.init, data.shifted(mean), self.n_clusters, seed, mean)
+            centers = centers + tf.cast(mean, dtype)
+            self._state = ops.minibatch_state(centers)
+            self.n_steps_ = 0
+            self.n_features_in_ = data.n_features
+        state = call(_step, self._state, data.x, data.w, seed, float(self.reassignment_ratio))
+        self._state = state
+        self.cluster_centers_ = state[0].numpy()
+        self._counts = state[1].numpy()
+        self.n_steps_ += 1
+        if self.compute_labels:
+            self.labels_, self.inertia_ = assign(data, state[0])
+        return self
