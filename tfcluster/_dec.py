@@ -70,6 +70,8 @@ class DeepClustering(BaseEstimator):
             uses them reversed).
         embedding_dim: width of the default encoder's embedding.
         pretrain_epochs: autoencoder epochs (Adam, mean squared error).
+        noise: standard deviation of the Gaussian noise added to the inputs
+            while pretraining (a denoising autoencoder); 0 for none.
         max_iter: most refinement steps (one mini-batch each).
         batch_size: rows per step.
         update_interval: steps between two recomputations of the target ``p``.
@@ -106,6 +108,7 @@ class DeepClustering(BaseEstimator):
         hidden=(500, 500, 2000),
         embedding_dim=10,
         pretrain_epochs=200,
+        noise=0.0,
         max_iter=2000,
         batch_size=256,
         update_interval=30,
@@ -123,6 +126,7 @@ class DeepClustering(BaseEstimator):
         self.hidden = hidden
         self.embedding_dim = embedding_dim
         self.pretrain_epochs = pretrain_epochs
+        self.noise = noise
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.update_interval = update_interval
@@ -146,6 +150,7 @@ class DeepClustering(BaseEstimator):
         check_positive_int("n_init", self.n_init)
         _non_negative("tol", self.tol)
         _non_negative("gamma", self.gamma)
+        _non_negative("noise", self.noise)
         _non_negative("alpha", self.alpha, strict=True)
         _non_negative("learning_rate", self.learning_rate, strict=True)
         if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
@@ -201,7 +206,8 @@ class DeepClustering(BaseEstimator):
         keras.utils.set_random_seed(seed)
         encoder, decoder = self._networks(x.shape[1] if x.ndim == 2 else None)
         if decoder is not None and self.pretrain_epochs > 0:
-            autoencoder = keras.Sequential([encoder, decoder])
+            noisy = [keras.layers.GaussianNoise(self.noise)] if self.noise > 0 else []
+            autoencoder = keras.Sequential(noisy + [encoder, decoder])
             autoencoder.compile(keras.optimizers.Adam(self.learning_rate), "mse")
             autoencoder.fit(
                 x, x, batch_size=self.batch_size, epochs=self.pretrain_epochs, verbose=0
