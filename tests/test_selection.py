@@ -8,6 +8,7 @@ from tfcluster import metrics
 from tfcluster.kmeans import KMeans
 from tfcluster.mixture import GaussianMixture
 from tfcluster.selection import SweepResult, grid_shape, suggest_k, sweep
+from tfcluster.som import SelfOrganizingMap
 
 
 def separated_blobs(n_centers, seed, *, n_features=2, per_center=60, min_gap=8.0):
@@ -52,6 +53,18 @@ class NoSize:
         return {"alpha": 1.0}
 
     def fit(self, X, y=None):
+        return self
+
+
+class NoLabels:
+    def __init__(self, n_clusters=2):
+        self.n_clusters = n_clusters
+
+    def get_params(self, deep=True):
+        return {"n_clusters": self.n_clusters}
+
+    def fit(self, X, y=None):
+        self.inertia_ = 1.0
         return self
 
 
@@ -156,6 +169,19 @@ def test_map_size_is_the_squarest_grid():
     assert suggest_k(result, "silhouette") == 4
 
 
+def test_sweep_self_organizing_map(iris):
+    X, _ = iris
+    som = SelfOrganizingMap(random_state=0)
+    result = sweep(som, X, [2, 4, 6], scores=("silhouette", "calinski_harabasz"))
+    assert [m.weights_.shape for m in result.models] == [(1, 2, 4), (2, 2, 4), (2, 3, 4)]
+    for i, model in enumerate(result.models):
+        expected = metrics.silhouette_score(X, model.labels_)
+        assert result.scores["silhouette"][i] == expected
+    assert (som.m, som.n) == (10, 10)  # unchanged
+    with pytest.raises(ValueError, match="'inertia'.*SelfOrganizingMap"):
+        sweep(som, X, [2, 4], scores=("inertia",))
+
+
 def test_verbose_prints_progress(capsys, iris):
     X, _ = iris
     sweep(KMeans(random_state=0), X, [2, 3], scores="inertia", verbose=True)
@@ -190,6 +216,8 @@ def test_errors(iris):
         sweep(km, X, 5)
     with pytest.raises(TypeError, match="n_clusters"):
         sweep(NoSize(), X, [2, 3], scores=("inertia",))
+    with pytest.raises(ValueError, match="labels.*NoLabels"):
+        sweep(NoLabels(), X, [2, 3], scores=("inertia", "silhouette"))
     result = sweep(km, X, [2, 3, 4], scores=("inertia",))
     with pytest.raises(ValueError, match="needs the score 'silhouette'"):
         suggest_k(result)

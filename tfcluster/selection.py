@@ -63,7 +63,14 @@ def _clone(estimator, **params):
 
 def _labels(model, X) -> np.ndarray:
     labels = getattr(model, "labels_", None)
-    return np.asarray(model.predict(X) if labels is None else labels)
+    if labels is None:
+        if not callable(getattr(model, "predict", None)):
+            raise ValueError(
+                "scores 'silhouette', 'davies_bouldin' and 'calinski_harabasz' need cluster "
+                f"labels ('labels_' or 'predict'), which {type(model).__name__} does not give."
+            )
+        labels = model.predict(X)
+    return np.asarray(labels)
 
 
 def _label_score(fn):
@@ -104,19 +111,12 @@ _SCORES = {
 
 
 def _check_capable(estimator, scores) -> None:
-    """Raise ValueError for a score the estimator cannot give (before any fit)."""
+    """Raise ValueError for a criterion the estimator has no method for (before any fit)."""
     for name in scores:
         if name in ("bic", "aic") and not callable(getattr(estimator, name, None)):
             raise ValueError(
                 f"score {name!r} needs a '{name}(X)' method, which "
                 f"{type(estimator).__name__} does not have."
-            )
-        if name in ("silhouette", "davies_bouldin", "calinski_harabasz") and not (
-            callable(getattr(estimator, "predict", None)) or hasattr(estimator, "fit_predict")
-        ):
-            raise ValueError(
-                f"score {name!r} needs cluster labels ('labels_' or 'predict'), which "
-                f"{type(estimator).__name__} does not give."
             )
 
 
