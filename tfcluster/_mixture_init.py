@@ -7,6 +7,7 @@ rows to components) followed by the same M step as EM, as scikit-learn does.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -84,11 +85,19 @@ def check_precisions_init(precisions_init, covariance_type: str, k: int, d: int,
     return p
 
 
-@tf.function(reduce_retracing=True)
-def _init_params(source, kind, centers, arg, total, reg_covar, covariance_type, chunk):
+def _init_params(source, centers, arg, total, reg_covar, chunk, kind, covariance_type):
     stats = ops.init_statistics(source, kind, centers, arg, covariance_type, chunk)
     nk, means, cov, prec_chol, ok = ops.m_step(*stats, centers, reg_covar, covariance_type)
     return nk / total, means, cov, prec_chol, ok
+
+
+_INIT_PARAMS = {  # one tf.function per (assignment kind, covariance type)
+    (kind, ct): tf.function(
+        functools.partial(_init_params, kind=kind, covariance_type=ct), reduce_retracing=True
+    )
+    for kind in ("centers", "rows", "random")
+    for ct in ops.COVARIANCE_TYPES
+}
 
 
 @tf.function(reduce_retracing=True)
@@ -156,17 +165,9 @@ def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
     if any(v is None for v in user.values()):
         kind, centers, arg = _assignment(est, data, n_samples, seed)
         chunk = chunk_rows(est.n_components * data.n_features)
-        weights, means, cov, prec_chol, ok = call(
-            _init_params,
-            data.source,
-            kind,
-            centers,
-            arg,
-            tf.constant(total, dtype),
-            reg,
-            ct,
-            chunk,
-        )
+        total = tf.constant(total, dtype)
+        fn = _INIT_PARAMS[kind, ct]
+        weights, means, cov, prec_chol, ok = call(fn, data.source, centers, arg, total, reg, chunk)
         if not bool(ok):
             raise ValueError(ILL_DEFINED.format(reg_covar=est.reg_covar))
     else:

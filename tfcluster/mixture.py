@@ -145,10 +145,10 @@ class GaussianMixture(BaseEstimator):
 
     Examples:
         >>> import numpy as np
-        >>> from tfcluster import GaussianMixture
+        >>> from tfcluster.mixture import GaussianMixture
         >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
         >>> gm = GaussianMixture(2, means_init=[[1, 2], [10, 2]], dtype="float64").fit(X)
-        >>> gm.means_.tolist()
+        >>> gm.means_.round(6).tolist()
         [[1.0, 2.0], [10.0, 2.0]]
         >>> gm.predict([[0, 0], [12, 3]]).tolist()
         [0, 1]

@@ -109,23 +109,22 @@ def resp_statistics(x, w, resp, centers, covariance_type):
         covariance_type: one of ``COVARIANCE_TYPES``.
 
     Returns:
-        ``(nk [k], sx [k, d], s2)``: ``sx = sum r (x - centers)``; ``s2`` is
-        ``sum r (x - c)(x - c)^T`` ``[k, d, d]`` for "full" (centred, so that
-        float32 keeps a collapsed component's tiny covariance), and the raw
-        ``sum w x x^T`` ``[d, d]`` ("tied") or ``sum r x**2`` ``[k, d]`` as
-        scikit-learn computes them.
+        ``(nk [k], sx [k, d], s2)``: ``sx = sum r (x - c)``; ``s2`` is
+        ``sum r (x - c)(x - c)^T`` ``[k, d, d]`` for "full", its diagonal
+        ``sum r (x - c)**2`` ``[k, d]`` for "diag" and "spherical" (centred, so
+        that float32 keeps a collapsed component's tiny variance), and
+        ``sum w x x^T`` ``[d, d]`` for "tied" (raw, as scikit-learn).
     """
     nk = tf.reduce_sum(resp, axis=0)  # [k]
-    if covariance_type == "full":
-        diff = x[:, None, :] - centers[None, :, :]  # [b, k, d]
-        rdiff = resp[:, :, None] * diff  # [b, k, d]
-        return nk, tf.reduce_sum(rdiff, axis=0), tf.einsum("bki,bkj->kij", rdiff, diff)
-    sx = tf.matmul(resp, x, transpose_a=True) - nk[:, None] * centers  # [k, d]
     if covariance_type == "tied":
-        s2 = tf.matmul(w[:, None] * x, x, transpose_a=True)  # [d, d]
-    else:
-        s2 = tf.matmul(resp, tf.square(x), transpose_a=True)  # [k, d]
-    return nk, sx, s2
+        sx = tf.matmul(resp, x, transpose_a=True) - nk[:, None] * centers  # [k, d]
+        return nk, sx, tf.matmul(w[:, None] * x, x, transpose_a=True)  # [d, d]
+    diff = x[:, None, :] - centers[None, :, :]  # [b, k, d]
+    rdiff = resp[:, :, None] * diff  # [b, k, d]
+    sx = tf.reduce_sum(rdiff, axis=0)  # [k, d]
+    if covariance_type == "full":
+        return nk, sx, tf.einsum("bki,bkj->kij", rdiff, diff)  # [k, d, d]
+    return nk, sx, tf.reduce_sum(rdiff * diff, axis=0)  # [k, d]
 
 
 def e_step_statistics(x, w, weights, means, prec_chol, covariance_type):
@@ -184,7 +183,9 @@ def m_step(nk_raw, sx, s2, centers, reg_covar, covariance_type):
         avg_means2 = tf.matmul(nk[:, None] * means, means, transpose_a=True)  # [d, d]
         cov = _symmetric((s2 - avg_means2) / tf.reduce_sum(nk)) + reg_covar * eye
     else:
-        cov = s2 / nk[:, None] - tf.square(means) + reg_covar  # [k, d]
+        shift = means - centers  # [k, d]
+        scatter = s2 - 2.0 * shift * sx + nk_raw[:, None] * tf.square(shift)
+        cov = scatter / nk[:, None] + reg_covar  # [k, d]
         if covariance_type == "spherical":
             cov = tf.reduce_mean(cov, axis=1)  # [k]
     prec_chol, ok = precision_cholesky(cov, covariance_type)
@@ -246,8 +247,12 @@ def scale_tril(prec_chol, covariance_type, k):
 
 
 def _source_spec(source):
-    x_spec = source.element_spec[0] if isinstance(source, tf.data.Dataset) else source[0]
-    return x_spec.shape[1], x_spec.dtype
+    """(n_features, dtype) of a source; n_features static when known."""
+    if isinstance(source, tf.data.Dataset):
+        spec = source.element_spec[0]
+        return spec.shape[1], spec.dtype
+    d = source[0].shape[1]
+    return (tf.shape(source[0])[1] if d is None else d), source[0].dtype
 
 
 def gather_rows(source, indices, chunk_size):
@@ -302,7 +307,7 @@ def init_statistics(source, kind, centers, arg, covariance_type, chunk_size):
         return offset + tf.cast(b, tf.int64), tree_add(stats, new)
 
     d, dtype = _source_spec(source)
-    zero = zero_statistics(centers.shape[0], d, covariance_type, dtype)[1:]
+    zero = zero_statistics(k, d, covariance_type, dtype)[1:]
     return fold_batches(step, (tf.constant(0, tf.int64), zero), source, chunk_size)[1]
 
 
@@ -332,7 +337,7 @@ def em(
         covariance stopped being positive definite) and ``lower_bounds``
         ``[n_iter]``.
     """
-    k, d = means.shape[0], means.shape[1]
+    k, d = tf.shape(means)[0], tf.shape(means)[1]
     dtype = means.dtype
     zero = zero_statistics(k, d, covariance_type, dtype)
     e_step = _e_step_xla if xla else e_step_statistics
