@@ -179,6 +179,8 @@ def main(argv=None) -> int:
             raise
         kind = "" if isinstance(exc, (ValueError, OSError, RuntimeError)) else "unexpected "
         name = type(exc).__name__
+        if name == "WeightsUnavailableError":
+            return _fail(f"{exc} On the command line: --weights PATH or --weights none.", 1)
         return _fail(f"{kind}{name}: {exc}" if kind else str(exc) or name, 1)
     return 0
 

@@ -229,7 +229,9 @@ class ImageEmbedder(BaseEstimator):
         model = build(size, self.pooling, None, self.alpha)
         if weights is not None:
             try:
-                model.load_weights(weights)
+                with warnings.catch_warnings():  # Keras notes on nested containers: harmless
+                    warnings.filterwarnings("ignore", "Skipping nested container", UserWarning)
+                    model.load_weights(weights)
             except Exception as exc:
                 raise ValueError(
                     f"could not load the weights file {weights!r} into {self.backbone} "
