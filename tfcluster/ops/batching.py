@@ -7,13 +7,18 @@ sums ``fn(x_batch, w_batch)`` over all batches of either kind, so one
 implementation of an algorithm serves in-memory and streamed data alike; peak
 memory is bounded by one chunk, never by the whole data set. These functions
 are safe inside ``tf.function`` and hold no Python state.
+
+Under a ``tf.distribute.Strategy`` (traced inside ``strategy.scope()``),
+``reduce_batches`` splits the batches over the replicas, runs ``fn`` on each
+replica and sums the statistics across replicas: every algorithm written on it
+fits on several devices or machines with no other change.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-__all__ = ["reduce_batches", "fold_batches", "map_chunks", "tree_add"]
+__all__ = ["reduce_batches", "fold_batches", "map_chunks", "tree_add", "current_strategy"]
 
 
 def tree_add(a, b):
@@ -34,7 +39,32 @@ def reduce_batches(fn, init, source, chunk_size: int):
     Returns:
         The summed statistics, same structure as ``init``.
     """
+    strategy = current_strategy()
+    if strategy is not None:
+        return _reduce_distributed(fn, init, source, chunk_size, strategy)
     return fold_batches(lambda acc, x, w: tree_add(acc, fn(x, w)), init, source, chunk_size)
+
+
+def current_strategy():
+    """The ``tf.distribute.Strategy`` being traced under, or None for the default."""
+    if tf.distribute.has_strategy() and tf.distribute.in_cross_replica_context():
+        return tf.distribute.get_strategy()
+    return None
+
+
+def _reduce_distributed(fn, init, source, chunk_size, strategy):
+    """``reduce_batches`` over the replicas of ``strategy``: SUM of per-replica sums."""
+    if not isinstance(source, tf.data.Dataset):
+        global_batch = chunk_size * strategy.num_replicas_in_sync
+        source = tf.data.Dataset.from_tensor_slices(source).batch(global_batch)
+    acc = init
+    for batch in strategy.experimental_distribute_dataset(source):
+        per_replica = strategy.run(fn, args=batch)
+        summed = tf.nest.map_structure(  # leaf by leaf: collectives cannot mix dtypes
+            lambda v: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None), per_replica
+        )
+        acc = tree_add(acc, summed)
+    return acc
 
 
 def fold_batches(fn, init, source, chunk_size: int, *, relax_shapes: bool = False):

@@ -1,0 +1,51 @@
+"""Fit estimators under a tf.distribute strategy and save the results (run as a subprocess).
+
+Usage: python distributed_fit.py mirrored OUT.npz
+       python distributed_fit.py multiworker OUT.npz   (TF_CONFIG set by the caller)
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+def main(kind, out):
+    if kind == "mirrored":
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 3
+        )
+        strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(3)])
+    else:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+
+    from tfcluster import KMeans
+    from tfcluster.datasets import load_digits
+
+    X, _ = load_digits()
+    init = X[:10]
+    results = {"replicas": np.array(strategy.num_replicas_in_sync)}
+    with strategy.scope():
+        km = KMeans(10, init=init, dtype="float64").fit(X)
+        results["kmeans_centers"] = km.cluster_centers_
+        results["kmeans_n_iter"] = np.array(km.n_iter_)
+        ds = tf.data.Dataset.from_tensor_slices(X).batch(64)
+        results["stream_centers"] = KMeans(10, init=init, dtype="float64").fit(ds).cluster_centers_
+        try:
+            from tfcluster import GaussianMixture
+        except ImportError:
+            GaussianMixture = None
+        if GaussianMixture is not None:
+            gm = GaussianMixture(
+                3, covariance_type="diag", means_init=X[:3], dtype="float64", max_iter=20
+            )
+            results["gmm_means"] = gm.fit(X).means_
+    np.savez(out, **results)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
