@@ -140,9 +140,8 @@ def test_scores_are_those_of_the_models(iris):
 def test_bic_and_aic_with_gaussian_mixture():
     X, _ = separated_blobs(4, 2, per_center=80)
     gm = GaussianMixture(covariance_type="diag", n_init=2, random_state=0)
-    result = sweep(gm, X, range(1, 8), scores=("bic", "aic", "silhouette"))
-    assert [m.n_components for m in result.models] == list(range(1, 8))
-    assert np.isnan(result.scores["silhouette"][0])  # one component: undefined
+    result = sweep(gm, X, range(2, 8), scores=("bic", "aic", "silhouette"))
+    assert [m.n_components for m in result.models] == list(range(2, 8))
     for i, model in enumerate(result.models):
         assert result.scores["bic"][i] == pytest.approx(model.bic(X))
     assert suggest_k(result, "bic") == 4
@@ -164,8 +163,9 @@ def test_map_size_is_the_squarest_grid():
         (4, 4),
     ]
     X, _ = separated_blobs(4, 0)
-    result = sweep(ToyMap(), X, [2, 4, 6, 9], scores=("inertia", "silhouette"))
-    assert [(m.m, m.n) for m in result.models] == [(1, 2), (2, 2), (2, 3), (3, 3)]
+    result = sweep(ToyMap(), X, [1, 2, 4, 6, 9], scores=("inertia", "silhouette"))
+    assert [(m.m, m.n) for m in result.models] == [(1, 1), (1, 2), (2, 2), (2, 3), (3, 3)]
+    assert np.isnan(result.scores["silhouette"][0])  # one cluster: undefined, not an error
     assert suggest_k(result, "silhouette") == 4
 
 
