@@ -119,6 +119,16 @@ def test_label_scores_find_true_k(true_k):
         assert suggest_k(result, method) == true_k, method
 
 
+def test_sweep_minibatch_kmeans():
+    from tfcluster import MiniBatchKMeans
+
+    X, _ = separated_blobs(4, 3)
+    result = sweep(MiniBatchKMeans(random_state=0), X, range(2, 8))
+    assert [m.n_clusters for m in result.models] == list(range(2, 8))
+    assert suggest_k(result, "silhouette") == 4
+    assert suggest_k(result, "elbow") == 4
+
+
 def test_scores_are_those_of_the_models(iris):
     X, _ = iris
     scores = ("inertia", "silhouette", "davies_bouldin", "calinski_harabasz")
