@@ -289,3 +289,38 @@ def test_fewer_distinct_points_than_clusters_warns():
     with pytest.warns(ConvergenceWarning, match="Number of distinct clusters \\(2\\)"):
         km = KMeans(3, random_state=0).fit(X)
     assert np.all(np.isfinite(km.cluster_centers_))
+
+
+# 5. Resumable fits -----------------------------------------------------------------
+
+
+def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, monkeypatch):
+    import tfcluster.kmeans as kmeans_module
+
+    X, _ = digits
+    ref = KMeans(10, init=X[:10], dtype="float64", tol=0).fit(X)
+    real_lloyd, calls = kmeans_module._lloyd, []
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 4:  # the initialisation call, then two saved segments
+            raise KeyboardInterrupt
+        return real_lloyd(*args)
+
+    monkeypatch.setattr(kmeans_module, "_lloyd", interrupted)
+    km = KMeans(10, init=X[:10], dtype="float64", tol=0)
+    with pytest.raises(KeyboardInterrupt):
+        km.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
+    monkeypatch.setattr(kmeans_module, "_lloyd", real_lloyd)
+    assert list((tmp_path / "run-0").glob("ckpt-2*"))  # two segments were saved
+    km.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+    assert km.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+
+
+def test_checkpoint_of_another_fit_is_refused(iris, tmp_path):
+    X, _ = iris
+    KMeans(3, random_state=0).fit(X, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="does not match this fit"):
+        KMeans(4, random_state=0).fit(X, checkpoint_dir=tmp_path)

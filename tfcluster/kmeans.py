@@ -6,6 +6,8 @@ Thin shells: they validate, convert, run the compiled loops of
 
 from __future__ import annotations
 
+import functools
+import os
 import warnings
 
 import numpy as np
@@ -19,6 +21,7 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
+from tfcluster._checkpoint import LoopCheckpoint
 from tfcluster._driver import Data, as_data, call, chunk_rows, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import kmeans as ops
@@ -289,7 +292,9 @@ class KMeans(_KMeansMixin, BaseEstimator):
         check_init(self.init)
         return check_dtype(self.dtype)
 
-    def fit(self, X, y=None, sample_weight=None) -> KMeans:
+    def fit(
+        self, X, y=None, sample_weight=None, *, checkpoint_dir=None, checkpoint_every=10
+    ) -> KMeans:
         """Compute the k-means clustering.
 
         Args:
@@ -298,6 +303,11 @@ class KMeans(_KMeansMixin, BaseEstimator):
                 ``(x, y)`` / ``(x, y, sample_weight)``).
             y: ignored.
             sample_weight: ``[n_samples]`` non-negative weights, or None.
+            checkpoint_dir: if given, the centers are saved there with
+                ``tf.train.Checkpoint`` every ``checkpoint_every`` iterations,
+                and a fit started again with the same directory continues from
+                the last save to the same result.
+            checkpoint_every: iterations between saves.
 
         Returns:
             self.
@@ -324,11 +334,17 @@ class KMeans(_KMeansMixin, BaseEstimator):
         chunk = chunk_rows(self.n_clusters)
         seeds = tf.random.experimental.stateless_split(make_seed(self.random_state), n_init)
         best = None
+        if checkpoint_dir is not None:
+            check_positive_int("checkpoint_every", checkpoint_every)
         for run in range(n_init):
-            init = initial_centers(self.init, centered, self.n_clusters, seeds[run], mean)
-            centers, n_iter, converged = call(
-                _lloyd, centered.source, init, self.max_iter, tol, chunk, bool(self.verbose)
-            )
+            lloyd = functools.partial(self._lloyd, centered, seeds[run], mean, tol, chunk)
+            if checkpoint_dir is None:
+                centers, n_iter, converged = lloyd(self.max_iter)
+            else:
+                directory = os.path.join(checkpoint_dir, f"run-{run}")
+                centers, n_iter, converged = _resumable(
+                    lloyd, self.max_iter, directory, checkpoint_every
+                )
             labels, inertia = assign(centered, centers)
             if best is None or inertia < best[0]:
                 best = (inertia, labels, centers, int(n_iter), bool(converged))
@@ -337,6 +353,35 @@ class KMeans(_KMeansMixin, BaseEstimator):
         self.n_features_in_ = data.n_features
         self._check_distinct(self.labels_)
         return self
+
+    def _lloyd(self, data, seed, mean, tol, chunk, max_iter, centers=None):
+        """Up to ``max_iter`` Lloyd iterations from ``centers`` (or a fresh init)."""
+        if centers is None:
+            centers = initial_centers(self.init, data, self.n_clusters, seed, mean)
+        centers, n_iter, converged = call(
+            _lloyd, data.source, centers, max_iter, tol, chunk, bool(self.verbose)
+        )
+        return centers, int(n_iter), bool(converged)
+
+
+def _resumable(lloyd, max_iter, directory, every):
+    """Run ``lloyd`` in segments of ``every`` iterations, saving after each one.
+
+    ``lloyd(n, centers=None)`` runs up to ``n`` iterations (``n=0`` only
+    initialises). Lloyd depends only on the centers, so a fit interrupted and
+    started again from the saved centers ends with the uninterrupted result.
+    """
+    centers, n_iter, converged = lloyd(0)
+    saved = LoopCheckpoint(directory, {"centers": centers, "n_iter": 0, "converged": False})
+    state = saved.restore()
+    if state is not None:
+        centers, n_iter = state["centers"], int(state["n_iter"])
+        converged = bool(state["converged"])
+    while n_iter < max_iter and not converged:
+        centers, done, converged = lloyd(min(every, max_iter - n_iter), centers=centers)
+        n_iter += done
+        saved.save(centers=centers, n_iter=n_iter, converged=converged)
+    return centers, n_iter, converged
 
 
 def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, dtype="float32"):
