@@ -1,0 +1,122 @@
+"""tfcluster SelfOrganizingMap against MiniSom, side by side in one process.
+
+(a) Online training: 16x16 map, the digits (1,797 x 64), sigma=1.0,
+    learning_rate=0.5, 10,000 steps in random order, random-sample init,
+    after one warm-up fit (tracing and XLA compilation): whole fit time and
+    the quantization error reached (median over the runs, one seed each).
+(b) Batch training: 32x32 map, 100,000 x 32 uniform data, 2 epochs, against
+    MiniSom's batch map (train_batch_offline) for the same 200,000 sample
+    visits, from the same initial codebook: whole fit time and quantization
+    error.
+
+Prints a markdown table of medians over --repeats runs and the ratio
+tfcluster / MiniSom (below 1 means tfcluster is faster).
+
+    python benchmarks/bench_som.py               # CPU
+    python benchmarks/bench_som.py --device /GPU:0
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from minisom import MiniSom  # noqa: E402
+
+from tfcluster.datasets import load_digits  # noqa: E402
+from tfcluster.som import SelfOrganizingMap  # noqa: E402
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def bench_online(steps, repeats, device):
+    X, _ = load_digits()
+    ours_t, ref_t, ours_q, ref_q = [], [], [], []
+    kw = dict(sigma=1.0, learning_rate=0.5)
+    with tf.device(device):
+        SelfOrganizingMap(16, 16, random_state=0, **kw).fit(X, num_iteration=steps)  # warm-up
+        for seed in range(repeats):
+            t, som = _timed(
+                lambda s=seed: SelfOrganizingMap(16, 16, random_state=s, **kw).fit(
+                    X, num_iteration=steps
+                )
+            )
+            ours_t.append(t)
+            ours_q.append(som.quantization_error(X))
+
+            def minisom(s=seed):
+                ref = MiniSom(16, 16, X.shape[1], random_seed=s, **kw)
+                ref.random_weights_init(X)
+                ref.train(X, steps, random_order=True)
+                return ref
+
+            t, ref = _timed(minisom)
+            ref_t.append(t)
+            ref_q.append(ref.quantization_error(X))
+    return [np.median(v) for v in (ours_t, ref_t, ours_q, ref_q)]
+
+
+def bench_batch(n, d, side, epochs, repeats, ref_repeats, device):
+    X = np.random.default_rng(0).random((n, d), dtype=np.float32)
+    init = X[np.random.default_rng(1).integers(0, n, side * side)].reshape(side, side, d)
+    ours_t, ref_t = [], []
+    with tf.device(device):
+        som = SelfOrganizingMap(side, side, init=init)
+        som.fit(X, epochs=epochs, mode="batch")  # warm-up
+        for _ in range(repeats):
+            t, _ = _timed(lambda: som.fit(X, epochs=epochs, mode="batch"))
+            ours_t.append(t)
+        ours_q = som.quantization_error(X)
+    for _ in range(ref_repeats):
+        ref = MiniSom(side, side, d, sigma=1.0, learning_rate=0.5)
+        ref._weights = init.astype(np.float64)  # the same initial codebook
+        t, _ = _timed(lambda r=ref: r.train_batch_offline(X, epochs))
+        ref_t.append(t)
+    ref_q = ref.quantization_error(X)
+    return np.median(ours_t), np.median(ref_t), ours_q, ref_q
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="/CPU:0", help="TF device, e.g. /GPU:0")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--ref-repeats", type=int, default=3, help="MiniSom runs for (b) (about 30 s each)"
+    )
+    parser.add_argument("--n", type=int, default=100_000, help="rows for (b)")
+    args = parser.parse_args(argv)
+
+    print(f"device {args.device}, {os.cpu_count()} CPU cores, TF {tf.__version__}")
+    print(f"medians of {args.repeats} runs ({args.ref_repeats} for MiniSom in (b))\n")
+    print("| case | tfcluster | MiniSom | ratio |")
+    print("|---|---|---|---|")
+    ours, ref, q_o, q_r = bench_online(10_000, args.repeats, args.device)
+    print(
+        f"| (a) online, 16x16, digits, 10,000 steps | {ours:.3f} s | {ref:.3f} s "
+        f"| {ours / ref:.3f} |"
+    )
+    print(f"| (a) quantization error (median) | {q_o:.3f} | {q_r:.3f} | {q_o / q_r:.3f} |")
+    ours, ref, q_o, q_r = bench_batch(
+        args.n, 32, 32, 2, args.repeats, args.ref_repeats, args.device
+    )
+    print(
+        f"| (b) batch, 32x32, {args.n:,} x 32 uniform, 2 epochs | {ours:.3f} s | {ref:.2f} s "
+        f"| {ours / ref:.4f} |"
+    )
+    print(
+        f"| (b) quantization error | {q_o:.4f} | {q_r:.4f} | {q_o / q_r:.4f} |",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
