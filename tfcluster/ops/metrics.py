@@ -176,7 +176,7 @@ def davies_bouldin(source, n_labels, chunk_size: int):
 
     Args:
         source: ``(x [n, d], labels [n] int32)`` tensors or a dataset of such pairs.
-        n_labels: number of labels (int).
+        n_labels: number of labels (int or int32 scalar).
         chunk_size: rows per chunk for in-memory sources.
 
     Returns:
@@ -203,7 +203,7 @@ def calinski_harabasz(source, n_labels, chunk_size: int):
 
     Args:
         source: ``(x [n, d], labels [n] int32)`` tensors or a dataset of such pairs.
-        n_labels: number of labels (int).
+        n_labels: number of labels (int or int32 scalar).
         chunk_size: rows per chunk for in-memory sources.
 
     Returns:
