@@ -130,7 +130,8 @@ def _figures(folder, result, algorithm, sweep_result, log):
         folder.save_figure(rel, ax.figure)
         plt.close(ax.figure)
         written.append(rel)
-    images, labels = _thumbnails(result.paths, result.labels)
+    placed = [folder.abs(rel) for rel in result.outputs]  # sources are gone after a move
+    images, labels = _thumbnails(placed, result.labels)
     ax = plot.image_grid(images, labels)
     ax.set_title("examples of each cluster (one row per cluster)")
     rel = folder.plan("examples.png", "output")

@@ -1,0 +1,245 @@
+"""The tfcluster command: sorting a folder safely, exit codes, weights, modes, demo."""
+
+import csv
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from _image_folder import make_image_folder, snapshot
+
+from tfcluster._outputs import MANIFEST
+from tfcluster.cli import main
+
+FAST = ["--weights", "none", "--input-size", "32", "--batch-size", "16"]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    root = tmp_path_factory.mktemp("src")
+    return str(root), make_image_folder(root)
+
+
+def _digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _rows(out, name="assignments.csv"):
+    with open(os.path.join(out, name), newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def _one_line_error(capsys):
+    """The error line: exactly one, the last line of stderr, no traceback."""
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("tfcluster: error: ")]
+    assert len(errors) == 1 and err[-1] == errors[0], err
+    assert not any("Traceback" in line for line in err)
+    return errors[0]
+
+
+def test_sorts_every_valid_image_and_leaves_source_untouched(source, tmp_path, capsys):
+    src, info = source
+    before = snapshot(src)
+    out = str(tmp_path / "out")
+    assert main(["images", src, "--out", out, "--k", "4", *FAST]) == 0
+    captured = capsys.readouterr()
+    for rel in info["corrupt"]:
+        assert f"skipped: {os.path.join(src, rel)}: " in captured.err
+    assert snapshot(src) == before
+    rows = _rows(out)
+    assert rows[0] == ["path", "cluster", "distance", "output"]
+    assert sorted(r[0] for r in rows[1:]) == sorted(info["valid"])
+    placed = {}
+    for path, cluster, distance, output in rows[1:]:
+        assert output.startswith(f"cluster_{cluster}/") and float(distance) >= 0
+        assert _digest(os.path.join(out, output)) == _digest(os.path.join(src, path))
+        placed.setdefault(cluster, set()).add(info["valid"][path])
+    assert sorted(len(g) for g in placed.values()) == [1, 1, 1, 1]  # colour groups kept whole
+    files = [os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs]
+    assert len([f for f in files if f.startswith("cluster_")]) == len(info["valid"])
+    assert not [f for f in files if "tfcluster-tmp" in f]
+    skipped = _rows(out, "skipped.csv")
+    assert sorted(r[0] for r in skipped[1:]) == sorted(info["corrupt"])
+    assert os.path.isfile(os.path.join(out, "examples.png"))
+
+    # a second run into the same folder is refused and changes nothing
+    written = snapshot(out)
+    assert main(["images", src, "--out", out, "--k", "4", *FAST]) == 2
+    assert "not empty" in _one_line_error(capsys)
+    assert snapshot(out) == written
+
+
+def test_force_replaces_only_own_files(source, tmp_path, capsys):
+    src, info = source
+    out = tmp_path / "out"
+    assert main(["images", src, "--out", str(out), "--k", "4", *FAST]) == 0
+    (out / "my notes.txt").write_text("mine")
+    (out / "cluster_3" / "my photo.png").write_bytes(b"mine too")
+    assert main(["images", src, "--out", str(out), "--k", "2", "--force", *FAST]) == 0
+    assert (out / "my notes.txt").read_text() == "mine"
+    assert (out / "cluster_3" / "my photo.png").read_bytes() == b"mine too"
+    assert sorted(os.listdir(out / "cluster_3")) == ["my photo.png"]  # own stale copies gone
+    assert not (out / "cluster_2").exists()
+    assert len(_rows(out)) == len(info["valid"]) + 1 and {r[1] for r in _rows(out)[1:]} == {
+        "0",
+        "1",
+    }
+    # a foreign file where an output would go is kept; the output takes a free name
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "assignments.csv").write_text("user data")
+    assert main(["images", src, "--out", str(other), "--k", "2", "--force", *FAST]) == 0
+    assert (other / "assignments.csv").read_text() == "user data"
+    assert _rows(str(other), "assignments_1.csv")[0][0] == "path"
+    assert (other / MANIFEST).is_file()
+    capsys.readouterr()
+
+
+def test_auto_k_writes_figures_and_symlink_mode(source, tmp_path):
+    src, info = source
+    out = str(tmp_path / "out")
+    args = ["images", src, "--out", out, "--k", "auto", "--k-max", "5", "--mode", "symlink"]
+    assert main([*args, *FAST]) == 0
+    assert os.path.isfile(os.path.join(out, "k_scores.png"))
+    rows = _rows(out)[1:]
+    assert 2 <= len({r[1] for r in rows}) <= 5
+    for path, _, _, output in rows:
+        link = os.path.join(out, output)
+        assert os.path.islink(link)
+        assert os.path.samefile(link, os.path.join(src, path))
+
+
+def test_move_mode_moves_and_nothing_else(source, tmp_path):
+    src = str(tmp_path / "src")
+    shutil.copytree(source[0], src)
+    info = source[1]
+    digests = {rel: _digest(os.path.join(src, rel)) for rel in info["valid"]}
+    out = str(tmp_path / "out")
+    assert main(["images", src, "--out", out, "--k", "3", "--mode", "move", *FAST]) == 0
+    for path, _, _, output in _rows(out)[1:]:
+        assert not os.path.exists(os.path.join(src, path))
+        assert _digest(os.path.join(out, output)) == digests[path]
+    for rel in info["corrupt"] + info["other"]:
+        assert os.path.isfile(os.path.join(src, rel))  # skipped and other files stay
+
+
+def test_weights_file_and_python_api_agree(source, tmp_path, capsys):
+    import numpy as np
+
+    from tfcluster.features import ImageEmbedder
+    from tfcluster.kmeans import KMeans
+    from tfcluster.pipeline import ImageClusterer
+
+    src, _ = source
+    embedder = ImageEmbedder(weights=None, input_size=32, random_state=5)
+    weights = str(tmp_path / "mobilenet.weights.h5")
+    embedder.model.save_weights(weights)
+    outs = [str(tmp_path / name) for name in ("a", "b")]
+    for out in outs:
+        args = ["images", src, "--out", out, "--k", "3", "--weights", weights]
+        assert main([*args, "--input-size", "32", "--seed", "7"]) == 0
+    assert _rows(outs[0]) == _rows(outs[1])
+    model = ImageClusterer(embedder, KMeans(3, n_init=3, random_state=7))
+    with pytest.warns(UserWarning, match="skipped 2"):
+        model.fit(src)
+    rows = {r[0]: int(r[1]) for r in _rows(outs[0])[1:]}
+    cli_labels = [rows[os.path.relpath(p, src).replace(os.sep, "/")] for p in model.paths_]
+    np.testing.assert_array_equal(cli_labels, model.labels_)
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("algorithm", ["gmm", "som"])
+def test_other_algorithms(source, tmp_path, algorithm, capsys):
+    src, info = source
+    out = str(tmp_path / algorithm)
+    assert main(["images", src, "--out", out, "--k", "4", "--algorithm", algorithm, *FAST]) == 0
+    rows = _rows(out)
+    assert rows[0][2] == ("probability" if algorithm == "gmm" else "distance")
+    assert len(rows) == len(info["valid"]) + 1
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ([], "choose a command"),
+        (["images", "SRC"], "--out"),
+        (["images", "SRC", "--out", "OUT", "--k", "0"], "--k"),
+        (["images", "SRC", "--out", "OUT", "--k", "many"], "--k"),
+        (["images", "SRC", "--out", "OUT", "--algorithm", "dbscan"], "--algorithm"),
+        (["images", "SRC", "--out", "OUT", "--weights", "/no/such.h5"], "not a file"),
+        (["images", "SRC", "--out", "OUT", "--input-size", "16"], ">= 32"),
+        (["images", "SRC", "--out", "OUT", "--mode", "delete"], "--mode"),
+        (["images", "SRC", "--out", "OUT", "--k", "3", "--k-max", "5"], "--k auto"),
+        (["images", "MISSING", "--out", "OUT"], "does not exist"),
+        (["images", "SRC", "--out", "SRC"], "another folder"),
+        (["images", "SRC", "--out", "FILE"], "not a folder"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_2(source, tmp_path, capsys, args, match):
+    (tmp_path / "file").write_text("x")
+    names = {"SRC": source[0], "OUT": str(tmp_path / "o"), "FILE": str(tmp_path / "file")}
+    names["MISSING"] = str(tmp_path / "missing")
+    assert main([names.get(a, a) for a in args]) == 2
+    assert match in _one_line_error(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_failures_exit_1(tmp_path, capsys, monkeypatch):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.png").write_bytes(b"junk")
+    assert main(["images", str(bad), "--out", str(tmp_path / "o1"), *FAST]) == 1
+    assert "could be decoded" in _one_line_error(capsys)
+    from keras.src.applications import mobilenet_v2
+
+    def offline(fname, origin, **kwargs):
+        raise Exception(f"URL fetch failure on {origin}: [Errno -2] Name or service not known")
+
+    monkeypatch.setattr(mobilenet_v2.file_utils, "get_file", offline)
+    good = tmp_path / "good"
+    good.mkdir()
+    make_image_folder(good)
+    assert main(["images", str(good), "--out", str(tmp_path / "o2"), "--input-size", "32"]) == 1
+    assert "--weights none" in _one_line_error(capsys)
+    assert main(["images", str(good), "--out", str(tmp_path / "o3"), "--k", "99", *FAST]) == 1
+    assert "more than the 20 images" in _one_line_error(capsys)
+
+
+def test_module_entry_point_usage_error():
+    run = subprocess.run(
+        [sys.executable, "-m", "tfcluster", "images", "--k", "3"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].startswith("tfcluster: error: ")
+    assert "Traceback" not in run.stderr
+
+
+def test_demo_refuses_a_non_empty_folder(tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("x")
+    assert main(["demo", "--out", str(tmp_path)]) == 2
+    assert "not empty" in _one_line_error(capsys)
+    assert os.listdir(tmp_path) == ["keep.txt"]
+
+
+@pytest.mark.slow
+def test_demo_runs_offline(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for name in (
+        "digits_pixels_silhouette.png",
+        "iris_gmm_contours.png",
+        "digits_som_umatrix.png",
+    ):
+        assert (out / name).is_file()
+    assert (out / "sorted" / "k_scores.png").is_file()
+    assert "ARI=" in text and "NMI=" in text
