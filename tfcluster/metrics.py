@@ -89,7 +89,10 @@ def silhouette_samples(X, labels, *, metric="euclidean", dtype="float32") -> np.
         labels: ``[n_samples]`` label of each sample (any integers or strings).
         metric: only ``"euclidean"``.
         dtype: ``"float32"`` (default) or ``"float64"``, the precision of the
-            computation.
+            computation. Distances come from ``||x||**2 - 2 x.y + ||y||**2`` on
+            centered data; in float32 they stay within 1e-4 of scikit-learn's
+            until clusters are about 1e4 times farther apart than their spread,
+            where "float64" keeps full precision.
 
     Returns:
         numpy ``[n_samples]`` in ``[-1, 1]``.
