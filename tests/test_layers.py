@@ -1,6 +1,7 @@
 """Keras clustering layers: heads equal their estimators in models, after save/load and export."""
 
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -180,27 +181,33 @@ def test_mobilenet_backbone_with_kmeans_head_saved_as_one_model(digits, tmp_path
     np.testing.assert_array_equal(loaded.predict(images, verbose=0), km.predict(features))
 
 
-def test_export_serves_without_tfcluster(X, kmeans, tmp_path):
-    km = kmeans
-    model = keras.Sequential([keras.Input((X.shape[1],)), kmeans_layer(km)])
+def test_fresh_process_serves_export_and_loads_with_plain_import(X, kmeans, tmp_path):
+    """The SavedModel serves without tfcluster; ``.keras`` loads after ``import tfcluster``."""
+    model = keras.Sequential([keras.Input((X.shape[1],)), kmeans_layer(kmeans)])
     model.export(str(tmp_path / "served"), verbose=False)
+    model.save(str(tmp_path / "m.keras"))
     np.save(tmp_path / "x.npy", X[:50])
     code = textwrap.dedent(
         f"""
         import sys, numpy as np, tensorflow as tf
+        x = np.load({str(tmp_path / "x.npy")!r})
         served = tf.saved_model.load({str(tmp_path / "served")!r})
-        labels = served.serve(tf.constant(np.load({str(tmp_path / "x.npy")!r}))).numpy()
+        labels = served.serve(tf.constant(x)).numpy()
         assert not any(m.startswith("tfcluster") for m in sys.modules)
         print(",".join(map(str, labels)))
+        import keras, tfcluster  # no custom_objects below
+        loaded = keras.models.load_model({str(tmp_path / "m.keras")!r})
+        print(",".join(map(str, loaded.predict(x, verbose=0))))
         """
     )
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    root = str(pathlib.Path(__file__).parent.parent)
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    served = np.array(out.stdout.strip().splitlines()[-1].split(","), dtype=int)
-    np.testing.assert_array_equal(served, km.predict(X[:50]))
+    for line in out.stdout.strip().splitlines()[-2:]:
+        np.testing.assert_array_equal(np.array(line.split(","), dtype=int), kmeans.predict(X[:50]))
 
 
 def test_registered_under_tfcluster_package():
