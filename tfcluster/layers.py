@@ -438,8 +438,9 @@ class ClusteringLayer(keras.layers.Layer):
     Examples:
         >>> import numpy as np
         >>> layer = ClusteringLayer(2, initial_centers=np.array([[0.0, 0.0], [3.0, 4.0]]))
-        >>> np.round(layer(np.array([[0.0, 0.0]])).numpy(), 3).tolist()
-        [[0.962, 0.038]]
+        >>> q = layer(np.array([[0.0, 0.0]])).numpy()  # squared distances 0 and 25
+        >>> [round(float(v), 3) for v in q[0]]  # 1 / (1 + 1 / 26), (1 / 26) / (1 + 1 / 26)
+        [0.963, 0.037]
     """
 
     def __init__(self, n_clusters, alpha=1.0, initial_centers=None, **kwargs):
