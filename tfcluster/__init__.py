@@ -1,9 +1,50 @@
-"""tfcluster: clustering as compiled TensorFlow ops behind a scikit-learn interface."""
+"""tfcluster: clustering as compiled TensorFlow ops behind a scikit-learn interface.
 
+K-means, Gaussian mixtures and self-organizing maps written as compiled
+TensorFlow ops, with metrics, k selection, plots, an image pipeline and Keras
+heads around them. See README.md.
+"""
+
+from tfcluster import metrics, plot, selection
 from tfcluster._base import NotFittedError
 from tfcluster._minibatch import MiniBatchKMeans
+from tfcluster.features import ImageEmbedder
 from tfcluster.kmeans import KMeans, kmeans_plusplus
+from tfcluster.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    normalized_mutual_info_score,
+    silhouette_samples,
+    silhouette_score,
+)
+from tfcluster.mixture import GaussianMixture
+from tfcluster.pipeline import ImageClusterer
+from tfcluster.selection import SweepResult, suggest_k, sweep
+from tfcluster.som import SelfOrganizingMap
 
 __version__ = "0.1.0"
 
-__all__ = ["KMeans", "MiniBatchKMeans", "NotFittedError", "kmeans_plusplus", "__version__"]
+__all__ = [
+    "GaussianMixture",
+    "ImageClusterer",
+    "ImageEmbedder",
+    "KMeans",
+    "MiniBatchKMeans",
+    "NotFittedError",
+    "SelfOrganizingMap",
+    "SweepResult",
+    "adjusted_rand_score",
+    "calinski_harabasz_score",
+    "davies_bouldin_score",
+    "kmeans_plusplus",
+    "metrics",
+    "normalized_mutual_info_score",
+    "plot",
+    "selection",
+    "silhouette_samples",
+    "silhouette_score",
+    "suggest_k",
+    "sweep",
+    "__version__",
+]

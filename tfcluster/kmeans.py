@@ -7,6 +7,7 @@ Thin shells: they validate, convert, run the compiled loops of
 from __future__ import annotations
 
 import functools
+import math
 import os
 import warnings
 
@@ -39,8 +40,17 @@ _INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||"
 
 
 @tf.function(reduce_retracing=True)
-def _plusplus(x, w, n_clusters, seed):
-    return ops.kmeans_plusplus(x, w, n_clusters, seed)
+def _plusplus(x, w, n_clusters, seed, n_local_trials):
+    return ops.kmeans_plusplus(x, w, n_clusters, seed, n_local_trials)
+
+
+def plusplus(x, w, n_clusters: int, seed):
+    """Greedy k-means++ on in-memory rows: ``(centers [k, d], indices [k])``.
+
+    ``n_clusters`` goes in as a tensor, so a sweep over k does not retrace.
+    """
+    trials = 2 + int(math.log(n_clusters))
+    return _plusplus(x, w, tf.constant(n_clusters), seed, trials)
 
 
 @tf.function(reduce_retracing=True)
@@ -131,7 +141,7 @@ def initial_centers(init, data: Data, n_clusters: int, seed, offset) -> tf.Tenso
     if isinstance(init, str):
         name = check_option("init", init, _INITS)
         if name == "k-means++" and not data.streamed:
-            return _plusplus(data.x, data.w, n_clusters, seed)[0]
+            return plusplus(data.x, data.w, n_clusters, seed)[0]
         if name == "random":
             return call(_random_rows, data.source, n_clusters, d, seed, chunk, dtype)
         return call(_parallel, data.source, n_clusters, seed, chunk)  # k-means|| and streams
@@ -411,7 +421,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, dty
     if n_clusters > data.n_samples:
         raise ValueError(f"n_samples={data.n_samples} should be >= n_clusters={n_clusters}.")
     mean = tf.reduce_mean(data.x, axis=0)
-    _, indices = _plusplus(data.x - mean, data.w, n_clusters, make_seed(random_state))
+    _, indices = plusplus(data.x - mean, data.w, n_clusters, make_seed(random_state))
     indices = indices.numpy()
     return data.x.numpy()[indices], indices
 

@@ -1,5 +1,9 @@
 """Clustering quality scores: silhouette, Davies-Bouldin, Calinski-Harabasz.
 
+Also the agreement with known classes, ``adjusted_rand_score`` and
+``normalized_mutual_info_score`` (as scikit-learn's, from the contingency
+table).
+
 Drop-in equivalents of ``sklearn.metrics.silhouette_samples``,
 ``silhouette_score``, ``davies_bouldin_score`` and
 ``calinski_harabasz_score`` for the Euclidean metric, computed by compiled
@@ -23,10 +27,13 @@ import tensorflow as tf
 
 from tfcluster._base import check_dtype, check_option, check_positive_int, make_seed
 from tfcluster._driver import chunk_rows
+from tfcluster._external_metrics import adjusted_rand_score, normalized_mutual_info_score
 from tfcluster._validation import check_array, check_labels
 from tfcluster.ops import metrics as ops
 
 __all__ = [
+    "adjusted_rand_score",
+    "normalized_mutual_info_score",
     "silhouette_samples",
     "silhouette_score",
     "davies_bouldin_score",

@@ -201,23 +201,27 @@ def kmeans_plusplus(x, w, n_clusters: int, seed, n_local_trials: int | None = No
     Args:
         x: ``[n, d]`` samples (in memory).
         w: ``[n]`` non-negative weights.
-        n_clusters: ``k``.
+        n_clusters: ``k``, a Python int or an int32 scalar tensor (one trace
+            serves every ``k``).
         seed: stateless seed ``[2]``.
-        n_local_trials: candidates per step (default ``2 + int(log(k))``).
+        n_local_trials: candidates per step (default ``2 + int(log(k))``; give
+            it when ``n_clusters`` is a tensor).
 
     Returns:
         ``(centers [k, d], indices [k] int32)``.
     """
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(n_clusters))
-    seeds = tf.random.experimental.stateless_split(seed, n_clusters)
+    def seeds(c):
+        return tf.random.experimental.stateless_fold_in(seed, c)
+
     x_sq = squared_norms(x)  # [n]
-    first = sample_by_weight(w, 1, seeds[0])  # [1]
+    first = sample_by_weight(w, 1, seeds(0))  # [1]
     closest = squared_distances(tf.gather(x, first), x, tf.gather(x_sq, first), x_sq)[0]  # [n]
     potential = tf.reduce_sum(w * closest)
     indices = tf.TensorArray(tf.int32, size=n_clusters).write(0, first[0])
     for c in tf.range(1, n_clusters):
-        cand = sample_by_weight(w * closest, n_local_trials, seeds[c])  # [t]
+        cand = sample_by_weight(w * closest, n_local_trials, seeds(c))  # [t]
         d_cand = squared_distances(tf.gather(x, cand), x, tf.gather(x_sq, cand), x_sq)  # [t, n]
         d_cand = tf.minimum(closest[None, :], d_cand)
         pots = tf.linalg.matvec(d_cand, w)  # [t]
