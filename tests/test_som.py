@@ -486,3 +486,36 @@ def test_bad_inference_input():
         som.labels_map(X, [0, 1])
     with pytest.raises(ValueError, match="1 x 1"):
         SelfOrganizingMap(1, 1, random_state=0).fit(X, num_iteration=5).topographic_error(X)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import tfcluster.som
+
+    result = doctest.testmod(tfcluster.som, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(topology="hexagonal", toroidal=True, neighborhood_function="gaussian"),
+        dict(toroidal=True, neighborhood_function="bubble", sigma=2.0),
+        dict(activation_distance="cosine"),
+        dict(activation_distance="manhattan", neighborhood_function="triangle", sigma=2.0),
+        dict(activation_distance="chebyshev"),
+    ],
+)
+def test_every_option_trains_online_and_batch(small, kw):
+    X, _ = small
+    X = X[:120]
+    one_node = np.linalg.norm(X - X.mean(axis=0), axis=1).mean()  # a 1 x 1 map's best error
+    for mode, length in (("online", dict(num_iteration=300)), ("batch", dict(epochs=3))):
+        som = SelfOrganizingMap(4, 6, random_state=0, **kw).fit(X, mode=mode, **length)
+        assert som.weights_.shape == (4, 6, 64) and np.all(np.isfinite(som.weights_))
+        assert som.quantization_error(X) < 0.95 * one_node
+        np.testing.assert_array_equal(som.labels_, som.predict(X))
+        assert 0.0 <= som.topographic_error(X) <= 1.0
+        um = som.distance_map(scaling="mean")
+        assert um.shape == (4, 6) and um.max() == pytest.approx(1.0)

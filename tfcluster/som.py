@@ -78,7 +78,7 @@ class SelfOrganizingMap(BaseEstimator):
 
     Examples:
         >>> import numpy as np
-        >>> from tfcluster import SelfOrganizingMap
+        >>> from tfcluster.som import SelfOrganizingMap
         >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
         >>> som = SelfOrganizingMap(1, 2, init=[[[0.0, 0.0], [5.0, 5.0]]], random_state=0)
         >>> som.fit(X, num_iteration=20).predict(X).tolist()
