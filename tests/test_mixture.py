@@ -172,10 +172,17 @@ def test_streamed_with_weights_and_kmeans_init(iris):
     streamed = GaussianMixture(3, **kw).fit(ds)
     memory = GaussianMixture(3, **kw).fit(X, sample_weight=w)
     np.testing.assert_allclose(streamed.means_, memory.means_, rtol=1e-10)
-    from_kmeans = GaussianMixture(3, random_state=0).fit(
-        tf.data.Dataset.from_tensor_slices(X).batch(32)
-    )
-    assert from_kmeans.converged_ and np.all(np.isfinite(from_kmeans.covariances_))
+    ds = tf.data.Dataset.from_tensor_slices(X).batch(32)
+    rows = GaussianMixture(3, init_params="random_from_data", random_state=0, max_iter=0)
+    rows.fit(ds)  # the chosen rows are gathered from the stream
+    assert np.all(((rows.means_[:, None, :] - X[None]) ** 2).sum(-1).min(1) < 1e-9)
+
+
+@pytest.mark.slow
+def test_streamed_kmeans_init(iris):
+    ds = tf.data.Dataset.from_tensor_slices(iris[0]).batch(32)
+    gm = GaussianMixture(3, random_state=0).fit(ds)
+    assert gm.converged_ and np.all(np.isfinite(gm.covariances_))
 
 
 @pytest.mark.parametrize("ct", TYPES)
