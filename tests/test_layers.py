@@ -319,3 +319,14 @@ def test_unfitted_estimators_raise_not_fitted():
         som_layer(SelfOrganizingMap(2, 2))
     with pytest.raises(NotFittedError):
         ClusteringLayer.from_kmeans(KMeans(2))
+
+
+def test_as_layer_methods_equal_the_builders(X, kmeans):
+    from tfcluster import MiniBatchKMeans, SelfOrganizingMap
+
+    head = kmeans.as_layer("distances")
+    np.testing.assert_allclose(head(X).numpy(), kmeans.transform(X), rtol=1e-4, atol=1e-4)
+    mbk = MiniBatchKMeans(4, random_state=0).fit(X)
+    np.testing.assert_array_equal(mbk.as_layer()(X).numpy(), mbk.predict(X))
+    som = SelfOrganizingMap(3, 4, random_state=0).fit(X, num_iteration=200)
+    np.testing.assert_array_equal(som.as_layer("bmu")(X).numpy(), som.predict(X))

@@ -5,8 +5,9 @@ TensorFlow ops, with metrics, k selection, plots, an image pipeline and Keras
 heads around them. See README.md.
 """
 
-from tfcluster import metrics, plot, selection
+from tfcluster import layers, metrics, plot, selection
 from tfcluster._base import NotFittedError
+from tfcluster._dec import DeepClustering
 from tfcluster._minibatch import MiniBatchKMeans
 from tfcluster.features import ImageEmbedder
 from tfcluster.kmeans import KMeans, kmeans_plusplus
@@ -26,6 +27,7 @@ from tfcluster.som import SelfOrganizingMap
 __version__ = "0.1.0"
 
 __all__ = [
+    "DeepClustering",
     "GaussianMixture",
     "ImageClusterer",
     "ImageEmbedder",
@@ -38,6 +40,7 @@ __all__ = [
     "calinski_harabasz_score",
     "davies_bouldin_score",
     "kmeans_plusplus",
+    "layers",
     "metrics",
     "normalized_mutual_info_score",
     "plot",

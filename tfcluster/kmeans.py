@@ -217,6 +217,18 @@ class _KMeansMixin:
         inertia = call(_inertia, data.source, centers - offset, chunk_rows(self.n_clusters))
         return -float(inertia.numpy())
 
+    def as_layer(self, output="labels", **kwargs):
+        """This fitted model as a Keras layer (``tfcluster.layers.KMeansHead``).
+
+        Args:
+            output: "labels" ``[batch]``, "distances" ``[batch, n_clusters]`` or
+                "soft" (Student-t soft assignments, rows sum to one).
+            **kwargs: passed to the layer (``name``, ...).
+        """
+        from tfcluster.layers import kmeans_layer
+
+        return kmeans_layer(self, output=output, **kwargs)
+
     def _check_distinct(self, labels: np.ndarray) -> None:
         found = np.unique(labels).size
         if found < self.n_clusters:

@@ -227,6 +227,18 @@ class SelfOrganizingMap(BaseEstimator):
         k = int(self._winners(arr[None, :])[0])
         return tuple(int(v) for v in np.unravel_index(k, self._grid_shape()))
 
+    def as_layer(self, output="bmu", **kwargs):
+        """This fitted map as a Keras layer (``tfcluster.layers.SOMHead``).
+
+        Args:
+            output: "bmu" (flat winner index ``[batch]``), "coords" (``(i, j)``
+                ``[batch, 2]``) or "distances" ``[batch, m * n]``.
+            **kwargs: passed to the layer (``name``, ...).
+        """
+        from tfcluster.layers import som_layer
+
+        return som_layer(self, output=output, **kwargs)
+
     def predict(self, X):
         """Flat index ``i * n + j`` of each sample's best-matching unit: ``[n_samples]``."""
         return self._winners(X)

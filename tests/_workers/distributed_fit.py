@@ -12,6 +12,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+GMM_PARAMS = {"n_components": 3, "covariance_type": "diag", "dtype": "float64", "max_iter": 20}
+GMM_PARAMS["random_state"] = 0
+
 
 def main(kind, out):
     if kind == "mirrored":
@@ -23,7 +26,7 @@ def main(kind, out):
     else:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
 
-    from tfcluster import KMeans
+    from tfcluster import GaussianMixture, KMeans
     from tfcluster.datasets import load_digits
 
     X, _ = load_digits()
@@ -35,15 +38,8 @@ def main(kind, out):
         results["kmeans_n_iter"] = np.array(km.n_iter_)
         ds = tf.data.Dataset.from_tensor_slices(X).batch(64)
         results["stream_centers"] = KMeans(10, init=init, dtype="float64").fit(ds).cluster_centers_
-        try:
-            from tfcluster import GaussianMixture
-        except ImportError:
-            GaussianMixture = None
-        if GaussianMixture is not None:
-            gm = GaussianMixture(
-                3, covariance_type="diag", means_init=X[:3], dtype="float64", max_iter=20
-            )
-            results["gmm_means"] = gm.fit(X).means_
+        gm = GaussianMixture(**GMM_PARAMS, means_init=X[:3])
+        results["gmm_means"] = gm.fit(X).means_
     np.savez(out, **results)
 
 
