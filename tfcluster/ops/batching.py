@@ -16,6 +16,8 @@ fits on several devices or machines with no other change.
 
 from __future__ import annotations
 
+import warnings
+
 import tensorflow as tf
 
 __all__ = ["reduce_batches", "fold_batches", "map_chunks", "tree_add", "current_strategy"]
@@ -57,13 +59,15 @@ def _reduce_distributed(fn, init, source, chunk_size, strategy):
     if not isinstance(source, tf.data.Dataset):
         global_batch = chunk_size * strategy.num_replicas_in_sync
         source = tf.data.Dataset.from_tensor_slices(source).batch(global_batch)
-    acc = init
-    for batch in strategy.experimental_distribute_dataset(source):
-        per_replica = strategy.run(fn, args=batch)
-        summed = tf.nest.map_structure(  # leaf by leaf: collectives cannot mix dtypes
-            lambda v: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None), per_replica
-        )
-        acc = tree_add(acc, summed)
+    with warnings.catch_warnings():  # TF warns that dataset options are read in graph mode
+        warnings.filterwarnings("ignore", message="To make it possible to preserve tf.data")
+        acc = init
+        for batch in strategy.experimental_distribute_dataset(source):
+            per_replica = strategy.run(fn, args=batch)
+            summed = tf.nest.map_structure(  # leaf by leaf: collectives cannot mix dtypes
+                lambda v: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None), per_replica
+            )
+            acc = tree_add(acc, summed)
     return acc
 
 
