@@ -241,6 +241,8 @@ def test_warm_start_continues(iris):
         twice.fit(X).fit(X)
     np.testing.assert_allclose(twice.means_, once.means_, atol=1e-9)
     np.testing.assert_allclose(twice.covariances_, once.covariances_, atol=1e-9)
+    with pytest.raises(ValueError, match="features"):
+        twice.fit(X[:, :3])
 
 
 def test_n_init_keeps_best(blobs):

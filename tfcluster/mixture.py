@@ -31,7 +31,7 @@ from tfcluster._mixture_init import (
     check_weights_init,
     initial_parameters,
 )
-from tfcluster._validation import check_array
+from tfcluster._validation import check_array, check_n_features
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches
 
@@ -233,14 +233,17 @@ class GaussianMixture(BaseEstimator):
         dtype = self._check_params()
         data = as_data(X, sample_weight, dtype=dtype)
         k, ct = self.n_components, self.covariance_type
-        user = self._user_init(data.n_features, dtype)
+        warm = bool(self.warm_start) and hasattr(self, "converged_")
+        if warm:  # the previous solution is the initialisation
+            check_n_features(data.n_features, self.n_features_in_)
+        else:
+            user = self._user_init(data.n_features, dtype)
         mean, _, total, n_samples = moments(data)
         if n_samples < k:
             raise ValueError(
                 f"n_samples={n_samples} should be >= n_components={k}; fewer "
                 "components or more data are needed."
             )
-        warm = bool(self.warm_start) and hasattr(self, "converged_")
         if warm:
             mean = np.asarray(self.weights_ @ self.means_, np.float64)
         centered = data.shifted(mean)

