@@ -243,3 +243,22 @@ def test_demo_runs_offline(tmp_path, capsys):
         assert (out / name).is_file()
     assert (out / "sorted" / "k_scores.png").is_file()
     assert "ARI=" in text and "NMI=" in text
+
+
+def test_force_never_follows_a_manifest_out_of_the_folder(source, tmp_path, capsys):
+    import json
+
+    src, _ = source
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "also.txt").write_text("precious too")
+    out = tmp_path / "out"
+    out.mkdir()
+    os.symlink(tmp_path / "linked", out / "escape")  # a folder link leading out of OUT
+    entries = {"../victim.txt": "copy", str(victim): "output", "escape/also.txt": "copy"}
+    (out / MANIFEST).write_text(json.dumps({"files": entries}))
+    assert main(["images", src, "--out", str(out), "--k", "2", "--force", *FAST]) == 0
+    assert victim.read_text() == "precious"
+    assert (tmp_path / "linked" / "also.txt").read_text() == "precious too"
+    capsys.readouterr()

@@ -322,5 +322,13 @@ def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, monkeypatc
 def test_checkpoint_of_another_fit_is_refused(iris, tmp_path):
     X, _ = iris
     KMeans(3, random_state=0).fit(X, checkpoint_dir=tmp_path)
-    with pytest.raises(ValueError, match="does not match this fit"):
+    with pytest.raises(ValueError, match="another fit"):
         KMeans(4, random_state=0).fit(X, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="another fit"):  # same shapes, other data
+        KMeans(3, random_state=0).fit(X[::-1] * 2.0, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="another fit"):
+        KMeans(3, random_state=1).fit(X, checkpoint_dir=tmp_path)
+    again = KMeans(3, random_state=0).fit(X, checkpoint_dir=tmp_path)  # the same fit resumes
+    np.testing.assert_array_equal(
+        again.cluster_centers_, KMeans(3, random_state=0).fit(X).cluster_centers_
+    )

@@ -85,3 +85,15 @@ def test_partial_fit_checks_features():
         mbk.partial_fit(np.zeros((5, 3)))
     with pytest.raises(ValueError, match="NaN"):
         mbk.partial_fit([[np.nan, 1.0]])
+
+
+def test_fit_then_partial_fit_and_small_data():
+    X = np.r_[np.zeros((20, 2)), np.full((30, 2), 10.0)]
+    mbk = MiniBatchKMeans(2, max_iter=10, random_state=0, dtype="float64").fit(X)  # n < batch_size
+    assert mbk.n_steps_ == 10 and mbk.n_iter_ == 10  # batch clipped to 50 rows, 10 passes
+    np.testing.assert_allclose(np.sort(mbk.cluster_centers_[:, 0]), [0.0, 10.0])
+    mbk.partial_fit(X[::2])
+    assert mbk.n_steps_ == 11
+    np.testing.assert_allclose(np.sort(mbk.cluster_centers_[:, 0]), [0.0, 10.0])
+    with pytest.raises(TypeError, match="not a tf.data.Dataset"):
+        mbk.partial_fit(tf.data.Dataset.from_tensor_slices(X).batch(5))

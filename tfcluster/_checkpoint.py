@@ -14,12 +14,15 @@ class LoopCheckpoint:
 
     Args:
         directory: where the checkpoints go (created if missing).
-        template: name -> tensor giving each state entry's shape and dtype.
+        template: name -> tensor giving each state entry's dtype (shapes may change).
     """
 
     def __init__(self, directory, template: dict):
         os.makedirs(directory, exist_ok=True)
-        self._vars = {k: tf.Variable(v, trainable=False) for k, v in template.items()}
+        self._vars = {
+            k: tf.Variable(v, trainable=False, shape=tf.TensorShape(None))
+            for k, v in template.items()
+        }
         self._checkpoint = tf.train.Checkpoint(**self._vars)
         self._manager = tf.train.CheckpointManager(self._checkpoint, str(directory), max_to_keep=2)
 

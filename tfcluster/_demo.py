@@ -153,7 +153,6 @@ def run_demo(out="tfcluster-demo", *, force=False, seed=0) -> dict:
         force=True,
         log=lambda line: print(f"      {line}"),
     )
-    folder.plan("sorted", "output")  # the image pipeline's own folder, manifest inside
     print("      scores against the true digits:")
     labels_true = np.array([truth[os.path.abspath(p)] for p in result.paths])
     backbone = "ImageNet" if pretrained else "random (fallback)"

@@ -14,7 +14,7 @@ __all__ = ["MiniBatchKMeans"]
 
 
 @tf.function(reduce_retracing=True)
-def _fit(source, centers, n_steps, batch_size, seed, ratio, tol, max_no_improvement, alpha):
+def _fit(source, centers, n_steps, batch_size, seed, ratio, tol, max_no_improvement, n_samples):
     return ops.minibatch_fit(
         source,
         centers,
@@ -24,14 +24,14 @@ def _fit(source, centers, n_steps, batch_size, seed, ratio, tol, max_no_improvem
         ratio=ratio,
         tol=tol,
         max_no_improvement=max_no_improvement,
-        alpha=alpha,
+        n_samples=n_samples,
     )
 
 
 @tf.function(reduce_retracing=True)
 def _step(state, x, w, seed, ratio):
     return ops.minibatch_step(
-        state, x, w, seed=seed, ratio=ratio, tol=0.0, max_no_improvement=2**30, alpha=0.0
+        state, x, w, seed=seed, ratio=ratio, tol=0.0, max_no_improvement=2**30, n_samples=1
     )
 
 
@@ -180,25 +180,27 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             tf.random.experimental.stateless_split(make_seed(self.random_state), 2)
         )
         centers = self._initial_centers(centered, n_samples, seed_init, mean)
-        n_steps = (self.max_iter * n_samples) // self.batch_size
+        batch_size = min(self.batch_size, n_samples)  # as scikit-learn
+        n_steps = max((self.max_iter * n_samples) // batch_size, 1)
         source = centered.source.repeat(self.max_iter) if data.streamed else centered.source
         state = call(
             _fit,
             source,
             centers,
             n_steps,
-            self.batch_size,
+            batch_size,
             seed_fit,
             float(self.reassignment_ratio),
             tf.constant(float(np.mean(var)) * self.tol, dtype),
             2**30 if self.max_no_improvement is None else self.max_no_improvement,
-            tf.constant(min(self.batch_size * 2.0 / (n_samples + 1), 1.0), dtype),
+            n_samples,
         )
-        centers, counts, steps, stopped = state[0], state[1], int(state[2]), bool(state[-1])
+        centers, counts, steps, seen = state[0], state[1], int(state[2]), int(state[3])
         self._counts = counts.numpy()
         self.n_steps_ = steps
-        self.n_iter_ = int(np.ceil(steps * self.batch_size / n_samples))
-        self.converged_ = stopped
+        self.n_iter_ = int(np.ceil(seen / n_samples))
+        self.converged_ = bool(state[-1])
+        self._state = (centers + tf.cast(mean, dtype), *state[1:])  # partial_fit goes on from here
         if self.compute_labels:
             self.labels_, self.inertia_ = assign(centered, centers)
         self.cluster_centers_ = (centers + tf.cast(mean, dtype)).numpy()
@@ -210,12 +212,24 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
     def partial_fit(self, X, y=None, sample_weight=None) -> MiniBatchKMeans:
         """Update the centers with one mini-batch ``X`` (in memory).
 
-        The first call initialises the centers from ``X``.
+        The first call (on an unfitted estimator) initialises the centers from
+        ``X``; after ``fit``, it continues from the fitted state.
+
+        Args:
+            X: ``[n_samples, n_features]`` array or tensor (not a Dataset: loop
+                over its batches and call ``partial_fit`` on each).
+            y: ignored.
+            sample_weight: ``[n_samples]`` or None.
 
         Returns:
             self.
         """
         dtype = self._check_params()
+        if isinstance(X, tf.data.Dataset):
+            raise TypeError(
+                "partial_fit takes one in-memory mini-batch, not a tf.data.Dataset; "
+                "call fit(dataset), or partial_fit on each batch."
+            )
         fitted = hasattr(self, "cluster_centers_")
         n_features = self.n_features_in_ if fitted else None
         data = as_data(X, sample_weight, dtype=dtype, n_features=n_features)

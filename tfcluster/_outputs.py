@@ -50,9 +50,29 @@ class OutputFolder:
         try:
             with open(os.path.join(self.path, MANIFEST), encoding="utf-8") as f:
                 files = json.load(f).get("files", {})
-            return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+            if not isinstance(files, dict):
+                return {}
         except (OSError, ValueError, AttributeError):
             return {}  # no manifest, or unreadable: nothing in the folder counts as ours
+        # A manifest is a file in a folder the user points to: only entries that
+        # name a file strictly inside this folder can count as ours.
+        return {str(k): str(v) for k, v in files.items() if self._inside(str(k))}
+
+    def _inside(self, rel: str) -> bool:
+        """True if ``rel`` is a plain relative path that stays inside the folder."""
+        parts = rel.split("/")
+        if (
+            not rel
+            or os.path.isabs(rel)
+            or "\\" in rel
+            or any(p in ("", ".", "..") for p in parts)
+        ):
+            return False
+        # The entry itself may be a symlink we made (to a source image): resolve
+        # only the folders above it, which must not lead out of this folder.
+        root = os.path.realpath(self.path)
+        parent = os.path.realpath(os.path.dirname(self.abs(rel)))
+        return os.path.commonpath([parent, root]) == root
 
     def ours(self, rel: str) -> bool:
         """True if tfcluster wrote ``rel`` and may replace it."""

@@ -228,7 +228,16 @@ def run_images(
         rows = [["path", "reason"]] + [[_relative(p, src), why] for p, why in skipped]
         folder.write_text(skipped_rel, _csv(rows))
     result = SortResult(
-        kept, labels, scores, algorithm, int(k), skipped, targets, X, folder.path, sweep_result
+        paths=kept,
+        labels=labels,
+        scores=scores,
+        score_name=score_name,
+        k=int(k),
+        skipped=skipped,
+        outputs=targets,
+        embeddings=X,
+        out=folder.path,
+        sweep=sweep_result,
     )
     if figures:
         _figures(folder, result, algorithm, sweep_result, log)

@@ -364,8 +364,9 @@ class KMeans(_KMeansMixin, BaseEstimator):
                 centers, n_iter, converged = lloyd(self.max_iter)
             else:
                 directory = os.path.join(checkpoint_dir, f"run-{run}")
+                fingerprint = self._fingerprint(mean, var, n_samples, run)
                 centers, n_iter, converged = _resumable(
-                    lloyd, self.max_iter, directory, checkpoint_every
+                    lloyd, self.max_iter, directory, checkpoint_every, fingerprint, dtype
                 )
             labels, inertia = assign(centered, centers)
             if best is None or inertia < best[0]:
@@ -375,6 +376,12 @@ class KMeans(_KMeansMixin, BaseEstimator):
         self.n_features_in_ = data.n_features
         self._check_distinct(self.labels_)
         return self
+
+    def _fingerprint(self, mean, var, n_samples, run) -> tf.Tensor:
+        """What identifies a fit: its data's moments and size, its settings and seed."""
+        init = self.init if isinstance(self.init, str) else float(np.asarray(self.init).sum())
+        settings = (self.n_clusters, init, self.tol, self.random_state, run)
+        return tf.constant(repr((mean.tolist(), var.tolist(), n_samples, settings)))
 
     def _lloyd(self, data, seed, mean, tol, chunk, max_iter, centers=None):
         """Up to ``max_iter`` Lloyd iterations from ``centers`` (or a fresh init)."""
@@ -386,17 +393,30 @@ class KMeans(_KMeansMixin, BaseEstimator):
         return centers, int(n_iter), bool(converged)
 
 
-def _resumable(lloyd, max_iter, directory, every):
+def _resumable(lloyd, max_iter, directory, every, fingerprint, dtype):
     """Run ``lloyd`` in segments of ``every`` iterations, saving after each one.
 
     ``lloyd(n, centers=None)`` runs up to ``n`` iterations (``n=0`` only
     initialises). Lloyd depends only on the centers, so a fit interrupted and
     started again from the saved centers ends with the uninterrupted result.
+    ``fingerprint`` identifies the fit: a checkpoint of another fit is refused.
     """
-    centers, n_iter, converged = lloyd(0)
-    saved = LoopCheckpoint(directory, {"centers": centers, "n_iter": 0, "converged": False})
+    template = {
+        "fingerprint": fingerprint,
+        "centers": tf.zeros([0, 0], dtype),
+        "n_iter": 0,
+        "converged": False,
+    }
+    saved = LoopCheckpoint(directory, template)
     state = saved.restore()
-    if state is not None:
+    if state is None:
+        centers, n_iter, converged = lloyd(0)
+    elif state["fingerprint"] != template["fingerprint"]:
+        raise ValueError(
+            f"The checkpoint in {directory!r} was written by another fit (other data, "
+            "n_clusters, init, tol or random_state). Use an empty checkpoint_dir for a new fit."
+        )
+    else:
         centers, n_iter = state["centers"], int(state["n_iter"])
         converged = bool(state["converged"])
     while n_iter < max_iter and not converged:

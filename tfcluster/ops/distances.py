@@ -45,10 +45,14 @@ def first_argmin(d):
     Written as min, compare and min-of-index rather than ``tf.argmin``: XLA
     fuses it into one pass, several times faster than ``ArgMin`` on CPU.
 
+    NaN (float32 overflow on huge finite input) counts as +inf, so the index
+    is always a valid column.
+
     Returns:
         ``(index [n] int32, minimum [n])``.
     """
     m = tf.shape(d)[1]
+    d = tf.where(tf.math.is_nan(d), tf.constant(float("inf"), d.dtype), d)  # an index in range
     d_min = tf.reduce_min(d, axis=1)  # [n]
     cols = tf.range(m)[None, :]  # [1, m]
     index = tf.reduce_min(tf.where(d <= d_min[:, None], cols, m), axis=1)  # [n]

@@ -212,6 +212,7 @@ def kmeans_plusplus(x, w, n_clusters: int, seed, n_local_trials: int | None = No
     """
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(n_clusters))
+
     def seeds(c):
         return tf.random.experimental.stateless_fold_in(seed, c)
 
@@ -359,15 +360,19 @@ def reassign_low_counts(centers, counts, x, w, ratio, seed):
     return centers, counts
 
 
-def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, alpha, seed):
+def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, seed):
     """One step of the mini-batch loop with scikit-learn's stopping rules.
 
-    ``state`` is ``(centers, counts, step, since_reassign, ewa, ewa_min,
-    no_improvement, stop)``. Returns the new state.
+    ``state`` is ``(centers, counts, step, rows_seen, since_reassign, ewa,
+    ewa_min, no_improvement, stop)``; the smoothed batch inertia ``ewa`` weighs
+    a batch of ``b`` rows by ``min(2b / (n_samples + 1), 1)``. Returns the new
+    state.
     """
-    centers, counts, step, since, ewa, ewa_min, no_improvement, _ = state
+    centers, counts, step, seen, since, ewa, ewa_min, no_improvement, _ = state
     k = tf.shape(centers)[0]
     b = tf.shape(x)[0]
+    alpha = tf.minimum(tf.cast(2 * b, ewa.dtype) / (tf.cast(n_samples, ewa.dtype) + 1), 1.0)
+    seen = seen + tf.cast(b, tf.int64)
     since = since + b
     reassign = tf.logical_or(tf.reduce_any(counts == 0), since >= 10 * k)
     since = tf.where(reassign, 0, since)
@@ -400,15 +405,16 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, alpha, seed):
     )
     ewa_min = tf.where(~first & ~converged & improved, ewa, ewa_min)
     stop = converged | (no_improvement >= max_no_improvement)
-    return new_centers, counts, step + 1, since, ewa, ewa_min, no_improvement, stop
+    return new_centers, counts, step + 1, seen, since, ewa, ewa_min, no_improvement, stop
 
 
 def minibatch_state(centers):
     """The initial state of ``minibatch_step`` for ``centers [k, d]``."""
     dtype = centers.dtype
     nan, inf = tf.constant(float("nan"), dtype), tf.constant(float("inf"), dtype)
-    zero = tf.constant(0)
-    return (centers, tf.zeros_like(centers[:, 0]), zero, zero, nan, inf, zero, tf.constant(False))
+    zero, seen = tf.constant(0), tf.constant(0, tf.int64)
+    counts = tf.zeros_like(centers[:, 0])
+    return (centers, counts, zero, seen, zero, nan, inf, zero, tf.constant(False))
 
 
 def minibatch_fit(source, centers, n_steps, batch_size: int, seed, **rules):
