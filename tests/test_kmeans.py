@@ -161,9 +161,26 @@ def test_same_seed_same_result_bit_for_bit(digits):
 
 def test_n_init_keeps_best_run(digits):
     X, _ = digits
-    single = [KMeans(10, random_state=s, init="random").fit(X).inertia_ for s in range(3)]
-    multi = KMeans(10, random_state=0, n_init=3, init="random").fit(X).inertia_
-    assert multi <= max(single)
+    inits = []
+
+    def recording_init(data, n_clusters, random_state):
+        centers = data[np.random.default_rng(random_state).choice(len(data), n_clusters)]
+        inits.append(centers)
+        return centers
+
+    multi = KMeans(10, init=recording_init, n_init=3, random_state=0, dtype="float64").fit(X)
+    assert len(inits) == 3
+    runs = [KMeans(10, init=c, dtype="float64").fit(X).inertia_ for c in inits]
+    assert multi.inertia_ == pytest.approx(min(runs), rel=1e-12)
+    assert len(set(runs)) > 1  # the runs really differed
+
+
+def test_n_init_auto_as_sklearn(digits):
+    X, _ = digits
+    inits = []
+    KMeans(10, init=lambda d, k, r: inits.append(1) or d[:k], n_init="auto").fit(X)
+    assert len(inits) == 10  # a callable init: 10 runs
+    assert KMeans(10, n_init="auto", random_state=0).fit(X).n_iter_ >= 1
 
 
 def test_float32_far_from_origin(iris):

@@ -27,7 +27,7 @@ from tfcluster._driver import Data, as_data, call, chunk_rows, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches
-from tfcluster.ops.distances import nearest, nearest_chunked, squared_distances, squared_norms
+from tfcluster.ops.distances import nearest_chunked, squared_distances, squared_norms
 
 __all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
 
@@ -88,14 +88,10 @@ def _nearest(x, centers, chunk_size):
 def _assign(x, w, centers, chunk_size):
     """Labels ``[n]`` and exact weighted inertia, in one pass."""
     centers_sq = squared_norms(centers)
-
-    def labels_and_loss(xb, wb):
-        labels, _ = nearest(xb, centers, centers_sq)
-        diff = xb - tf.gather(centers, labels)  # [b, d], exact distances for the inertia
-        return labels, wb * tf.reduce_sum(tf.square(diff), axis=1)
-
     spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], x.dtype))
-    labels, loss = map_chunks(labels_and_loss, (x, w), chunk_size, spec)
+    labels, loss = map_chunks(
+        lambda xb, wb: ops.assign(xb, wb, centers, centers_sq), (x, w), chunk_size, spec
+    )
     return labels, tf.reduce_sum(loss)
 
 
@@ -148,7 +144,7 @@ def initial_centers(init, data: Data, n_clusters: int, seed, offset) -> tf.Tenso
     if callable(init):
         shifted_back = data.shifted(-offset)
         X = shifted_back.source if data.streamed else shifted_back.x.numpy()
-        random_state = int(seed[0].numpy())
+        random_state = int(seed[0].numpy()) % (2**31 - 1)  # a non-negative int, as numpy wants
         centers = check_init_array(init(X, n_clusters, random_state), n_clusters, d, dtype)
     else:
         centers = check_init_array(init, n_clusters, d, dtype)
@@ -256,7 +252,8 @@ class KMeans(_KMeansMixin, BaseEstimator):
             ``init(X, n_clusters, random_state) -> [n_clusters, n_features]``.
             On a ``tf.data.Dataset``, "k-means++" runs as "k-means||".
         n_init: number of runs from different initial centers; the one with the
-            lowest inertia is kept.
+            lowest inertia is kept. "auto" means 10 for "random" or a callable
+            init and 1 otherwise, as scikit-learn.
         max_iter: most Lloyd iterations per run.
         tol: stop when the squared shift of the centers is at most
             ``tol * mean(var(X, axis=0))``, as scikit-learn; ``tol=0`` runs
@@ -307,7 +304,8 @@ class KMeans(_KMeansMixin, BaseEstimator):
 
     def _check_params(self):
         check_positive_int("n_clusters", self.n_clusters)
-        check_positive_int("n_init", self.n_init)
+        if self.n_init != "auto":
+            check_positive_int("n_init", self.n_init)
         check_positive_int("max_iter", self.max_iter)
         if not isinstance(self.tol, (int, float, np.floating)) or not self.tol >= 0:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}.")
@@ -343,6 +341,8 @@ class KMeans(_KMeansMixin, BaseEstimator):
         if self.n_clusters > n_samples:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         n_init = self.n_init
+        if n_init == "auto":  # as scikit-learn: 10 runs for "random" or a callable
+            n_init = 10 if self.init == "random" or callable(self.init) else 1
         if not isinstance(self.init, str) and not callable(self.init) and n_init != 1:
             warnings.warn(
                 "Explicit initial center position passed: performing only one init "
@@ -456,11 +456,3 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, dty
     _, indices = plusplus(data.x - mean, data.w, n_clusters, make_seed(random_state))
     indices = indices.numpy()
     return data.x.numpy()[indices], indices
-
-
-def __getattr__(name):  # MiniBatchKMeans lives in its own module, re-exported here
-    if name == "MiniBatchKMeans":
-        from tfcluster._minibatch import MiniBatchKMeans
-
-        return MiniBatchKMeans
-    raise AttributeError(name)

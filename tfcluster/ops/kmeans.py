@@ -19,6 +19,7 @@ __all__ = [
     "lloyd_stats",
     "relocate_empty",
     "lloyd",
+    "assign",
     "assignment_stats",
     "kmeans_plusplus",
     "kmeans_parallel",
@@ -132,12 +133,21 @@ def lloyd(source, centers, max_iter, tol, chunk_size: int, verbose: bool = False
     return centers, i, converged
 
 
+def assign(x, w, centers, centers_sq):
+    """Nearest center of each row and its exact weighted loss.
+
+    Returns:
+        ``(labels [b] int32, w * ||x - c_label||^2 [b])``: the loss is computed
+        from the difference, not the matmul expansion, so it is exact.
+    """
+    labels, _ = nearest(x, centers, centers_sq)
+    diff = x - tf.gather(centers, labels)  # [b, d]
+    return labels, w * tf.reduce_sum(tf.square(diff), axis=1)
+
+
 def assignment_stats(x, w, centers, centers_sq):
     """Weighted inertia of one batch, exact ``sum w * ||x - c_label||^2``."""
-    partial = centers_sq[None, :] - 2.0 * tf.matmul(x, centers, transpose_b=True)  # [b, k]
-    labels, _ = first_argmin(partial)
-    diff = x - tf.gather(centers, labels)  # [b, d]
-    return tf.reduce_sum(w * tf.reduce_sum(tf.square(diff), axis=1))
+    return tf.reduce_sum(assign(x, w, centers, centers_sq)[1])
 
 
 def sample_by_weight(p, n, seed):
@@ -219,7 +229,6 @@ def kmeans_plusplus(x, w, n_clusters: int, seed, n_local_trials: int | None = No
     x_sq = squared_norms(x)  # [n]
     first = sample_by_weight(w, 1, seeds(0))  # [1]
     closest = squared_distances(tf.gather(x, first), x, tf.gather(x_sq, first), x_sq)[0]  # [n]
-    potential = tf.reduce_sum(w * closest)
     indices = tf.TensorArray(tf.int32, size=n_clusters).write(0, first[0])
     for c in tf.range(1, n_clusters):
         cand = sample_by_weight(w * closest, n_local_trials, seeds(c))  # [t]
@@ -228,9 +237,7 @@ def kmeans_plusplus(x, w, n_clusters: int, seed, n_local_trials: int | None = No
         pots = tf.linalg.matvec(d_cand, w)  # [t]
         best = tf.argmin(pots, output_type=tf.int32)
         closest = d_cand[best]
-        potential = pots[best]
         indices = indices.write(c, cand[best])
-    del potential
     indices = indices.stack()
     return tf.gather(x, indices), indices
 
