@@ -217,6 +217,15 @@ def test_distribution_log_prob_equals_score_samples(ct, wine):
     np.testing.assert_allclose(dist.log_prob(X).numpy(), gm.score_samples(X), atol=1e-8)
 
 
+def test_as_layer_matches_estimator(iris):
+    X = iris[0]
+    gm = GaussianMixture(3, covariance_type="diag", random_state=0).fit(X)
+    proba = gm.as_layer("proba")(X.astype(np.float32)).numpy()
+    np.testing.assert_allclose(proba, gm.predict_proba(X), atol=1e-5)
+    log_prob = gm.as_layer("log_prob")(X.astype(np.float32)).numpy()
+    np.testing.assert_allclose(log_prob, gm.score_samples(X), rtol=1e-5, atol=1e-4)
+
+
 def test_float32_default_close_to_float64(iris, digits):
     X = iris[0]
     kw = dict(covariance_type="full", max_iter=20, tol=0, **_sk_init(X, 3, "full"))

@@ -403,6 +403,18 @@ class GaussianMixture(BaseEstimator):
         )
         return x.numpy(), y.numpy()
 
+    def as_layer(self, output="proba", **kwargs):
+        """This fitted model as a Keras layer (``tfcluster.layers.GaussianMixtureHead``).
+
+        Args:
+            output: "proba" ``[batch, n_components]``, "log_prob" ``[batch]``
+                (as ``score_samples``) or "labels" ``[batch]``.
+            **kwargs: passed to the layer (``name``, ...).
+        """
+        from tfcluster.layers import gmm_layer
+
+        return gmm_layer(self, output=output, **kwargs)
+
     @property
     def distribution(self):
         """The fitted model as ``tfp.distributions.MixtureSameFamily``.
