@@ -398,3 +398,21 @@ def test_not_fitted_and_wrong_features():
         gm.sample(0)
     with pytest.raises(TypeError, match="n_samples"):
         gm.sample(2.0)
+
+
+def test_review_cases_one_component_datasets_and_warm_start_changes(iris):
+    X, _ = iris
+    one = GaussianMixture(1, dtype="float64", random_state=0).fit(X)
+    ref = SKGaussianMixture(1).fit(X)
+    assert one.score(X) == pytest.approx(ref.score(X), abs=1e-6)
+    ds = tf.data.Dataset.from_tensor_slices(X).batch(32)
+    gm = GaussianMixture(3, dtype="float64", random_state=0)
+    labels = gm.fit_predict(ds)
+    np.testing.assert_array_equal(labels, gm.predict(X))
+    np.testing.assert_allclose(gm.predict_proba(ds), gm.predict_proba(X), atol=1e-12)
+    warm = GaussianMixture(2, warm_start=True, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="4 features"):
+        warm.fit(X[:, :3])
+    warm.set_params(covariance_type="diag")
+    with pytest.raises(ValueError, match="warm_start=False"):
+        warm.fit(X)

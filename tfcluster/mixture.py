@@ -29,9 +29,10 @@ from tfcluster._mixture_init import (
     check_means_init,
     check_precisions_init,
     check_weights_init,
+    covariance_shape,
     initial_parameters,
 )
-from tfcluster._validation import check_array, check_n_features
+from tfcluster._validation import check_n_features
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches
 
@@ -236,6 +237,14 @@ class GaussianMixture(BaseEstimator):
         warm = bool(self.warm_start) and hasattr(self, "converged_")
         if warm:  # the previous solution is the initialisation
             check_n_features(data.n_features, self.n_features_in_)
+            expected = covariance_shape(ct, k, data.n_features)
+            if self.means_.shape[0] != k or self.covariances_.shape != expected:
+                raise ValueError(
+                    "warm_start continues the previous fit, which had "
+                    f"{self.means_.shape[0]} components and covariances of shape "
+                    f"{self.covariances_.shape}; n_components={k} with covariance_type={ct!r} "
+                    "needs a new fit: set warm_start=False."
+                )
         else:
             user = self._user_init(data.n_features, dtype)
         mean, _, total, n_samples = moments(data)
@@ -328,12 +337,20 @@ class GaussianMixture(BaseEstimator):
         return (self.weights_ @ self.means_).astype(self.means_.dtype)
 
     def _per_row(self, X):
+        """Log-likelihood ``[n]``, responsibilities ``[n, k]`` and labels ``[n]``.
+
+        ``X`` may be an array or a ``tf.data.Dataset`` (read batch by batch).
+        """
         offset = self._offset()
-        x = check_array(X, dtype=check_dtype(self.dtype), n_features=self.n_features_in_)
-        x = x - tf.constant(offset)
+        dtype = check_dtype(self.dtype)
+        data = as_data(X, dtype=dtype, n_features=self.n_features_in_).shifted(offset)
         chunk = chunk_rows(self.n_components * self.n_features_in_)
-        norm, resp, labels = _SCORE_CHUNKS[self.covariance_type](x, self._params(offset), chunk)
-        return norm.numpy(), resp.numpy(), labels.numpy()
+        params, score = self._params(offset), _SCORE_CHUNKS[self.covariance_type]
+        batches = [x for x, _ in data.source] if data.streamed else [data.x]
+        parts = [[t.numpy() for t in call(score, x, params, chunk)] for x in batches]
+        if not parts:
+            raise ValueError("The dataset is empty; at least 1 sample is required.")
+        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
 
     def score_samples(self, X) -> np.ndarray:
         """Log-likelihood of each row under the model, ``[n_samples]``."""

@@ -288,7 +288,7 @@ def init_statistics(source, kind, centers, arg, covariance_type, chunk_size):
     Returns:
         ``(nk [k], sx [k, d], s2)`` as ``resp_statistics``, about ``centers``.
     """
-    k = tf.shape(centers)[0]
+    k = centers.shape[0] or tf.shape(centers)[0]  # static when known: fixed loop shapes
 
     def step(acc, x, w):
         offset, stats = acc
