@@ -203,6 +203,16 @@ def test_empty_cluster_is_relocated_like_sklearn(iris):
     assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
 
 
+def test_duplicate_initial_centers_tie_like_sklearn(iris):
+    X, _ = iris
+    init = X[[0, 0, 100]]  # every point ties between the first two centers
+    ours = KMeans(3, init=init, dtype="float64").fit(X)
+    ref = SKKMeans(3, init=init, n_init=1).fit(X)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-9)
+    assert ours.n_iter_ == ref.n_iter_
+
+
 def test_callable_init_and_tensor_input(iris):
     X, _ = iris
 

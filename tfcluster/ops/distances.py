@@ -17,6 +17,7 @@ __all__ = [
     "squared_distances",
     "first_argmin",
     "nearest",
+    "nearest_onehot",
     "nearest_chunked",
 ]
 
@@ -38,6 +39,16 @@ def squared_distances(x, y, x_sq=None, y_sq=None):
     return tf.maximum(d, 0.0)
 
 
+def _row_min(d):
+    """``(first index of the row minimum, the minimum)`` of ``d [n, m]``, NaN as +inf."""
+    m = tf.shape(d)[1]
+    d = tf.where(tf.math.is_nan(d), tf.constant(float("inf"), d.dtype), d)  # an index in range
+    d_min = tf.reduce_min(d, axis=1)  # [n]
+    cols = tf.range(m)[None, :]  # [1, m]
+    index = tf.reduce_min(tf.where(d <= d_min[:, None], cols, m), axis=1)  # [n]
+    return index, d_min
+
+
 @tf.function(jit_compile=True, reduce_retracing=True)
 def first_argmin(d):
     """Index and value of the row minimum of ``d [n, m]``, first index on ties.
@@ -51,24 +62,58 @@ def first_argmin(d):
     Returns:
         ``(index [n] int32, minimum [n])``.
     """
-    m = tf.shape(d)[1]
-    d = tf.where(tf.math.is_nan(d), tf.constant(float("inf"), d.dtype), d)  # an index in range
-    d_min = tf.reduce_min(d, axis=1)  # [n]
-    cols = tf.range(m)[None, :]  # [1, m]
-    index = tf.reduce_min(tf.where(d <= d_min[:, None], cols, m), axis=1)  # [n]
-    return index, d_min
+    return _row_min(d)
+
+
+@tf.function(jit_compile=True, reduce_retracing=True)
+def _nearest_fused(cross, centers_sq):
+    """``first_argmin(cross + centers_sq)``: the bias add fused into the argmin pass."""
+    return _row_min(cross + centers_sq[None, :])
+
+
+@tf.function(jit_compile=True, reduce_retracing=True)
+def _min_mask(cross, centers_sq):
+    """Mask of each row's minimum of ``cross + centers_sq`` ``[n, k]``, and the most
+    minima in a row (above 1 only on exact ties). Two fused passes, no index."""
+    d = cross + centers_sq[None, :]
+    mask = tf.cast(d <= tf.reduce_min(d, axis=1, keepdims=True), d.dtype)  # NaN rows: all 0
+    return mask, tf.reduce_max(tf.reduce_sum(mask, axis=1))
+
+
+def _cross(x, centers):
+    return tf.matmul(x, -2.0 * centers, transpose_b=True)  # [n, k]
 
 
 def nearest(x, centers, centers_sq=None):
     """Nearest center of each row: ``x [n, d]``, ``centers [k, d]``.
 
+    One GEMM ``x @ (-2 centers)^T``; the bias ``||c||^2`` and the argmin run as
+    one XLA-fused pass over ``[n, k]``.
+
     Returns:
         ``(labels [n] int32, squared distance to that center [n])``.
     """
     centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
-    partial = centers_sq[None, :] - 2.0 * tf.matmul(x, centers, transpose_b=True)  # [n, k]
-    labels, d_min = first_argmin(partial)
-    return labels, tf.maximum(d_min + squared_norms(x), 0.0)
+    labels, partial = _nearest_fused(_cross(x, centers), centers_sq)
+    return labels, tf.maximum(partial + squared_norms(x), 0.0)
+
+
+def nearest_onehot(x, centers, centers_sq=None):
+    """One-hot ``[n, k]`` of each row's nearest center (first one on ties).
+
+    The fast path is a fused min-and-compare mask, which is the one-hot unless
+    a row ties exactly between centers (duplicate centers); then, and only
+    then, the first index is taken explicitly.
+    """
+    centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
+    cross = _cross(x, centers)
+    mask, most = _min_mask(cross, centers_sq)
+
+    def first_only():
+        labels, _ = _nearest_fused(cross, centers_sq)
+        return tf.one_hot(labels, tf.shape(cross)[1], dtype=cross.dtype)
+
+    return tf.cond(most > 1, first_only, lambda: mask)
 
 
 def nearest_chunked(x, centers, chunk_size: int):

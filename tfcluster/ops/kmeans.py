@@ -13,7 +13,13 @@ import math
 import tensorflow as tf
 
 from tfcluster.ops.batching import fold_batches, reduce_batches
-from tfcluster.ops.distances import first_argmin, nearest, squared_distances, squared_norms
+from tfcluster.ops.distances import (
+    first_argmin,
+    nearest,
+    nearest_onehot,
+    squared_distances,
+    squared_norms,
+)
 
 __all__ = [
     "lloyd_stats",
@@ -35,10 +41,7 @@ __all__ = [
 
 def lloyd_stats(x, w, centers, centers_sq):
     """Per-cluster weighted sums ``[k, d]`` and weights ``[k]`` of one batch."""
-    k = tf.shape(centers)[0]
-    partial = centers_sq[None, :] - 2.0 * tf.matmul(x, centers, transpose_b=True)  # [b, k]
-    labels, _ = first_argmin(partial)
-    onehot = tf.one_hot(labels, k, dtype=x.dtype)  # [b, k]
+    onehot = nearest_onehot(x, centers, centers_sq)  # [b, k]
     sums = tf.matmul(onehot, x * w[:, None], transpose_a=True)  # [k, d]
     counts = tf.linalg.matvec(onehot, w, transpose_a=True)  # [k]
     return sums, counts
