@@ -6,10 +6,18 @@ import importlib
 import pytest
 
 MODULES = [
-    "tfcluster.kmeans",
+    "tfcluster._external_metrics",
     "tfcluster._minibatch",
     "tfcluster.datasets",
-    "tfcluster._external_metrics",
+    "tfcluster.features",
+    "tfcluster.kmeans",
+    "tfcluster.layers",
+    "tfcluster.metrics",
+    "tfcluster.mixture",
+    "tfcluster.pipeline",
+    "tfcluster.plot",
+    "tfcluster.selection",
+    "tfcluster.som",
 ]
 
 

@@ -145,8 +145,11 @@ def test_large_n_memory_is_bounded():
         from tfcluster.datasets import make_blobs
         from tfcluster.metrics import silhouette_samples
         X, y = make_blobs(60000, 8, 6, random_state=0)
+        silhouette_samples(X[:500], y[:500])  # the runtime's own memory: imports, tracing
+        base_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         s = silhouette_samples(X, y)
         peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        extra_gb = peak_gb - base_gb
         Xd = X.astype(np.float64)
         rows = np.arange(0, 60000, 1500)
         d = np.sqrt(((Xd[rows, None, :] - Xd[None, :, :]) ** 2).sum(-1))  # [40, 60000]
@@ -155,7 +158,8 @@ def test_large_n_memory_is_bounded():
         b = np.array([min(d[i, y == k].mean() for k in range(6) if k != y[r])
                       for i, r in enumerate(rows)])
         expected = (b - a) / np.maximum(a, b)
-        print(json.dumps({"peak_gb": peak_gb, "err": float(np.abs(s[rows] - expected).max()),
+        err = float(np.abs(s[rows] - expected).max())
+        print(json.dumps({"peak_gb": peak_gb, "extra_gb": extra_gb, "err": err,
                           "n": int(s.shape[0])}))
         """
     )
@@ -168,7 +172,11 @@ def test_large_n_memory_is_bounded():
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["n"] == 60000
     assert result["err"] < 1e-4
-    assert result["peak_gb"] < 1.5, result
+    # A [60000, 60000] float32 matrix is 14 GB; blocks of rows need far less than 1 GB
+    # on top of what TensorFlow and Keras hold after import. The whole process stays
+    # well under the 3 GB the issue allows.
+    assert result["extra_gb"] < 0.75, result
+    assert result["peak_gb"] < 2.5, result
 
 
 # -- bad input -----------------------------------------------------------------------------
