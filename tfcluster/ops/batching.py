@@ -55,19 +55,37 @@ def current_strategy():
 
 
 def _reduce_distributed(fn, init, source, chunk_size, strategy):
-    """``reduce_batches`` over the replicas of ``strategy``: SUM of per-replica sums."""
+    """``reduce_batches`` over the replicas of ``strategy``: SUM of per-replica sums.
+
+    In-memory data: each replica takes its own contiguous share of the rows and
+    sums its chunks, one ``strategy.run`` per pass. A dataset: the strategy
+    splits every batch over the replicas.
+    """
+
+    def sum_over_replicas(per_replica):
+        return tf.nest.map_structure(  # leaf by leaf: collectives cannot mix dtypes
+            lambda v: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None), per_replica
+        )
+
     if not isinstance(source, tf.data.Dataset):
-        global_batch = chunk_size * strategy.num_replicas_in_sync
-        source = tf.data.Dataset.from_tensor_slices(source).batch(global_batch)
+        x, w = source
+
+        def shard_sums():
+            context = tf.distribute.get_replica_context()
+            replica, replicas = context.replica_id_in_sync_group, context.num_replicas_in_sync
+            n = tf.shape(x)[0]
+            start, stop = n * replica // replicas, n * (replica + 1) // replicas
+            shard = (x[start:stop], w[start:stop])
+            return fold_batches(
+                lambda acc, xb, wb: tree_add(acc, fn(xb, wb)), init, shard, chunk_size
+            )
+
+        return sum_over_replicas(strategy.run(shard_sums))
     with warnings.catch_warnings():  # TF warns that dataset options are read in graph mode
         warnings.filterwarnings("ignore", message="To make it possible to preserve tf.data")
         acc = init
         for batch in strategy.experimental_distribute_dataset(source):
-            per_replica = strategy.run(fn, args=batch)
-            summed = tf.nest.map_structure(  # leaf by leaf: collectives cannot mix dtypes
-                lambda v: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None), per_replica
-            )
-            acc = tree_add(acc, summed)
+            acc = tree_add(acc, sum_over_replicas(strategy.run(fn, args=batch)))
     return acc
 
 
