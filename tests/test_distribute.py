@@ -17,6 +17,7 @@ import pytest
 WORKER = Path(__file__).parent / "_workers" / "distributed_fit.py"
 GMM_PARAMS = {"n_components": 3, "covariance_type": "diag", "dtype": "float64", "max_iter": 20}
 GMM_PARAMS["random_state"] = 0
+SOM_PARAMS = {"m": 4, "n": 5, "learning_rate": 1.0, "random_state": 0, "dtype": "float64"}
 
 
 def _run(args, env=None, timeout=300):
@@ -53,6 +54,10 @@ def test_mirrored_strategy_over_three_devices_equals_one_device(digits, tmp_path
     X, _ = digits
     gm = GaussianMixture(**GMM_PARAMS, means_init=X[:3]).fit(X)
     np.testing.assert_allclose(res["gmm_means"], gm.means_, atol=1e-7)
+    from tfcluster import SelfOrganizingMap
+
+    som = SelfOrganizingMap(**SOM_PARAMS).fit(X, epochs=3, mode="batch")
+    np.testing.assert_allclose(res["som_weights"], som.weights_, atol=1e-9)
 
 
 def _free_ports(n):

@@ -14,6 +14,7 @@ import tensorflow as tf  # noqa: E402
 
 GMM_PARAMS = {"n_components": 3, "covariance_type": "diag", "dtype": "float64", "max_iter": 20}
 GMM_PARAMS["random_state"] = 0
+SOM_PARAMS = {"m": 4, "n": 5, "learning_rate": 1.0, "random_state": 0, "dtype": "float64"}
 
 
 def main(kind, out):
@@ -26,7 +27,7 @@ def main(kind, out):
     else:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
 
-    from tfcluster import GaussianMixture, KMeans
+    from tfcluster import GaussianMixture, KMeans, SelfOrganizingMap
     from tfcluster.datasets import load_digits
 
     X, _ = load_digits()
@@ -40,6 +41,8 @@ def main(kind, out):
         results["stream_centers"] = KMeans(10, init=init, dtype="float64").fit(ds).cluster_centers_
         gm = GaussianMixture(**GMM_PARAMS, means_init=X[:3])
         results["gmm_means"] = gm.fit(X).means_
+        som = SelfOrganizingMap(**SOM_PARAMS).fit(X, epochs=3, mode="batch")
+        results["som_weights"] = som.weights_
     np.savez(out, **results)
 
 
