@@ -230,7 +230,6 @@ def test_demo_refuses_a_non_empty_folder(tmp_path, capsys):
     assert os.listdir(tmp_path) == ["keep.txt"]
 
 
-@pytest.mark.slow
 def test_demo_runs_offline(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0

@@ -178,7 +178,6 @@ def test_streamed_with_weights_and_kmeans_init(iris):
     assert np.all(((rows.means_[:, None, :] - X[None]) ** 2).sum(-1).min(1) < 1e-9)
 
 
-@pytest.mark.slow
 def test_streamed_kmeans_init(iris):
     ds = tf.data.Dataset.from_tensor_slices(iris[0]).batch(32)
     gm = GaussianMixture(3, random_state=0).fit(ds)
