@@ -8,6 +8,7 @@ back, so ``sklearn.base.clone`` works on every estimator.
 from __future__ import annotations
 
 import inspect
+import numbers
 
 import numpy as np
 import tensorflow as tf
@@ -16,8 +17,10 @@ __all__ = [
     "BaseEstimator",
     "NotFittedError",
     "check_is_fitted",
+    "clone",
     "check_option",
     "check_positive_int",
+    "check_number",
     "check_dtype",
     "make_seed",
     "split_seed",
@@ -76,6 +79,15 @@ class BaseEstimator:
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
+def clone(estimator, **params):
+    """A fresh, unfitted copy of ``estimator`` with ``params`` changed.
+
+    The scikit-learn protocol (``type(est)(**est.get_params())``) without
+    importing scikit-learn.
+    """
+    return type(estimator)(**{**estimator.get_params(deep=False), **params})
+
+
 def check_is_fitted(estimator, attribute: str) -> None:
     """Raise NotFittedError unless ``estimator`` has the fitted ``attribute``."""
     if not hasattr(estimator, attribute):
@@ -106,6 +118,21 @@ def check_positive_int(name: str, value, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
     return int(value)
+
+
+def check_number(name: str, value, *, strict: bool = False) -> float:
+    """Return ``value`` as float if it is a finite real ``>= 0`` (``> 0`` if strict).
+
+    Raises:
+        TypeError: not a real number (bools included).
+        ValueError: NaN, infinite, negative (or zero when ``strict``).
+    """
+    bound = "> 0" if strict else ">= 0"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number {bound}, got {value!r}.")
+    if not np.isfinite(value) or value < 0 or (strict and value == 0):
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}.")
+    return float(value)
 
 
 _DTYPES = {"float32": tf.float32, "float64": tf.float64}

@@ -12,26 +12,16 @@ labels change between two target updates, or after ``max_iter`` steps.
 
 from __future__ import annotations
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfcluster._base import BaseEstimator, check_is_fitted, check_positive_int
+from tfcluster._base import BaseEstimator, check_is_fitted, check_number, check_positive_int
 from tfcluster._validation import check_array
 from tfcluster.layers import ClusteringLayer, clustering_loss, target_distribution
 from tfcluster.ops.distances import first_argmin
 
 __all__ = ["DeepClustering"]
-
-
-def _non_negative(name, value, *, strict=False):
-    bad = isinstance(value, bool) or not isinstance(value, numbers.Real)
-    if bad or not np.isfinite(value) or value < 0 or (strict and value == 0):
-        bound = "> 0" if strict else ">= 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}.")
-    return float(value)
 
 
 def _dense_stack(n_inputs, units, n_outputs, name):
@@ -148,11 +138,11 @@ class DeepClustering(BaseEstimator):
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("update_interval", self.update_interval)
         check_positive_int("n_init", self.n_init)
-        _non_negative("tol", self.tol)
-        _non_negative("gamma", self.gamma)
-        _non_negative("noise", self.noise)
-        _non_negative("alpha", self.alpha, strict=True)
-        _non_negative("learning_rate", self.learning_rate, strict=True)
+        check_number("tol", self.tol)
+        check_number("gamma", self.gamma)
+        check_number("noise", self.noise)
+        check_number("alpha", self.alpha, strict=True)
+        check_number("learning_rate", self.learning_rate, strict=True)
         if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
             raise TypeError(f"hidden must be a sequence of layer widths, got {self.hidden!r}.")
         for width in self.hidden:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from tfcluster._base import BaseEstimator, check_dtype, check_positive_int, make_seed
+from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
 from tfcluster._driver import as_data, call, chunk_rows, moments
 from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
@@ -127,10 +127,8 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             check_positive_int("init_size", self.init_size)
         if self.max_no_improvement is not None:
             check_positive_int("max_no_improvement", self.max_no_improvement, minimum=0)
-        for name in ("tol", "reassignment_ratio"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.floating)) or not value >= 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}.")
+        check_number("tol", self.tol)
+        check_number("reassignment_ratio", self.reassignment_ratio)
         check_init(self.init)
         return check_dtype(self.dtype)
 

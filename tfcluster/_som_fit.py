@@ -7,12 +7,11 @@ user's arguments and the compiled ops of ``tfcluster.ops.som``.
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
 import numpy as np
 import tensorflow as tf
 
-from tfcluster._base import check_dtype, check_option, check_positive_int, split_seed
+from tfcluster._base import check_dtype, check_number, check_option, check_positive_int, split_seed
 from tfcluster._driver import Data, call, chunk_rows, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
@@ -72,14 +71,6 @@ class Config:
         return np.round(codebook.reshape(-1, codebook.shape[-1]).astype(np.float64).mean(axis=0))
 
 
-def _positive_number(name, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number > 0, got {value!r}.")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}.")
-    return float(value)
-
-
 def check_params(est) -> Config:
     """Validate a SelfOrganizingMap's constructor arguments."""
     m = check_positive_int("m", est.m)
@@ -101,8 +92,8 @@ def check_params(est) -> Config:
     return Config(
         m=m,
         n=n,
-        sigma=_positive_number("sigma", est.sigma),
-        learning_rate=_positive_number("learning_rate", est.learning_rate),
+        sigma=check_number("sigma", est.sigma, strict=True),
+        learning_rate=check_number("learning_rate", est.learning_rate, strict=True),
         neighborhood=names["neighborhood_function"],
         topology=names["topology"],
         distance=names["activation_distance"],

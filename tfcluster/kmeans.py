@@ -18,6 +18,7 @@ from tfcluster._base import (
     BaseEstimator,
     check_dtype,
     check_is_fitted,
+    check_number,
     check_option,
     check_positive_int,
     make_seed,
@@ -307,8 +308,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
         if self.n_init != "auto":
             check_positive_int("n_init", self.n_init)
         check_positive_int("max_iter", self.max_iter)
-        if not isinstance(self.tol, (int, float, np.floating)) or not self.tol >= 0:
-            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}.")
+        check_number("tol", self.tol)
         check_init(self.init)
         return check_dtype(self.dtype)
 

@@ -18,6 +18,7 @@ from tfcluster._base import (
     BaseEstimator,
     check_dtype,
     check_is_fitted,
+    check_number,
     check_option,
     check_positive_int,
     make_seed,
@@ -89,14 +90,6 @@ def _total_log_likelihood(source, params, chunk, covariance_type):
 _EM = _per_type(_em)
 _SCORE_CHUNKS = _per_type(_score_chunks)
 _TOTAL_LOG_LIKELIHOOD = _per_type(_total_log_likelihood)
-
-
-def _non_negative(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number >= 0, got {value!r}.")
-    if not value >= 0 or not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-    return float(value)
 
 
 class GaussianMixture(BaseEstimator):
@@ -192,8 +185,8 @@ class GaussianMixture(BaseEstimator):
         check_positive_int("n_components", self.n_components)
         check_option("covariance_type", self.covariance_type, _COVARIANCE_TYPES)
         check_option("init_params", self.init_params, _INIT_PARAMS)
-        _non_negative("tol", self.tol)
-        _non_negative("reg_covar", self.reg_covar)
+        check_number("tol", self.tol)
+        check_number("reg_covar", self.reg_covar)
         check_positive_int("max_iter", self.max_iter, minimum=0)
         check_positive_int("n_init", self.n_init)
         return check_dtype(self.dtype)

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfcluster._base import BaseEstimator, check_is_fitted
+from tfcluster._base import BaseEstimator, check_is_fitted, clone
 
 __all__ = ["ImageClusterer", "assignment_scores"]
-
-
-def _clone(estimator):
-    """A fresh, unfitted copy of ``estimator`` (scikit-learn protocol, no sklearn import)."""
-    return type(estimator)(**estimator.get_params(deep=False))
 
 
 def assignment_scores(clusterer, X, labels) -> tuple[str, np.ndarray]:
@@ -96,7 +91,7 @@ class ImageClusterer(BaseEstimator):
                 "clusterer must be an estimator with fit, predict and get_params "
                 f"(e.g. tfcluster.KMeans); got {type(self.clusterer).__name__}."
             )
-        return _clone(self.clusterer)
+        return clone(self.clusterer)
 
     def embed(self, images) -> np.ndarray:
         """Features ``[n_images, n_features]`` of ``images`` (see ``ImageEmbedder.embed``)."""

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from tfcluster._base import check_option, check_positive_int
+from tfcluster._base import check_option, check_positive_int, clone
 from tfcluster.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 __all__ = ["SweepResult", "sweep", "suggest_k", "grid_shape"]
@@ -54,11 +54,6 @@ def _size_params(estimator, k: int) -> dict:
         f"{type(estimator).__name__} has no number of clusters to sweep: expected a "
         "parameter 'n_clusters', 'n_components', or a map size 'm' and 'n'."
     )
-
-
-def _clone(estimator, **params):
-    """A fresh, unfitted copy of ``estimator`` with ``params`` changed."""
-    return type(estimator)(**{**estimator.get_params(deep=False), **params})
 
 
 def _labels(model, X) -> np.ndarray:
@@ -209,7 +204,7 @@ def sweep(
     models, seconds = [], np.zeros(len(ks))
     for i, k in enumerate(ks):
         start = time.perf_counter()
-        model = _clone(estimator, **_size_params(estimator, k)).fit(X)
+        model = clone(estimator, **_size_params(estimator, k)).fit(X)
         seconds[i] = time.perf_counter() - start
         for name in scores:
             opts = options if name == "silhouette" else {}
