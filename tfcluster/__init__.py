@@ -6,7 +6,7 @@ heads around them. See README.md.
 """
 
 from tfcluster import layers, metrics, plot, selection
-from tfcluster._base import NotFittedError
+from tfcluster._base import ConvergenceWarning, NotFittedError
 from tfcluster._dec import DeepClustering
 from tfcluster._minibatch import MiniBatchKMeans
 from tfcluster.features import ImageEmbedder
@@ -27,6 +27,7 @@ from tfcluster.som import SelfOrganizingMap
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvergenceWarning",
     "DeepClustering",
     "GaussianMixture",
     "ImageClusterer",

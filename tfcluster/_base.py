@@ -15,6 +15,7 @@ import tensorflow as tf
 
 __all__ = [
     "BaseEstimator",
+    "ConvergenceWarning",
     "NotFittedError",
     "check_is_fitted",
     "clone",
@@ -25,6 +26,11 @@ __all__ = [
     "make_seed",
     "split_seed",
 ]
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit ended in a degenerate or unfinished state (fewer distinct clusters
+    than asked, EM stopped by ``max_iter`` before ``tol``)."""
 
 
 class NotFittedError(ValueError, AttributeError):

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from tfcluster._base import ConvergenceWarning
 from tfcluster._driver import Data, call, chunk_rows
 from tfcluster._validation import _to_numpy
 from tfcluster.ops import mixture as ops
@@ -115,7 +116,7 @@ def _assignment(est, data: Data, n_samples: int, seed):
     chunk = chunk_rows(max(k, d))
     name = est.init_params
     if name == "kmeans":
-        from tfcluster.kmeans import ConvergenceWarning, KMeans
+        from tfcluster.kmeans import KMeans
 
         km = KMeans(k, n_init=1, random_state=_random_state(seed), dtype=dtype.name)
         with warnings.catch_warnings():  # duplicate points: fewer distinct clusters

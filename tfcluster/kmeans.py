@@ -1,7 +1,8 @@
-"""K-means estimators: KMeans (Lloyd) and MiniBatchKMeans.
+"""KMeans (Lloyd), ``kmeans_plusplus``, and what MiniBatchKMeans shares with them.
 
 Thin shells: they validate, convert, run the compiled loops of
 ``tfcluster.ops.kmeans`` over the data's batches and store fitted attributes.
+MiniBatchKMeans lives in ``tfcluster._minibatch``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import tensorflow as tf
 
 from tfcluster._base import (
     BaseEstimator,
+    ConvergenceWarning,
     check_dtype,
     check_is_fitted,
     check_number,
@@ -31,10 +33,6 @@ from tfcluster.ops.batching import map_chunks, reduce_batches
 from tfcluster.ops.distances import nearest_chunked, squared_distances, squared_norms
 
 __all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
-
-
-class ConvergenceWarning(UserWarning):
-    """A fit ended in a degenerate state (fewer distinct clusters than asked)."""
 
 
 _INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||"}

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tfcluster._base import (
     BaseEstimator,
+    ConvergenceWarning,
     check_dtype,
     check_is_fitted,
     check_number,
@@ -292,8 +293,6 @@ class GaussianMixture(BaseEstimator):
                 best = out
         self._store(best, offset, data.n_features)
         if not self.converged_ and self.max_iter > 0:
-            from tfcluster.kmeans import ConvergenceWarning
-
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
