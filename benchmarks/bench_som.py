@@ -42,6 +42,9 @@ def bench_online(steps, repeats, device):
     X, _ = load_digits()
     ours_t, ref_t, ours_q, ref_q = [], [], [], []
     kw = dict(sigma=1.0, learning_rate=0.5)
+    # Each library's runs in a block: interleaved, the OpenBLAS threads that
+    # MiniSom's numpy leaves spinning after a fit slowed the next TensorFlow
+    # fit (on 2 cores, to about twice its time).
     with tf.device(device):
         SelfOrganizingMap(16, 16, random_state=0, **kw).fit(X, num_iteration=steps)  # warm-up
         for seed in range(repeats):
@@ -53,15 +56,16 @@ def bench_online(steps, repeats, device):
             ours_t.append(t)
             ours_q.append(som.quantization_error(X))
 
-            def minisom(s=seed):
-                ref = MiniSom(16, 16, X.shape[1], random_seed=s, **kw)
-                ref.random_weights_init(X)
-                ref.train(X, steps, random_order=True)
-                return ref
+    def minisom(s):
+        ref = MiniSom(16, 16, X.shape[1], random_seed=s, **kw)
+        ref.random_weights_init(X)
+        ref.train(X, steps, random_order=True)
+        return ref
 
-            t, ref = _timed(minisom)
-            ref_t.append(t)
-            ref_q.append(ref.quantization_error(X))
+    for seed in range(repeats):
+        t, ref = _timed(lambda s=seed: minisom(s))
+        ref_t.append(t)
+        ref_q.append(ref.quantization_error(X))
     return [np.median(v) for v in (ours_t, ref_t, ours_q, ref_q)]
 
 
