@@ -78,40 +78,32 @@ def check_array(
     if is_dataset(X):
         raise TypeError(f"{name} must be an array here; a tf.data.Dataset is not accepted.")
     if tf.is_tensor(X) and (X.dtype.is_floating or X.dtype.is_integer):
-        return _check_tensor(X, dtype, name, min_samples, n_features)
-    arr = _to_numpy(X, name)
-    if arr.ndim != 2:
-        hint = " Reshape a single feature with X.reshape(-1, 1)." if arr.ndim == 1 else ""
-        raise ValueError(
-            f"{name} must be 2-D [n_samples, n_features]; got {arr.ndim}-D "
-            f"with shape {arr.shape}.{hint}"
-        )
-    if arr.shape[0] < min_samples:
-        raise ValueError(f"{name} has {arr.shape[0]} sample(s); at least {min_samples} required.")
-    if arr.shape[1] < 1:
-        raise ValueError(f"{name} has no features (shape {arr.shape}); at least 1 required.")
-    if not np.all(np.isfinite(arr)):
+        # A numeric tensor is checked where it lives: no copy to the host.
+        _check_shape(tuple(X.shape), name, min_samples, n_features)
+        x = tf.cast(X, dtype)
+        finite = bool(tf.reduce_all(tf.math.is_finite(x)))
+    else:
+        arr = _to_numpy(X, name)
+        _check_shape(arr.shape, name, min_samples, n_features)
+        x = arr.astype(dtype.as_numpy_dtype, copy=False)
+        finite = bool(np.all(np.isfinite(arr)))
+    if not finite:
         raise ValueError(f"{name} contains NaN or infinity; only finite values are accepted.")
-    check_n_features(arr.shape[1], n_features, name)
-    return tf.convert_to_tensor(arr.astype(dtype.as_numpy_dtype, copy=False))
+    return tf.convert_to_tensor(x)
 
 
-def _check_tensor(x, dtype, name, min_samples, n_features) -> tf.Tensor:
-    """``check_array`` for a numeric tf.Tensor, checked where it lives (no host copy)."""
-    if x.shape.rank != 2:
+def _check_shape(shape: tuple, name, min_samples, n_features) -> None:
+    if len(shape) != 2:
+        hint = " Reshape a single feature with X.reshape(-1, 1)." if len(shape) == 1 else ""
         raise ValueError(
-            f"{name} must be 2-D [n_samples, n_features]; got {x.shape.rank}-D "
-            f"with shape {tuple(x.shape)}."
+            f"{name} must be 2-D [n_samples, n_features]; got {len(shape)}-D "
+            f"with shape {shape}.{hint}"
         )
-    if x.shape[0] < min_samples:
-        raise ValueError(f"{name} has {x.shape[0]} sample(s); at least {min_samples} required.")
-    if x.shape[1] < 1:
-        raise ValueError(f"{name} has no features (shape {tuple(x.shape)}); at least 1 required.")
-    x = tf.cast(x, dtype)
-    if not bool(tf.reduce_all(tf.math.is_finite(x))):
-        raise ValueError(f"{name} contains NaN or infinity; only finite values are accepted.")
-    check_n_features(int(x.shape[1]), n_features, name)
-    return x
+    if shape[0] < min_samples:
+        raise ValueError(f"{name} has {shape[0]} sample(s); at least {min_samples} required.")
+    if shape[1] < 1:
+        raise ValueError(f"{name} has no features (shape {shape}); at least 1 required.")
+    check_n_features(shape[1], n_features, name)
 
 
 def check_n_features(got: int, expected: int | None, name: str = "X") -> None:
