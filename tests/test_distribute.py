@@ -54,7 +54,10 @@ def test_mirrored_strategy_over_three_devices_equals_one_device(digits, tmp_path
     X, _ = digits
     gm = GaussianMixture(**GMM_PARAMS, means_init=X[:3]).fit(X)
     np.testing.assert_allclose(res["gmm_means"], gm.means_, atol=1e-7)
-    from tfcluster import SelfOrganizingMap
+    from tfcluster import MiniBatchKMeans, SelfOrganizingMap
+
+    mbk = MiniBatchKMeans(10, batch_size=256, random_state=0, dtype="float64").fit(X)
+    np.testing.assert_allclose(res["minibatch_centers"], mbk.cluster_centers_, atol=1e-9)
 
     som = SelfOrganizingMap(**SOM_PARAMS).fit(X, epochs=3, mode="batch")
     np.testing.assert_allclose(res["som_weights"], som.weights_, atol=1e-9)

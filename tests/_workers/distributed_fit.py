@@ -27,7 +27,7 @@ def main(kind, out):
     else:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
 
-    from tfcluster import GaussianMixture, KMeans, SelfOrganizingMap
+    from tfcluster import GaussianMixture, KMeans, MiniBatchKMeans, SelfOrganizingMap
     from tfcluster.datasets import load_digits
 
     X, _ = load_digits()
@@ -41,6 +41,8 @@ def main(kind, out):
         results["stream_centers"] = KMeans(10, init=init, dtype="float64").fit(ds).cluster_centers_
         gm = GaussianMixture(**GMM_PARAMS, means_init=X[:3])
         results["gmm_means"] = gm.fit(X).means_
+        mbk = MiniBatchKMeans(10, batch_size=256, random_state=0, dtype="float64").fit(X)
+        results["minibatch_centers"] = mbk.cluster_centers_
         som = SelfOrganizingMap(**SOM_PARAMS).fit(X, epochs=3, mode="batch")
         results["som_weights"] = som.weights_
     np.savez(out, **results)

@@ -331,19 +331,28 @@ def minibatch_update(x, w, centers, counts):
     ``c_new = (c * n_c + sum_batch w x) / (n_c + sum_batch w)``, so each center
     is the running mean of every sample ever assigned to it.
 
+    The batch's statistics go through ``reduce_batches`` (one chunk), so under
+    a ``tf.distribute.Strategy`` the replicas share every mini-batch.
+
     Returns:
         ``(centers [k, d], counts [k], weighted batch inertia)``.
     """
-    k = tf.shape(centers)[0]
-    labels, d2 = nearest(x, centers)
-    onehot = tf.one_hot(labels, k, dtype=x.dtype)  # [b, k]
-    batch_w = tf.linalg.matvec(onehot, w, transpose_a=True)  # [k]
-    batch_sums = tf.matmul(onehot, x * w[:, None], transpose_a=True)  # [k, d]
+    centers_sq = squared_norms(centers)
+
+    def stats(xb, wb):
+        labels, d2 = nearest(xb, centers, centers_sq)
+        onehot = tf.one_hot(labels, tf.shape(centers)[0], dtype=xb.dtype)  # [b, k]
+        sums = tf.matmul(onehot, xb * wb[:, None], transpose_a=True)  # [k, d]
+        weights = tf.linalg.matvec(onehot, wb, transpose_a=True)  # [k]
+        return sums, weights, tf.reduce_sum(wb * d2)
+
+    zero = (tf.zeros_like(centers), tf.zeros_like(counts), tf.zeros([], x.dtype))
+    batch_sums, batch_w, inertia = reduce_batches(stats, zero, (x, w), 1 << 30)
     new_counts = counts + batch_w
     safe = tf.where(new_counts > 0, new_counts, tf.ones_like(new_counts))
     moved = (centers * counts[:, None] + batch_sums) / safe[:, None]
     new_centers = tf.where((batch_w > 0)[:, None], moved, centers)
-    return new_centers, new_counts, tf.reduce_sum(w * d2)
+    return new_centers, new_counts, inertia
 
 
 def reassign_low_counts(centers, counts, x, w, ratio, seed):
