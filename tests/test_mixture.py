@@ -415,3 +415,29 @@ def test_review_cases_one_component_datasets_and_warm_start_changes(iris):
     warm.set_params(covariance_type="diag")
     with pytest.raises(ValueError, match="warm_start=False"):
         warm.fit(X)
+
+
+def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, monkeypatch):
+    X, _ = wine
+    params = {"covariance_type": "diag", "dtype": "float64", "random_state": 0, "tol": 1e-6}
+    ref = GaussianMixture(3, **params).fit(X)
+    em, calls = dict(tfcluster.mixture._EM), []
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 3:  # two saved segments, then the process dies
+            raise KeyboardInterrupt
+        return em["diag"](*args)
+
+    monkeypatch.setitem(tfcluster.mixture._EM, "diag", interrupted)
+    gm = GaussianMixture(3, **params)
+    with pytest.raises(KeyboardInterrupt):
+        gm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
+    monkeypatch.setitem(tfcluster.mixture._EM, "diag", em["diag"])
+    gm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
+    assert gm.n_iter_ == ref.n_iter_ > 4
+    np.testing.assert_allclose(gm.means_, ref.means_, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gm.lower_bounds_, ref.lower_bounds_, rtol=1e-12)
+    assert gm.converged_ == ref.converged_
+    with pytest.raises(ValueError, match="another fit"):
+        GaussianMixture(2, **params).fit(X, checkpoint_dir=tmp_path)

@@ -375,11 +375,11 @@ class KMeans(_KMeansMixin, BaseEstimator):
         self._check_distinct(self.labels_)
         return self
 
-    def _fingerprint(self, mean, var, n_samples, run) -> tf.Tensor:
+    def _fingerprint(self, mean, var, n_samples, run) -> str:
         """What identifies a fit: its data's moments and size, its settings and seed."""
         init = self.init if isinstance(self.init, str) else float(np.asarray(self.init).sum())
         settings = (self.n_clusters, init, self.tol, self.random_state, run)
-        return tf.constant(repr((mean.tolist(), var.tolist(), n_samples, settings)))
+        return repr((mean.tolist(), var.tolist(), n_samples, settings))
 
     def _lloyd(self, data, seed, mean, tol, chunk, max_iter, centers=None):
         """Up to ``max_iter`` Lloyd iterations from ``centers`` (or a fresh init)."""
@@ -399,28 +399,18 @@ def _resumable(lloyd, max_iter, directory, every, fingerprint, dtype):
     started again from the saved centers ends with the uninterrupted result.
     ``fingerprint`` identifies the fit: a checkpoint of another fit is refused.
     """
-    template = {
-        "fingerprint": fingerprint,
-        "centers": tf.zeros([0, 0], dtype),
-        "n_iter": 0,
-        "converged": False,
-    }
-    saved = LoopCheckpoint(directory, template)
+    template = {"centers": tf.zeros([0, 0], dtype), "n_iter": 0, "converged": False}
+    saved = LoopCheckpoint(directory, template, fingerprint)
     state = saved.restore()
     if state is None:
         centers, n_iter, converged = lloyd(0)
-    elif state["fingerprint"] != template["fingerprint"]:
-        raise ValueError(
-            f"The checkpoint in {directory!r} was written by another fit (other data, "
-            "n_clusters, init, tol or random_state). Use an empty checkpoint_dir for a new fit."
-        )
     else:
-        centers, n_iter = state["centers"], int(state["n_iter"])
-        converged = bool(state["converged"])
+        centers = tf.constant(state["centers"])
+        n_iter, converged = int(state["n_iter"]), bool(state["converged"])
     while n_iter < max_iter and not converged:
         centers, done, converged = lloyd(min(every, max_iter - n_iter), centers=centers)
         n_iter += done
-        saved.save(centers=centers, n_iter=n_iter, converged=converged)
+        saved.save({"centers": centers, "n_iter": n_iter, "converged": converged})
     return centers, n_iter, converged
 
 

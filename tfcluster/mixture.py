@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import warnings
 
 import numpy as np
@@ -25,6 +26,7 @@ from tfcluster._base import (
     make_seed,
     split_seed,
 )
+from tfcluster._checkpoint import LoopCheckpoint
 from tfcluster._driver import as_data, call, chunk_rows, moments
 from tfcluster._mixture_init import (
     ILL_DEFINED,
@@ -206,7 +208,9 @@ class GaussianMixture(BaseEstimator):
             else check_precisions_init(self.precisions_init, ct, k, d, dtype),
         }
 
-    def fit(self, X, y=None, sample_weight=None) -> GaussianMixture:
+    def fit(
+        self, X, y=None, sample_weight=None, *, checkpoint_dir=None, checkpoint_every=10
+    ) -> GaussianMixture:
         """Estimate the parameters with EM (``n_init`` times, the best kept).
 
         Args:
@@ -216,6 +220,11 @@ class GaussianMixture(BaseEstimator):
             y: ignored.
             sample_weight: ``[n_samples]`` non-negative weights, or None. Integer
                 weights give the same fit as repeated rows.
+            checkpoint_dir: if given, the parameters are saved there with
+                ``tf.train.Checkpoint`` every ``checkpoint_every`` EM iterations;
+                a fit started again with the same directory continues from the
+                last save to the same result (another fit's checkpoint is refused).
+            checkpoint_every: EM iterations between saves.
 
         Returns:
             self.
@@ -256,11 +265,12 @@ class GaussianMixture(BaseEstimator):
         chunk = chunk_rows(k * data.n_features)
         args = (
             tf.constant(total, dtype),
-            tf.constant(self.max_iter),
             tf.constant(self.tol, dtype),
             tf.constant(self.reg_covar, dtype),
             chunk,
         )
+        if checkpoint_dir is not None:
+            check_positive_int("checkpoint_every", checkpoint_every)
         best = None
         for run in range(n_init):
             if warm:
@@ -272,18 +282,11 @@ class GaussianMixture(BaseEstimator):
                     self, centered, offset, n_samples, total, seeds[run], user
                 )
                 params, lb0 = (weights, means, prec_chol), -np.inf
-            out = call(_EM[ct], centered.source, params, tf.constant(lb0, dtype), *args)
-            if not bool(out["ok"]):
-                raise ValueError(ILL_DEFINED.format(reg_covar=self.reg_covar))
-            out = {key: value.numpy() for key, value in out.items()}
-            if out["n_iter"] == 0:  # max_iter=0: the initial parameters
-                out.update(
-                    weights=params[0].numpy(),
-                    means=params[1].numpy(),
-                    prec_chol=params[2].numpy(),
-                    covariances=cov0.numpy(),
-                    lower_bound=lb0,
-                )
+            checkpoint = None
+            if checkpoint_dir is not None:
+                fingerprint = repr((mean.tolist(), total, n_samples, self._settings(), run))
+                checkpoint = (os.path.join(checkpoint_dir, f"run-{run}"), fingerprint)
+            out = self._em(centered.source, params, lb0, cov0, args, checkpoint, checkpoint_every)
             if self.verbose:
                 print(
                     f"Initialization {run}: {out['n_iter']} iterations, lower bound "
@@ -300,6 +303,72 @@ class GaussianMixture(BaseEstimator):
                 stacklevel=2,
             )
         return self
+
+    def _settings(self):
+        """The constructor arguments that change a fit (for checkpoint fingerprints)."""
+        params = self.get_params()
+        for name in ("weights_init", "means_init", "precisions_init"):
+            value = params[name]
+            params[name] = None if value is None else float(np.asarray(value).sum())
+        return sorted((k, repr(v)) for k, v in params.items() if k != "verbose")
+
+    def _em(self, source, params, lb0, cov0, args, checkpoint, every):
+        """Up to ``max_iter`` EM iterations from ``params``; with a ``checkpoint``
+        ``(directory, fingerprint)``, in segments of ``every`` iterations, saved
+        after each and resumed from the last save. EM depends only on the parameters and the
+        last lower bound, so segments give the uninterrupted result."""
+        total, tol, reg_covar, chunk = args
+        dtype = total.dtype
+        out = {
+            "weights": params[0].numpy(),
+            "means": params[1].numpy(),
+            "prec_chol": params[2].numpy(),
+            "covariances": cov0.numpy(),
+            "lower_bound": float(lb0),
+            "lower_bounds": np.zeros([0]),
+            "n_iter": 0,
+            "converged": False,
+        }
+        saved = None
+        if checkpoint is not None:
+            saved = LoopCheckpoint(checkpoint[0], out, checkpoint[1])
+            restored = saved.restore()
+            if restored is not None:
+                out = {key: restored[key] for key in out}
+                out["n_iter"], out["converged"] = int(out["n_iter"]), bool(out["converged"])
+                out["lower_bound"] = float(out["lower_bound"])
+        while out["n_iter"] < self.max_iter and not out["converged"]:
+            left = self.max_iter - out["n_iter"]
+            steps = left if saved is None else min(every, left)
+            params = tuple(
+                tf.constant(out[key], dtype) for key in ("weights", "means", "prec_chol")
+            )
+            lb = tf.constant(out["lower_bound"], dtype)
+            seg = call(
+                _EM[self.covariance_type],
+                source,
+                params,
+                lb,
+                total,
+                tf.constant(steps),
+                tol,
+                reg_covar,
+                chunk,
+            )
+            if not bool(seg["ok"]):
+                raise ValueError(ILL_DEFINED.format(reg_covar=self.reg_covar))
+            seg = {key: value.numpy() for key, value in seg.items()}
+            bounds = np.concatenate([out["lower_bounds"], seg["lower_bounds"]])
+            out.update(
+                {key: seg[key] for key in ("weights", "means", "prec_chol", "covariances")},
+                lower_bound=float(seg["lower_bound"]),
+                lower_bounds=bounds,
+                n_iter=out["n_iter"] + int(seg["n_iter"]),
+                converged=bool(seg["converged"]),
+            )
+            if saved is not None:
+                saved.save(out)
+        return out
 
     def _store(self, out, offset, n_features):
         self.weights_ = out["weights"]
