@@ -97,3 +97,32 @@ def test_fit_then_partial_fit_and_small_data():
     np.testing.assert_allclose(np.sort(mbk.cluster_centers_[:, 0]), [0.0, 10.0])
     with pytest.raises(TypeError, match="not a tf.data.Dataset"):
         mbk.partial_fit(tf.data.Dataset.from_tensor_slices(X).batch(5))
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, monkeypatch, streamed):
+    import tfcluster._minibatch as module
+
+    X, _ = digits
+    X = tf.data.Dataset.from_tensor_slices(X).batch(128) if streamed else X
+    params = {"batch_size": 128, "random_state": 0, "dtype": "float64", "max_iter": 3}
+    params["max_no_improvement"] = None  # run every step: several segments
+    ref = MiniBatchKMeans(10, **params).fit(X)
+    real, calls = module._fit, []
+
+    def interrupted(*args):
+        calls.append(1)
+        if len(calls) == 3:  # two saved segments, then the process dies
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(module, "_fit", interrupted)
+    mbk = MiniBatchKMeans(10, **params)
+    with pytest.raises(KeyboardInterrupt):
+        mbk.fit(X, checkpoint_dir=tmp_path, checkpoint_every=7)
+    monkeypatch.setattr(module, "_fit", real)
+    mbk.fit(X, checkpoint_dir=tmp_path, checkpoint_every=7)
+    assert mbk.n_steps_ == ref.n_steps_ > 14
+    np.testing.assert_array_equal(mbk.cluster_centers_, ref.cluster_centers_)
+    with pytest.raises(ValueError, match="another fit"):
+        MiniBatchKMeans(9, **params).fit(X, checkpoint_dir=tmp_path)

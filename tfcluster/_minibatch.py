@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
+from tfcluster._checkpoint import LoopCheckpoint
 from tfcluster._driver import as_data, call, chunk_rows, moments
 from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
@@ -14,10 +15,10 @@ __all__ = ["MiniBatchKMeans"]
 
 
 @tf.function(reduce_retracing=True)
-def _fit(source, centers, n_steps, batch_size, seed, ratio, tol, max_no_improvement, n_samples):
+def _fit(source, state, n_steps, batch_size, seed, ratio, tol, max_no_improvement, n_samples):
     return ops.minibatch_fit(
         source,
-        centers,
+        state,
         n_steps,
         batch_size,
         seed,
@@ -26,6 +27,14 @@ def _fit(source, centers, n_steps, batch_size, seed, ratio, tol, max_no_improvem
         max_no_improvement=max_no_improvement,
         n_samples=n_samples,
     )
+
+
+_STATE = ("centers", "counts", "step", "seen", "since", "ewa", "ewa_min", "stale", "stop")
+
+
+def _as_dict(state) -> dict:
+    """The mini-batch loop state by name, for checkpoints."""
+    return dict(zip(_STATE, state, strict=True))
 
 
 @tf.function(reduce_retracing=True)
@@ -157,13 +166,20 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
                 best = (inertia, centers)
         return best[1]
 
-    def fit(self, X, y=None, sample_weight=None) -> MiniBatchKMeans:
+    def fit(
+        self, X, y=None, sample_weight=None, *, checkpoint_dir=None, checkpoint_every=100
+    ) -> MiniBatchKMeans:
         """Compute the centers by mini-batch k-means.
 
         Args:
             X: as ``KMeans.fit``; a ``tf.data.Dataset`` supplies the mini-batches.
             y: ignored.
             sample_weight: ``[n_samples]`` or None (in-memory data).
+            checkpoint_dir: if given, the state is saved there with
+                ``tf.train.Checkpoint`` every ``checkpoint_every`` steps; a fit
+                started again with the same directory continues from the last
+                save to the same result.
+            checkpoint_every: mini-batch steps between saves.
 
         Returns:
             self.
@@ -181,18 +197,34 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         batch_size = min(self.batch_size, n_samples)  # as scikit-learn
         n_steps = max((self.max_iter * n_samples) // batch_size, 1)
         source = centered.source.repeat(self.max_iter) if data.streamed else centered.source
-        state = call(
-            _fit,
-            source,
-            centers,
-            n_steps,
-            batch_size,
-            seed_fit,
+        if data.streamed:  # the dataset's batches are the steps; at most max_iter passes
+            n_steps = 2**62
+        rules = (
             float(self.reassignment_ratio),
             tf.constant(float(np.mean(var)) * self.tol, dtype),
             2**30 if self.max_no_improvement is None else self.max_no_improvement,
             n_samples,
         )
+        state = ops.minibatch_state(centers)
+        saved = None
+        if checkpoint_dir is not None:
+            check_positive_int("checkpoint_every", checkpoint_every)
+            settings = sorted((k, repr(v)) for k, v in self.get_params().items() if k != "verbose")
+            fingerprint = repr((mean.tolist(), var.tolist(), n_samples, settings))
+            saved = LoopCheckpoint(checkpoint_dir, _as_dict(state), fingerprint)
+            restored = saved.restore()
+            if restored is not None:
+                state = tuple(tf.constant(restored[name]) for name in _STATE)
+        while int(state[2]) < n_steps and not bool(state[-1]):
+            done = int(state[2])
+            limit = n_steps if saved is None else min(done + checkpoint_every, n_steps)
+            segment = source.skip(done).take(limit - done) if data.streamed else source
+            steps = tf.constant(min(limit, 2**31 - 1))  # a tensor: one trace for all segments
+            state = call(_fit, segment, state, steps, batch_size, seed_fit, *rules)
+            if saved is not None:
+                saved.save(_as_dict(state))
+            if data.streamed and int(state[2]) < limit:
+                break  # the dataset ran out: max_iter passes are done
         centers, counts, steps, seen = state[0], state[1], int(state[2]), int(state[3])
         self._counts = counts.numpy()
         self.n_steps_ = steps

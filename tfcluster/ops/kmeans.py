@@ -436,15 +436,16 @@ def minibatch_state(centers):
     return (centers, counts, zero, seen, zero, nan, inf, zero, tf.constant(False))
 
 
-def minibatch_fit(source, centers, n_steps, batch_size: int, seed, **rules):
-    """The mini-batch loop, compiled: batches of ``batch_size`` rows drawn by
+def minibatch_fit(source, state, n_steps, batch_size: int, seed, **rules):
+    """The mini-batch loop, compiled, from ``state`` (``minibatch_state``) until
+    step ``n_steps`` or a stopping rule: batches of ``batch_size`` rows drawn by
     weight (with replacement) from in-memory ``(x, w)``, or the batches of a
-    ``tf.data.Dataset`` taken in order (repeated ``n_steps`` times over).
+    ``tf.data.Dataset`` taken in order. The draws depend only on the seed and
+    the step count, so a fit continued from a saved state is the same fit.
 
     Returns:
         the final ``minibatch_step`` state.
     """
-    state = minibatch_state(centers)
     sample_seed, seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     if isinstance(source, tf.data.Dataset):
         for x, w in source:
