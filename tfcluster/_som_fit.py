@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_dtype, check_number, check_option, check_positive_int, split_seed
+from tfcluster._checkpoint import LoopCheckpoint
 from tfcluster._driver import Data, call, chunk_rows, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
@@ -231,8 +232,13 @@ def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
 # ---------------------------------------------------------------- training
 
 
-def train(data: Data, w0: np.ndarray, cfg: Config, plan, random_order, seed) -> np.ndarray:
-    """Run online or batch training from ``w0 [m, n, d]``; the trained codebook."""
+def train(data: Data, w0: np.ndarray, cfg: Config, plan, random_order, seed, checkpoint=None):
+    """Run online or batch training from ``w0 [m, n, d]``; the trained codebook.
+
+    ``checkpoint`` (batch mode): ``(directory, fingerprint, every)``; the
+    codebook is saved every ``every`` epochs and a fit started again continues
+    from the last save (each epoch depends only on the codebook).
+    """
     mode, steps, decay_t, max_iter = plan
     d = data.n_features
     shift = cfg.shift(w0)
@@ -264,14 +270,24 @@ def train(data: Data, w0: np.ndarray, cfg: Config, plan, random_order, seed) -> 
         sig = schedule("sigma_decay_function", cfg.sigma_decay, cfg.sigma, decay_t, max_iter)
         source = data.shifted(shift_t).source
         chunk = cfg.chunk(d)
-        for lr_e, sig_e in zip(eta, sig, strict=True):
+        start, saved = 0, None
+        if checkpoint is not None:
+            directory, fingerprint, every = checkpoint
+            saved = LoopCheckpoint(directory, {"codebook": w, "epoch": 0}, fingerprint)
+            restored = saved.restore()
+            if restored is not None:
+                w, start = tf.constant(restored["codebook"]), int(restored["epoch"])
+        for epoch in range(start, len(eta)):
             w = call(
                 ops.batch_epoch,
                 source,
                 w,
-                tf.constant(lr_e, cfg.dtype),
-                tf.constant(sig_e, cfg.dtype),
+                tf.constant(eta[epoch], cfg.dtype),
+                tf.constant(sig[epoch], cfg.dtype),
                 chunk,
                 **cfg.statics,
             )
+            done = epoch + 1
+            if saved is not None and (done % every == 0 or done == len(eta)):
+                saved.save({"codebook": w, "epoch": done})
     return (w.numpy().astype(np.float64) + shift).astype(np_dtype).reshape(cfg.m, cfg.n, d), steps

@@ -13,7 +13,14 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster import _som_fit as fitting
-from tfcluster._base import BaseEstimator, check_is_fitted, check_option, make_seed, split_seed
+from tfcluster._base import (
+    BaseEstimator,
+    check_is_fitted,
+    check_option,
+    check_positive_int,
+    make_seed,
+    split_seed,
+)
 from tfcluster._driver import as_data, call
 from tfcluster._validation import check_array, check_labels
 from tfcluster.ops import som as ops
@@ -130,6 +137,8 @@ class SelfOrganizingMap(BaseEstimator):
         mode="online",
         random_order=True,
         sample_weight=None,
+        checkpoint_dir=None,
+        checkpoint_every=1,
     ):
         """Train the map.
 
@@ -147,6 +156,11 @@ class SelfOrganizingMap(BaseEstimator):
                 (``arange(steps) % n_samples`` shuffled, or one permutation
                 repeated per epoch) rather than in sequence.
             sample_weight: ``[n_samples]`` non-negative weights (batch mode).
+            checkpoint_dir: batch mode: save the codebook there with
+                ``tf.train.Checkpoint`` every ``checkpoint_every`` epochs; a fit
+                started again with the same directory continues from the last
+                save to the same result (another fit's checkpoint is refused).
+            checkpoint_every: epochs between saves.
 
         Returns:
             self.
@@ -168,7 +182,18 @@ class SelfOrganizingMap(BaseEstimator):
         plan = fitting.iteration_plan(mode, num_iteration, epochs, data.n_samples, random_order)
         seed = make_seed(self.random_state)
         w0 = fitting.initial_codebook(self.init, data, cfg, split_seed(seed, 2)[0])
-        weights, n_iter = fitting.train(data, w0, cfg, plan, random_order, seed)
+        checkpoint = None
+        if checkpoint_dir is not None:
+            if plan_mode != "batch":
+                raise ValueError(
+                    "checkpoint_dir is for mode='batch' (saved between epochs); an online "
+                    "fit is one compiled loop."
+                )
+            check_positive_int("checkpoint_every", checkpoint_every)
+            settings = sorted((k, repr(v)) for k, v in self.get_params().items())
+            fingerprint = repr((float(np.sum(w0)), w0.shape, settings, epochs, data.n_samples))
+            checkpoint = (checkpoint_dir, fingerprint, checkpoint_every)
+        weights, n_iter = fitting.train(data, w0, cfg, plan, random_order, seed, checkpoint)
         self.weights_ = weights
         self.n_features_in_ = data.n_features
         self.n_iter_ = int(n_iter)
