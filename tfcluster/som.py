@@ -199,7 +199,7 @@ class SelfOrganizingMap(BaseEstimator):
         self.n_iter_ = int(n_iter)
         if data.streamed:
             parts = [self._winners(x, checked=True) for x, _ in data.source]
-            self.labels_ = np.concatenate(parts) if parts else np.zeros([0], np.int64)
+            self.labels_ = np.concatenate(parts) if parts else np.zeros([0], np.int32)
         else:
             self.labels_ = self._winners(data.x, checked=True)
         return self
@@ -237,7 +237,7 @@ class SelfOrganizingMap(BaseEstimator):
     def _winners(self, X, checked=False) -> np.ndarray:
         x, w, cfg = self._prepare(X, checked=checked)
         labels = call(ops.winners, x, w, cfg.distance, cfg.chunk(w.shape[1]))
-        return labels.numpy().astype(np.int64)
+        return labels.numpy().astype(np.int32)  # as every estimator's labels
 
     def _grid_shape(self):
         return tuple(np.asarray(self.weights_).shape[:2])
