@@ -35,3 +35,22 @@ def blobs():
     from tfcluster.datasets import make_blobs
 
     return make_blobs(600, 2, 4, cluster_std=0.8, random_state=0, dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """A folder of generated images (see ``_image_folder``): ``(path, info)``."""
+    from _image_folder import make_image_folder
+
+    root = tmp_path_factory.mktemp("images")
+    return str(root), make_image_folder(root)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    """The small offline image embedder of the image tests."""
+    from _image_folder import SMALL
+
+    from tfcluster.features import ImageEmbedder
+
+    return ImageEmbedder(**SMALL)

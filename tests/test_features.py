@@ -5,22 +5,9 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from _image_folder import make_image_folder
+from _image_folder import SMALL
 
 from tfcluster.features import ImageEmbedder, WeightsUnavailableError, list_images
-
-SMALL = {"weights": None, "input_size": 32, "alpha": 0.35, "random_state": 0}
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("images")
-    return str(root), make_image_folder(root)
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return ImageEmbedder(**SMALL)
 
 
 def _mean_backbone(size):

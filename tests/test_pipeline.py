@@ -4,26 +4,11 @@ import os
 
 import numpy as np
 import pytest
-from _image_folder import make_image_folder
 
 from tfcluster import NotFittedError
 from tfcluster._external_metrics import adjusted_rand_score
-from tfcluster.features import ImageEmbedder
 from tfcluster.kmeans import KMeans
 from tfcluster.pipeline import ImageClusterer, assignment_scores
-
-SMALL = {"weights": None, "input_size": 32, "alpha": 0.35, "random_state": 0}
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("images")
-    return str(root), make_image_folder(root)
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    return ImageEmbedder(**SMALL)
 
 
 def _groups(root, paths, info):
