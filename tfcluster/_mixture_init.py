@@ -17,6 +17,7 @@ from tfcluster._base import ConvergenceWarning
 from tfcluster._driver import Data, call, chunk_rows
 from tfcluster._validation import _to_numpy
 from tfcluster.ops import mixture as ops
+from tfcluster.ops.batching import gather_rows
 
 __all__ = [
     "ILL_DEFINED",
@@ -103,7 +104,7 @@ _INIT_PARAMS = {  # one tf.function per (assignment kind, covariance type)
 
 @tf.function(reduce_retracing=True)
 def _gather_rows(source, indices, chunk):
-    return ops.gather_rows(source, indices, chunk)
+    return gather_rows(source, indices, chunk)
 
 
 def _random_state(seed) -> int:

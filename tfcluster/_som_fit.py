@@ -7,6 +7,7 @@ user's arguments and the compiled ops of ``tfcluster.ops.som``.
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -16,6 +17,7 @@ from tfcluster._checkpoint import LoopCheckpoint
 from tfcluster._driver import Data, call, chunk_rows, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
+from tfcluster.ops.batching import gather_rows
 
 _NAMES = {
     "neighborhood_function": {k: k for k in ops.NEIGHBORHOODS},
@@ -136,14 +138,56 @@ def schedule(name: str, fn, value: float, t: np.ndarray, max_iter: int) -> np.nd
     return out
 
 
-def iteration_plan(mode, num_iteration, epochs, n_samples, random_order):
-    """Check the training length; return ``(steps, decay_t [steps], max_iter)``.
+class Plan(NamedTuple):
+    """A checked training length.
 
-    Online: ``num_iteration`` steps with ``t = step`` (MiniSom's ``train``), or
-    ``epochs`` passes with ``t = epoch`` (``use_epochs=True``). Batch: one step
-    per epoch.
+    Attributes:
+        mode: "online" or "batch".
+        steps: updates to make (online steps, or batch epochs).
+        decay_t: ``[steps]`` the ``t`` of the decay schedules at each update.
+        max_iter: the ``T`` of the decay schedules.
+        epochs: online passes over the data (None for ``num_iteration``
+            steps); batch: the number of epochs.
+        random_order: online only, visit the samples in a random order.
     """
-    mode = check_option("mode", mode, MODES)
+
+    mode: str
+    steps: int
+    decay_t: np.ndarray
+    max_iter: int
+    epochs: int | None
+    random_order: bool
+
+
+def training_length(est, mode=None, num_iteration=None, epochs=None, random_order=None) -> dict:
+    """The training length of one fit: each fit argument given, else the constructor's.
+
+    ``num_iteration`` and ``epochs`` are one choice: either one given to ``fit``
+    replaces both constructor values. Values are checked by ``iteration_plan``.
+    """
+    if num_iteration is None and epochs is None:
+        num_iteration, epochs = est.num_iteration, est.epochs
+    return dict(
+        mode=est.mode if mode is None else mode,
+        num_iteration=num_iteration,
+        epochs=epochs,
+        random_order=est.random_order if random_order is None else random_order,
+    )
+
+
+def iteration_plan(length: dict, n_samples: int, size: int) -> Plan:
+    """Check a ``training_length`` for ``n_samples`` rows and a map of ``size`` nodes.
+
+    Online: ``num_iteration`` steps (default ``500 * size``) with ``t = step``
+    (MiniSom's ``train``), or ``epochs`` passes with ``t = epoch``
+    (``use_epochs=True``). Batch: one step per epoch (default 10 epochs).
+    """
+    mode = check_option("mode", length["mode"], MODES)
+    num_iteration, epochs, random_order = (
+        length["num_iteration"],
+        length["epochs"],
+        length["random_order"],
+    )
     if not isinstance(random_order, (bool, np.bool_)):
         raise TypeError(f"random_order must be True or False, got {random_order!r}.")
     if num_iteration is not None and epochs is not None:
@@ -154,12 +198,14 @@ def iteration_plan(mode, num_iteration, epochs, n_samples, random_order):
                 "mode='batch' runs whole passes over the data: give epochs, not num_iteration."
             )
         epochs = 10 if epochs is None else check_positive_int("epochs", epochs)
-        return mode, epochs, np.arange(epochs), epochs
+        return Plan(mode, epochs, np.arange(epochs), epochs, epochs, bool(random_order))
     if epochs is not None:
         epochs = check_positive_int("epochs", epochs)
         steps = epochs * n_samples
-        return mode, steps, np.arange(steps) // n_samples, epochs
-    return mode, None, None, num_iteration
+        return Plan(mode, steps, np.arange(steps) // n_samples, epochs, epochs, bool(random_order))
+    steps = 500 * size if num_iteration is None else num_iteration
+    steps = check_positive_int("num_iteration", steps)
+    return Plan(mode, steps, np.arange(steps), steps, None, bool(random_order))
 
 
 def online_order(n_samples, steps, epochs, random_order, seed) -> tf.Tensor:
@@ -212,6 +258,9 @@ def _pca_codebook(data: Data, cfg: Config) -> np.ndarray:
     return mean + c1 * pcs[0] + c2 * pcs[1]
 
 
+_gather_rows = tf.function(gather_rows, reduce_retracing=True)
+
+
 def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
     """The starting codebook ``[m, n, n_features]`` (numpy, fit dtype)."""
     d = data.n_features
@@ -223,7 +272,7 @@ def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
         n = data.n_samples if not data.streamed else moments(data)[3]
         idx = tf.random.stateless_uniform([cfg.size], seed, 0, n, dtype=tf.int32)
         if data.streamed:
-            w = call(ops.sample_rows, data.source, idx, chunk_rows(d)).numpy()
+            w = call(_gather_rows, data.source, idx, chunk_rows(d)).numpy()
         else:
             w = tf.gather(data.x, idx).numpy()
     return w.astype(cfg.dtype.as_numpy_dtype).reshape(cfg.m, cfg.n, d)
@@ -232,31 +281,24 @@ def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
 # ---------------------------------------------------------------- training
 
 
-def train(data: Data, w0: np.ndarray, cfg: Config, plan, random_order, seed, checkpoint=None):
+def train(data: Data, w0: np.ndarray, cfg: Config, plan: Plan, seed, checkpoint=None):
     """Run online or batch training from ``w0 [m, n, d]``; the trained codebook.
 
     ``checkpoint`` (batch mode): ``(directory, fingerprint, every)``; the
     codebook is saved every ``every`` epochs and a fit started again continues
     from the last save (each epoch depends only on the codebook).
     """
-    mode, steps, decay_t, max_iter = plan
     d = data.n_features
     shift = cfg.shift(w0)
     np_dtype = cfg.dtype.as_numpy_dtype
     w = tf.constant((w0.reshape(cfg.size, d) - shift).astype(np_dtype))
     shift_t = tf.constant(shift, cfg.dtype)
-    if mode == "online":
-        n = data.n_samples
-        epochs = None
-        if steps is None:  # num_iteration given (or default)
-            max_iter = 500 * cfg.size if max_iter is None else max_iter
-            steps = check_positive_int("num_iteration", max_iter)
-            decay_t = np.arange(steps)
-        else:
-            epochs = max_iter
-        eta = schedule("decay_function", cfg.lr_decay, cfg.learning_rate, decay_t, max_iter)
-        sig = schedule("sigma_decay_function", cfg.sigma_decay, cfg.sigma, decay_t, max_iter)
-        order = online_order(n, steps, epochs, random_order, split_seed(seed, 2)[1])
+    eta = schedule("decay_function", cfg.lr_decay, cfg.learning_rate, plan.decay_t, plan.max_iter)
+    sig = schedule("sigma_decay_function", cfg.sigma_decay, cfg.sigma, plan.decay_t, plan.max_iter)
+    if plan.mode == "online":
+        order = online_order(
+            data.n_samples, plan.steps, plan.epochs, plan.random_order, split_seed(seed, 2)[1]
+        )
         w = ops.train_online(
             data.x - shift_t,
             w,
@@ -266,8 +308,6 @@ def train(data: Data, w0: np.ndarray, cfg: Config, plan, random_order, seed, che
             **cfg.statics,
         )
     else:
-        eta = schedule("decay_function", cfg.lr_decay, cfg.learning_rate, decay_t, max_iter)
-        sig = schedule("sigma_decay_function", cfg.sigma_decay, cfg.sigma, decay_t, max_iter)
         source = data.shifted(shift_t).source
         chunk = cfg.chunk(d)
         start, saved = 0, None
@@ -290,4 +330,4 @@ def train(data: Data, w0: np.ndarray, cfg: Config, plan, random_order, seed, che
             done = epoch + 1
             if saved is not None and (done % every == 0 or done == len(eta)):
                 saved.save({"codebook": w, "epoch": done})
-    return (w.numpy().astype(np.float64) + shift).astype(np_dtype).reshape(cfg.m, cfg.n, d), steps
+    return (w.numpy().astype(np.float64) + shift).astype(np_dtype).reshape(cfg.m, cfg.n, d)

@@ -20,7 +20,15 @@ import warnings
 
 import tensorflow as tf
 
-__all__ = ["reduce_batches", "fold_batches", "map_chunks", "tree_add", "current_strategy"]
+__all__ = [
+    "reduce_batches",
+    "fold_batches",
+    "gather_rows",
+    "map_chunks",
+    "source_spec",
+    "tree_add",
+    "current_strategy",
+]
 
 
 def tree_add(a, b):
@@ -129,6 +137,41 @@ def fold_batches(fn, init, source, chunk_size: int, *, relax_shapes: bool = Fals
         shape_invariants=invariants,
     )
     return acc
+
+
+def source_spec(source):
+    """``(n_features, dtype)`` of a source; ``n_features`` static when known."""
+    if isinstance(source, tf.data.Dataset):
+        spec = source.element_spec[0]
+        return spec.shape[1], spec.dtype
+    d = source[0].shape[1]
+    return (tf.shape(source[0])[1] if d is None else d), source[0].dtype
+
+
+def gather_rows(source, indices, chunk_size: int):
+    """Rows ``indices`` of the data in ``source``, in one pass (works on a stream).
+
+    Args:
+        source: ``(x, w)`` tensors or a ``tf.data.Dataset`` of ``(x, w)``.
+        indices: ``[m]`` int32 or int64 global row numbers, each in ``[0, n_samples)``.
+        chunk_size: rows per chunk for in-memory sources.
+
+    Returns:
+        ``[m, n_features]`` the selected rows, in the order of ``indices``.
+    """
+    d, dtype = source_spec(source)
+    indices = tf.cast(indices, tf.int64)
+
+    def take(acc, x, _):
+        offset, rows = acc
+        b = tf.cast(tf.shape(x)[0], tf.int64)
+        local = indices - offset  # [m]
+        inside = (local >= 0) & (local < b)
+        found = tf.gather(x, tf.clip_by_value(local, 0, tf.maximum(b - 1, 0)))  # [m, d]
+        return offset + b, tf.where(inside[:, None], found, rows)
+
+    init = (tf.constant(0, tf.int64), tf.zeros([tf.shape(indices)[0], d], dtype))
+    return fold_batches(take, init, source, chunk_size)[1]
 
 
 def map_chunks(fn, x, chunk_size: int, fn_output_signature):

@@ -23,7 +23,7 @@ import math
 
 import tensorflow as tf
 
-from tfcluster.ops.batching import fold_batches, reduce_batches, tree_add
+from tfcluster.ops.batching import fold_batches, reduce_batches, source_spec, tree_add
 from tfcluster.ops.distances import first_argmin, nearest, squared_distances
 
 __all__ = [
@@ -246,31 +246,6 @@ def scale_tril(prec_chol, covariance_type, k):
     return None
 
 
-def _source_spec(source):
-    """(n_features, dtype) of a source; n_features static when known."""
-    if isinstance(source, tf.data.Dataset):
-        spec = source.element_spec[0]
-        return spec.shape[1], spec.dtype
-    d = source[0].shape[1]
-    return (tf.shape(source[0])[1] if d is None else d), source[0].dtype
-
-
-def gather_rows(source, indices, chunk_size):
-    """Rows ``indices`` (int64 ``[m]``, global row numbers) of ``source`` -> ``[m, d]``."""
-    d, dtype = _source_spec(source)
-
-    def step(acc, x, w):
-        offset, rows = acc
-        b = tf.cast(tf.shape(x)[0], tf.int64)
-        local = indices - offset  # [m]
-        inside = (local >= 0) & (local < b)
-        found = tf.gather(x, tf.clip_by_value(local, 0, tf.maximum(b - 1, 0)))  # [m, d]
-        return offset + b, tf.where(inside[:, None], found, rows)
-
-    init = (tf.constant(0, tf.int64), tf.zeros([tf.shape(indices)[0], d], dtype))
-    return fold_batches(step, init, source, chunk_size)[1]
-
-
 def init_statistics(source, kind, centers, arg, covariance_type, chunk_size):
     """Statistics of an initial hard or random assignment, one pass over ``source``.
 
@@ -306,7 +281,7 @@ def init_statistics(source, kind, centers, arg, covariance_type, chunk_size):
         new = resp_statistics(x, w, resp, centers, covariance_type)
         return offset + tf.cast(b, tf.int64), tree_add(stats, new)
 
-    d, dtype = _source_spec(source)
+    d, dtype = source_spec(source)
     zero = zero_statistics(k, d, covariance_type, dtype)[1:]
     return fold_batches(step, (tf.constant(0, tf.int64), zero), source, chunk_size)[1]
 

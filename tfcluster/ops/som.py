@@ -16,7 +16,7 @@ import math
 
 import tensorflow as tf
 
-from tfcluster.ops.batching import fold_batches, map_chunks, reduce_batches
+from tfcluster.ops.batching import map_chunks, reduce_batches
 from tfcluster.ops.distances import (
     first_argmin,
     nearest,
@@ -39,7 +39,6 @@ __all__ = [
     "best_two",
     "topographic_errors",
     "umatrix",
-    "sample_rows",
     "covariance",
 ]
 
@@ -427,28 +426,6 @@ def umatrix(w, shape, topology: str, toroidal: bool, scaling: str):
 
 
 # ---------------------------------------------------------------- initialisation
-
-
-@tf.function(reduce_retracing=True)
-def sample_rows(source, indices, chunk_size):
-    """Rows ``indices [K]`` of the data in ``source`` (one pass, works on a stream).
-
-    Returns:
-        ``[K, d]`` the selected rows, in the order of ``indices``.
-    """
-    x_spec = source.element_spec[0] if isinstance(source, tf.data.Dataset) else source[0]
-    d = x_spec.shape[1]
-    init = (tf.zeros([], tf.int32), tf.zeros([tf.shape(indices)[0], d], x_spec.dtype))
-
-    def take(acc, x, _):
-        offset, rows = acc
-        b = tf.shape(x)[0]
-        local = indices - offset
-        inside = (local >= 0) & (local < b)
-        picked = tf.gather(x, tf.clip_by_value(local, 0, tf.maximum(b - 1, 0)))
-        return offset + b, tf.where(inside[:, None], picked, rows)
-
-    return fold_batches(take, init, source, chunk_size)[1]
 
 
 @tf.function(reduce_retracing=True)
