@@ -73,6 +73,17 @@ class SelfOrganizingMap(BaseEstimator):
             (the plane of the two leading principal components, MiniSom's
             ``pca_weights_init``) or a codebook ``[m, n, n_features]`` used as given.
         toroidal: wrap the grid around both axes (hexagonal needs an even ``n``).
+        mode: "online" (one sample per step, MiniSom's ``train``) or "batch"
+            (one update per pass over the data, ``train_batch_offline``).
+        num_iteration: online steps, each one sample (MiniSom's
+            ``num_iteration``); None: ``500 * m * n``. Not with ``mode="batch"``.
+        epochs: passes over the data. Online: ``epochs * n_samples`` steps
+            with the decay evaluated per epoch (MiniSom's ``use_epochs``).
+            Batch: one update per epoch; None: 10. Give ``num_iteration`` or
+            ``epochs``, not both.
+        random_order: online only, visit samples in a random order
+            (``arange(steps) % n_samples`` shuffled, or one permutation
+            repeated per epoch) rather than in sequence.
         random_state: int or None; the same int gives the same weights.
         dtype: "float32" or "float64".
 
@@ -87,11 +98,15 @@ class SelfOrganizingMap(BaseEstimator):
         >>> import numpy as np
         >>> from tfcluster.som import SelfOrganizingMap
         >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
-        >>> som = SelfOrganizingMap(1, 2, init=[[[0.0, 0.0], [5.0, 5.0]]], random_state=0)
-        >>> som.fit(X, num_iteration=20).predict(X).tolist()
+        >>> init = [[[0.0, 0.0], [5.0, 5.0]]]
+        >>> som = SelfOrganizingMap(1, 2, init=init, num_iteration=20, random_state=0)
+        >>> som.fit(X).predict(X).tolist()
         [0, 0, 1, 1]
         >>> som.winner([5.0, 4.9])
         (0, 1)
+        >>> batch = SelfOrganizingMap(1, 2, init=init, mode="batch", epochs=3).fit(X)
+        >>> batch.n_iter_, batch.fit(X, epochs=5).n_iter_  # a fit argument wins
+        (3, 5)
     """
 
     def __init__(
@@ -108,6 +123,10 @@ class SelfOrganizingMap(BaseEstimator):
         sigma_decay_function="asymptotic",
         init="random",
         toroidal=False,
+        mode="online",
+        num_iteration=None,
+        epochs=None,
+        random_order=True,
         random_state=None,
         dtype="float32",
     ):
@@ -122,6 +141,10 @@ class SelfOrganizingMap(BaseEstimator):
         self.sigma_decay_function = sigma_decay_function
         self.init = init
         self.toroidal = toroidal
+        self.mode = mode
+        self.num_iteration = num_iteration
+        self.epochs = epochs
+        self.random_order = random_order
         self.random_state = random_state
         self.dtype = dtype
 
@@ -134,27 +157,29 @@ class SelfOrganizingMap(BaseEstimator):
         *,
         num_iteration=None,
         epochs=None,
-        mode="online",
-        random_order=True,
+        mode=None,
+        random_order=None,
         sample_weight=None,
         checkpoint_dir=None,
         checkpoint_every=1,
     ):
         """Train the map.
 
+        The training length is set by the constructor's ``mode``,
+        ``num_iteration``, ``epochs`` and ``random_order`` (so that ``clone``,
+        ``sweep`` and ``ImageClusterer`` carry it). For MiniSom-style use the
+        same names may be given here for this one fit: a value given to ``fit``
+        wins over the constructor's, and ``num_iteration``/``epochs`` count as
+        one choice (either given here replaces both constructor values).
+
         Args:
             X: ``[n_samples, n_features]`` array, or (batch mode) a
                 ``tf.data.Dataset`` of batches ``x`` or ``(x, y[, sample_weight])``.
             y: ignored.
-            num_iteration: online steps, each one sample (MiniSom's
-                ``num_iteration``); default ``500 * m * n``.
-            epochs: passes over the data. Online: ``epochs * n_samples`` steps
-                with the decay evaluated per epoch (MiniSom's ``use_epochs``).
-                Batch: one update per epoch; default 10.
-            mode: "online" or "batch".
-            random_order: online only, visit samples in a random order
-                (``arange(steps) % n_samples`` shuffled, or one permutation
-                repeated per epoch) rather than in sequence.
+            num_iteration: online steps for this fit (None: the constructor's).
+            epochs: passes over the data for this fit (None: the constructor's).
+            mode: "online" or "batch" for this fit (None: the constructor's).
+            random_order: online visiting order for this fit (None: the constructor's).
             sample_weight: ``[n_samples]`` non-negative weights (batch mode).
             checkpoint_dir: batch mode: save the codebook there with
                 ``tf.train.Checkpoint`` every ``checkpoint_every`` epochs; a fit
@@ -169,7 +194,8 @@ class SelfOrganizingMap(BaseEstimator):
             ValueError, TypeError: a bad parameter or input (the message says which).
         """
         cfg = fitting.check_params(self)
-        plan_mode = check_option("mode", mode, fitting.MODES)
+        length = fitting.training_length(self, mode, num_iteration, epochs, random_order)
+        plan_mode = check_option("mode", length["mode"], fitting.MODES)
         if plan_mode == "online":
             if isinstance(X, tf.data.Dataset):
                 raise ValueError(
@@ -179,24 +205,25 @@ class SelfOrganizingMap(BaseEstimator):
             if sample_weight is not None:
                 raise ValueError("sample_weight is supported with mode='batch' only.")
         data = as_data(X, sample_weight, dtype=cfg.dtype)
-        plan = fitting.iteration_plan(mode, num_iteration, epochs, data.n_samples, random_order)
+        plan = fitting.iteration_plan(length, data.n_samples, cfg.size)
         seed = make_seed(self.random_state)
         w0 = fitting.initial_codebook(self.init, data, cfg, split_seed(seed, 2)[0])
         checkpoint = None
         if checkpoint_dir is not None:
-            if plan_mode != "batch":
+            if plan.mode != "batch":
                 raise ValueError(
                     "checkpoint_dir is for mode='batch' (saved between epochs); an online "
                     "fit is one compiled loop."
                 )
             check_positive_int("checkpoint_every", checkpoint_every)
-            settings = sorted((k, repr(v)) for k, v in self.get_params().items())
-            fingerprint = repr((float(np.sum(w0)), w0.shape, settings, epochs, data.n_samples))
+            # the settings of this fit: constructor arguments with the fit's overrides
+            settings = sorted((k, repr(v)) for k, v in {**self.get_params(), **length}.items())
+            fingerprint = repr((float(np.sum(w0)), w0.shape, settings, plan.steps, data.n_samples))
             checkpoint = (checkpoint_dir, fingerprint, checkpoint_every)
-        weights, n_iter = fitting.train(data, w0, cfg, plan, random_order, seed, checkpoint)
+        weights = fitting.train(data, w0, cfg, plan, seed, checkpoint)
         self.weights_ = weights
         self.n_features_in_ = data.n_features
-        self.n_iter_ = int(n_iter)
+        self.n_iter_ = int(plan.steps)
         if data.streamed:
             parts = [self._winners(x, checked=True) for x, _ in data.source]
             self.labels_ = np.concatenate(parts) if parts else np.zeros([0], np.int32)
