@@ -389,6 +389,113 @@ def test_random_init_rows_come_from_data(small):
     assert all(tuple(r) in rows for r in w.reshape(16, 64))
 
 
+# ---------------------------------------------------------------- training length as parameters
+
+
+def test_constructor_training_length_equals_minisom_and_fit_arguments(small):
+    X, _ = small
+    X = X[:120]
+    ref = _minisom(4, 5, X, sigma=2.0)
+    w0 = ref.get_weights().copy()
+    ref.train_batch_offline(X, 3)
+    kw = dict(sigma=2.0, init=w0, dtype="float64")
+    som = SelfOrganizingMap(4, 5, mode="batch", epochs=3, **kw).fit(X)
+    np.testing.assert_allclose(som.weights_, ref.get_weights(), rtol=1e-9, atol=1e-9)
+    assert som.n_iter_ == 3
+    cases = [
+        dict(mode="batch", epochs=3),
+        dict(num_iteration=150, random_order=False),
+        dict(num_iteration=150),  # random order: the same seed, the same shuffle
+        dict(epochs=2, random_order=True),
+    ]
+    for length in cases:
+        by_params = SelfOrganizingMap(4, 5, random_state=3, **length).fit(X)
+        by_fit = SelfOrganizingMap(4, 5, random_state=3).fit(X, **length)
+        np.testing.assert_array_equal(by_params.weights_, by_fit.weights_)
+        assert by_params.n_iter_ == by_fit.n_iter_
+    assert SelfOrganizingMap(2, 3, random_state=0).fit(X).n_iter_ == 500 * 6  # the default
+
+
+def test_fit_arguments_override_the_constructor_for_one_fit(small):
+    X, _ = small
+    X = X[:100]
+    som = SelfOrganizingMap(3, 4, mode="batch", epochs=2, random_state=1)
+    params = som.get_params()
+    four = SelfOrganizingMap(3, 4, mode="batch", epochs=4, random_state=1).fit(X)
+    np.testing.assert_array_equal(som.fit(X, epochs=4).weights_, four.weights_)
+    assert som.n_iter_ == 4 and som.get_params() == params  # the constructor's stay
+    assert som.fit(X).n_iter_ == 2
+    assert som.fit(X, mode="online", num_iteration=30).n_iter_ == 30
+    # num_iteration and epochs are one choice: either given to fit replaces both
+    steps = SelfOrganizingMap(3, 4, num_iteration=50, random_state=1).fit(X, epochs=2)
+    assert steps.n_iter_ == 2 * len(X)
+    ordered = SelfOrganizingMap(3, 4, num_iteration=60, random_order=False, random_state=1)
+    shuffled = SelfOrganizingMap(3, 4, num_iteration=60, random_state=1).fit(X)
+    np.testing.assert_array_equal(ordered.fit(X, random_order=True).weights_, shuffled.weights_)
+    assert not np.array_equal(ordered.fit(X).weights_, shuffled.weights_)
+
+
+def test_clone_and_set_params_carry_the_training_length(small):
+    from sklearn.base import clone
+
+    X, _ = small
+    X = X[:80]
+    som = SelfOrganizingMap(3, 3, mode="batch", epochs=3, random_order=False, random_state=0)
+    copy = clone(som)
+    length = dict(mode="batch", num_iteration=None, epochs=3, random_order=False)
+    assert {k: copy.get_params()[k] for k in length} == length
+    assert "mode='batch'" in repr(copy) and "epochs=3" in repr(copy)
+    np.testing.assert_array_equal(copy.fit(X).weights_, som.fit(X).weights_)
+    copy.set_params(mode="online", epochs=None, num_iteration=40)
+    assert copy.fit(X).n_iter_ == 40
+
+
+@pytest.mark.parametrize(
+    "params,error,match",
+    [
+        (dict(mode="offline"), ValueError, "Unknown mode 'offline'.*'online', 'batch'"),
+        (dict(num_iteration=0), ValueError, "num_iteration must be"),
+        (dict(num_iteration=1.5), TypeError, "num_iteration must be"),
+        (dict(num_iteration=True), TypeError, "num_iteration must be"),
+        (dict(epochs=0), ValueError, "epochs must be"),
+        (dict(mode="batch", epochs=2.0), TypeError, "epochs must be"),
+        (dict(num_iteration=5, epochs=2), ValueError, "num_iteration or epochs, not both"),
+        (dict(mode="batch", num_iteration=5), ValueError, "give epochs, not num_iteration"),
+        (dict(random_order="no"), TypeError, "random_order must be True or False"),
+        (dict(random_order=None), TypeError, "random_order must be True or False"),
+    ],
+)
+def test_bad_training_length_parameters(params, error, match):
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    with pytest.raises(error, match=match):
+        SelfOrganizingMap(3, 3, **params).fit(X)
+
+
+def test_checkpoint_fingerprint_holds_the_training_length(small, tmp_path, monkeypatch):
+    import tfcluster._som_fit as fitting
+
+    X, _ = small
+    X = X[:90]
+    som = SelfOrganizingMap(3, 4, mode="batch", epochs=3, random_state=0)
+    done = som.fit(X, checkpoint_dir=tmp_path).weights_
+    real, calls = fitting.ops.batch_epoch, []
+    monkeypatch.setattr(
+        fitting.ops, "batch_epoch", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    # the same fit, given through fit's arguments: resumed after its last epoch
+    same = SelfOrganizingMap(3, 4, random_state=0)
+    same.fit(X, mode="batch", epochs=3, checkpoint_dir=tmp_path)
+    assert calls == [] and same.n_iter_ == 3
+    np.testing.assert_array_equal(same.weights_, done)
+    with pytest.raises(ValueError, match="another fit"):
+        som.fit(X, epochs=5, checkpoint_dir=tmp_path)
+    for epochs in (5, None):  # None: the default 10 epochs
+        with pytest.raises(ValueError, match="another fit"):
+            other = SelfOrganizingMap(3, 4, mode="batch", epochs=epochs, random_state=0)
+            other.fit(X, checkpoint_dir=tmp_path)
+    assert calls == []
+
+
 # ---------------------------------------------------------------- bad input
 
 
