@@ -41,12 +41,15 @@ class Data:
         n_features: number of columns.
         n_samples: number of rows, or None for a stream (not read yet).
         dtype: tf.float32 or tf.float64.
+        weighted: False when every weight is one (none were given), which lets
+            an algorithm skip multiplying by them.
     """
 
     source: object
     n_features: int
     n_samples: int | None
     dtype: tf.DType
+    weighted: bool = True
 
     @property
     def streamed(self) -> bool:
@@ -94,7 +97,7 @@ def as_data(
         x = check_array(X, dtype=dtype, min_samples=min_samples, n_features=n_features)
         n = int(x.shape[0])
         w = check_sample_weight(sample_weight, n, dtype)
-        return Data((x, w), int(x.shape[1]), n, dtype)
+        return Data((x, w), int(x.shape[1]), n, dtype, weighted=sample_weight is not None)
     if sample_weight is not None:
         raise ValueError(
             "sample_weight cannot be given with a tf.data.Dataset; yield "
@@ -146,7 +149,7 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
         return x, w
 
     source = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return Data(source, int(d), None, dtype)
+    return Data(source, int(d), None, dtype, weighted=w_spec is not None)
 
 
 def call(fn, *args, **kwargs):

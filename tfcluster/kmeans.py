@@ -63,8 +63,8 @@ def _random_rows(source, n_clusters, n_features, seed, chunk_size, dtype):
 
 
 @tf.function(reduce_retracing=True)
-def _lloyd(source, centers, max_iter, tol, chunk_size, verbose):
-    return ops.lloyd(source, centers, max_iter, tol, chunk_size, verbose)
+def _lloyd(source, centers, max_iter, tol, chunk_size, verbose, weighted):
+    return ops.lloyd(source, centers, max_iter, tol, chunk_size, verbose, weighted)
 
 
 @tf.function(reduce_retracing=True)
@@ -386,7 +386,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
         if centers is None:
             centers = initial_centers(self.init, data, self.n_clusters, seed, mean)
         centers, n_iter, converged = call(
-            _lloyd, data.source, centers, max_iter, tol, chunk, bool(self.verbose)
+            _lloyd, data.source, centers, max_iter, tol, chunk, bool(self.verbose), data.weighted
         )
         return centers, int(n_iter), bool(converged)
 

@@ -16,13 +16,12 @@ from tfcluster.ops.batching import fold_batches, reduce_batches
 from tfcluster.ops.distances import (
     first_argmin,
     nearest,
-    nearest_onehot,
+    nearest_sums,
     squared_distances,
     squared_norms,
 )
 
 __all__ = [
-    "lloyd_stats",
     "relocate_empty",
     "lloyd",
     "assign",
@@ -37,14 +36,6 @@ __all__ = [
     "minibatch_state",
     "minibatch_fit",
 ]
-
-
-def lloyd_stats(x, w, centers, centers_sq):
-    """Per-cluster weighted sums ``[k, d]`` and weights ``[k]`` of one batch."""
-    onehot = nearest_onehot(x, centers, centers_sq)  # [b, k]
-    sums = tf.matmul(onehot, x * w[:, None], transpose_a=True)  # [k, d]
-    counts = tf.linalg.matvec(onehot, w, transpose_a=True)  # [k]
-    return sums, counts
 
 
 def _farthest(acc, x, w, centers, centers_sq):
@@ -96,12 +87,18 @@ def relocate_empty(sums, counts, source, centers, chunk_size: int):
     return sums, counts
 
 
-def lloyd_step(source, centers, chunk_size: int):
-    """One Lloyd iteration: ``(new_centers [k, d], squared center shift, n_empty)``."""
+def lloyd_step(source, centers, chunk_size: int, weighted: bool = True):
+    """One Lloyd iteration: ``(new_centers [k, d], squared center shift, n_empty)``.
+
+    ``weighted=False`` promises every sample weight is one (a faster pass).
+    """
     centers_sq = squared_norms(centers)
     init = (tf.zeros_like(centers), tf.zeros_like(centers[:, 0]))
     sums, counts = reduce_batches(
-        lambda x, w: lloyd_stats(x, w, centers, centers_sq), init, source, chunk_size
+        lambda x, w: nearest_sums(x, w, centers, centers_sq, weighted=weighted),
+        init,
+        source,
+        chunk_size,
     )
     n_empty = tf.reduce_sum(tf.cast(counts <= 0, tf.int32))
     sums, counts = tf.cond(
@@ -115,12 +112,21 @@ def lloyd_step(source, centers, chunk_size: int):
     return new_centers, shift, n_empty
 
 
-def lloyd(source, centers, max_iter, tol, chunk_size: int, verbose: bool = False):
+def lloyd(
+    source,
+    centers,
+    max_iter,
+    tol,
+    chunk_size: int,
+    verbose: bool = False,
+    weighted: bool = True,
+):
     """Lloyd's algorithm as one compiled loop, as scikit-learn runs it.
 
     Stops after ``max_iter`` iterations or when the squared center shift is
     ``<= tol`` (``tol`` already scaled by the data variance). A shift of zero
     means the labels did not change, so ``tol=0`` runs until labels are stable.
+    ``weighted=False`` promises every sample weight is one.
 
     Returns:
         ``(centers [k, d], n_iter, converged)``.
@@ -128,7 +134,7 @@ def lloyd(source, centers, max_iter, tol, chunk_size: int, verbose: bool = False
     i = tf.constant(0)
     converged = tf.constant(False)
     while i < max_iter and not converged:
-        centers, shift, n_empty = lloyd_step(source, centers, chunk_size)
+        centers, shift, n_empty = lloyd_step(source, centers, chunk_size, weighted)
         i += 1
         converged = shift <= tol
         if verbose:
