@@ -1,16 +1,19 @@
 """Keras clustering layers: heads equal their estimators in models, after save/load and export."""
 
+import json
 import os
 import pathlib
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import tfcluster.layers
 from tfcluster import KMeans, NotFittedError
 from tfcluster.layers import (
     ClusteringLayer,
@@ -215,6 +218,70 @@ def test_registered_under_tfcluster_package():
         assert keras.saving.get_registered_name(cls) == f"tfcluster>{cls.__name__}"
 
 
+def _as_saved_before_the_split(path, old_path):
+    """Copy of the ``.keras`` file at ``path`` as tfcluster wrote it before layers.py was split.
+
+    The only difference was the ``module`` of the tfcluster layers in config.json
+    ("tfcluster.layers", now "tfcluster._heads" or "tfcluster._dec_layer").
+    """
+    renamed = []
+
+    def rename(node):
+        if isinstance(node, dict):
+            if str(node.get("registered_name")).startswith("tfcluster>"):
+                renamed.append(node["module"])
+                node["module"] = "tfcluster.layers"
+            for value in node.values():
+                rename(value)
+        elif isinstance(node, list):
+            for value in node:
+                rename(value)
+
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old_path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                rename(config)
+                data = json.dumps(config)
+            dst.writestr(item, data)
+    return renamed
+
+
+@pytest.mark.parametrize(
+    "make, module",
+    [
+        (lambda km, gm, som: kmeans_layer(km, output="soft", alpha=2.0), "tfcluster._heads"),
+        (lambda km, gm, som: gmm_layer(gm, output="log_prob"), "tfcluster._heads"),
+        (lambda km, gm, som: som_layer(som, output="coords"), "tfcluster._heads"),
+        (lambda km, gm, som: ClusteringLayer.from_kmeans(km, alpha=2.0), "tfcluster._dec_layer"),
+    ],
+)
+def test_file_saved_before_the_split_loads_without_custom_objects(
+    make, module, X, kmeans, gmm, som, tmp_path
+):
+    layer = make(kmeans, gmm, som)
+    model = keras.Sequential([keras.Input((X.shape[1],)), layer])
+    want = model.predict(X[:100], verbose=0)
+    model.save(str(tmp_path / "new.keras"))
+    old = str(tmp_path / "old.keras")
+    assert _as_saved_before_the_split(str(tmp_path / "new.keras"), old) == [module]
+    loaded = keras.models.load_model(old)  # found by registered name "tfcluster>..."
+    assert type(loaded.layers[-1]) is type(layer)
+    assert loaded.layers[-1].get_config() == layer.get_config()
+    np.testing.assert_array_equal(loaded.predict(X[:100], verbose=0), want)
+
+
+def test_public_names_of_tfcluster_layers():
+    assert sorted(tfcluster.layers.__all__) == sorted(
+        ["KMeansHead", "GaussianMixtureHead", "SOMHead", "ClusteringLayer"]
+        + ["student_t_assignment", "target_distribution", "clustering_loss"]
+        + ["kmeans_layer", "gmm_layer", "som_layer"]
+    )
+    for name in tfcluster.layers.__all__:
+        assert getattr(tfcluster.layers, name).__name__ == name
+
+
 def test_head_config_round_trip(kmeans, gmm, som):
     head = kmeans_layer(kmeans, output="soft", alpha=2.0, name="h")
     config = head.get_config()
@@ -236,6 +303,11 @@ def test_clustering_layer_hand_case_and_rows_sum_to_one():
     np.testing.assert_allclose(q.sum(1), 1.0, rtol=1e-6)
     big = layer(np.full((3, 2), 1e6, np.float32)).numpy()  # far away: no 0 / 0
     assert np.all(np.isfinite(big)) and np.allclose(big.sum(1), 1.0)
+    exact = np.array([[0.1, 1 / 3], [np.pi, 1e-300]])  # not float32 numbers
+    layer64 = ClusteringLayer(2, alpha=np.float32(2.0), initial_centers=exact, dtype="float64")
+    layer64(exact)
+    np.testing.assert_array_equal(layer64.clusters.numpy(), exact)
+    assert layer64.alpha == 2.0
 
 
 def test_clustering_layer_from_kmeans_trainable_and_config(iris, tmp_path):
@@ -308,6 +380,22 @@ def test_bad_arguments(X, kmeans, gmm, som):
         ClusteringLayer(3, initial_centers=np.eye(2))
     with pytest.raises(ValueError, match="features"):
         ClusteringLayer(2, initial_centers=np.eye(2))(np.zeros((1, 5), np.float32))
+    with pytest.raises(TypeError, match="n_clusters must be an integer >= 1, got 2.0"):
+        ClusteringLayer(2.0)
+    with pytest.raises(ValueError, match="n_clusters must be an integer >= 1, got 0"):
+        KMeansHead(n_clusters=0, n_features=2)
+    with pytest.raises(ValueError, match=r"grid_shape\[1\] must be an integer >= 1, got 0"):
+        SOMHead(grid_shape=(2, 0), n_features=3)
+    with pytest.raises(ValueError, match=r"codebook must be 3-D \[m, n, n_features\]"):
+        SOMHead(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"precisions_cholesky must be 1-D \[2\]"):
+        GaussianMixtureHead(np.ones(2) / 2, np.eye(2), np.ones((2, 2)), "spherical")
+    with pytest.raises(ValueError, match="precisions_cholesky contains NaN"):
+        GaussianMixtureHead(np.ones(2) / 2, np.eye(2), np.array([1.0, np.nan]), "spherical")
+    with pytest.raises(TypeError, match="cluster_centers must contain numbers"):
+        KMeansHead(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="initial_centers contains NaN"):
+        ClusteringLayer(1, initial_centers=[[np.inf, 0.0]])
 
 
 def test_unfitted_estimators_raise_not_fitted():

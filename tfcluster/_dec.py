@@ -17,8 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import BaseEstimator, check_is_fitted, check_number, check_positive_int
+from tfcluster._dec_layer import ClusteringLayer, clustering_loss, target_distribution
 from tfcluster._validation import check_array
-from tfcluster.layers import ClusteringLayer, clustering_loss, target_distribution
 from tfcluster.ops.distances import first_argmin
 
 __all__ = ["DeepClustering"]

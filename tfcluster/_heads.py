@@ -1,0 +1,343 @@
+"""Keras heads holding a fitted estimator's parameters: KMeansHead, GaussianMixtureHead, SOMHead.
+
+Each head keeps the parameters as non-trainable weights and calls the
+estimator's own ops after the same shift of the data by an ``offset`` weight,
+so it predicts what the estimator predicts, in a model, after
+``keras.models.load_model`` and after ``model.export``. Public through
+``tfcluster.layers``; every head is registered under the package name
+"tfcluster".
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._base import check_number, check_option, check_positive_int
+from tfcluster._dec_layer import student_t_assignment
+from tfcluster._driver import chunk_rows
+from tfcluster._validation import check_array
+from tfcluster.ops import mixture as mixture_ops
+from tfcluster.ops import som as som_ops
+from tfcluster.ops.distances import nearest, squared_distances
+
+__all__ = ["KMeansHead", "GaussianMixtureHead", "SOMHead"]
+
+_register = keras.saving.register_keras_serializable(package="tfcluster")
+
+
+class _FittedHead(keras.layers.Layer):
+    """A non-trainable layer holding a fitted model's parameters as weights.
+
+    Subclasses set ``_OUTPUTS`` (output name -> per-row shape maker, dtype) and
+    ``_weight_shapes()``; ``call`` dispatches on ``self.output_kind``. Values
+    given at construction are assigned when the layer is built; a layer made
+    by ``from_config`` starts at zeros and receives its weights from the file.
+    """
+
+    _OUTPUTS: dict = {}
+
+    def __init__(self, output, n_features, values, **kwargs):
+        kwargs.setdefault("trainable", False)
+        super().__init__(**kwargs)
+        check_option("output", output, self._OUTPUTS)
+        self.output_kind = output
+        self.n_features = check_positive_int("n_features", n_features)
+        self._values = values  # name -> array or None
+
+    def _weight_shapes(self) -> dict:
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        if len(input_shape) != 2 or input_shape[-1] != self.n_features:
+            raise ValueError(
+                f"{type(self).__name__} expects inputs [batch, {self.n_features}]; "
+                f"got shape {tuple(input_shape)}."
+            )
+        for name, shape in self._weight_shapes().items():
+            weight = self.add_weight(name=name, shape=shape, initializer="zeros", trainable=False)
+            setattr(self, name, weight)
+            value = (self._values or {}).get(name)
+            if value is not None:
+                weight.assign(np.asarray(value, dtype=weight.dtype))
+        self._values = None
+
+    def _shifted(self, inputs, *params):
+        """``inputs`` and each of ``params`` minus the ``offset`` weight (as the estimator)."""
+        offset = tf.convert_to_tensor(self.offset)
+        x = tf.convert_to_tensor(inputs) - offset
+        return (x,) + tuple(tf.convert_to_tensor(p) - offset for p in params)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._OUTPUTS[self.output_kind][0](self)
+
+    def compute_output_spec(self, inputs):
+        shape, dtype = self._OUTPUTS[self.output_kind]
+        dtype = self.compute_dtype if dtype is None else dtype
+        return keras.KerasTensor((inputs.shape[0],) + shape(self), dtype=dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(output=self.output_kind, n_features=self.n_features)
+        return config
+
+
+def _parameter(name, value, shape):
+    """``value`` as a numpy array shaped like ``shape`` (e.g. "[k, d]"), checked by check_array.
+
+    Rows of the last axis go through ``check_array`` (numeric, non-empty,
+    finite). float32 stays float32, as the estimator's own offset arithmetic;
+    anything else becomes float64, which holds it exactly.
+    """
+    arr = np.asarray(value)
+    ndim = shape.count(",") + 1
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D {shape}; got shape {arr.shape}.")
+    dtype = tf.float32 if arr.dtype == np.float32 else tf.float64
+    rows = arr.reshape(int(np.prod(arr.shape[:-1])), arr.shape[-1])  # [1, k] for a vector
+    return check_array(rows, dtype=dtype, name=name).numpy().reshape(arr.shape)
+
+
+@_register
+class KMeansHead(_FittedHead):
+    """K-means assignment of each input row to fixed, fitted centers.
+
+    Args:
+        cluster_centers: ``[n_clusters, n_features]`` (or None with
+            ``n_clusters``/``n_features`` given, when loading).
+        output: "labels" (nearest center, int32 ``[b]``, as ``KMeans.predict``),
+            "distances" (Euclidean distance to every center ``[b, k]``, as
+            ``KMeans.transform``) or "soft" (DEC's Student-t soft assignment
+            ``q ∝ (1 + d**2 / alpha) ** (-(alpha + 1) / 2)`` of the squared
+            distances ``d**2``, ``[b, k]``, rows summing to one).
+        alpha: degrees of freedom of the "soft" kernel (> 0).
+        offset: ``[n_features]`` subtracted from inputs and centers before the
+            distances (float32 accuracy); default the mean of the centers, as
+            ``KMeans``.
+        **kwargs: Keras layer arguments (``name``, ``dtype``).
+    """
+
+    _OUTPUTS = {
+        "labels": (lambda self: (), "int32"),
+        "distances": (lambda self: (self.n_clusters,), None),
+        "soft": (lambda self: (self.n_clusters,), None),
+    }
+
+    def __init__(
+        self,
+        cluster_centers=None,
+        output="labels",
+        alpha=1.0,
+        offset=None,
+        n_clusters=None,
+        n_features=None,
+        **kwargs,
+    ):
+        values = None
+        if cluster_centers is not None:
+            centers = _parameter("cluster_centers", cluster_centers, "[n_clusters, n_features]")
+            n_clusters, n_features = centers.shape
+            if offset is None:
+                offset = tf.reduce_mean(tf.constant(centers), axis=0).numpy()  # as KMeans
+            values = {"cluster_centers": centers, "offset": np.asarray(offset)}
+        elif n_clusters is None or n_features is None:
+            raise ValueError("Give cluster_centers, or n_clusters and n_features.")
+        self.alpha = check_number("alpha", alpha, strict=True)
+        super().__init__(output, n_features, values, **kwargs)
+        self.n_clusters = check_positive_int("n_clusters", n_clusters)
+
+    def _weight_shapes(self):
+        return {
+            "cluster_centers": (self.n_clusters, self.n_features),
+            "offset": (self.n_features,),
+        }
+
+    def call(self, inputs):
+        x, centers = self._shifted(inputs, self.cluster_centers)
+        if self.output_kind == "labels":
+            return nearest(x, centers)[0]  # [b]
+        d2 = squared_distances(x, centers)  # [b, k]
+        if self.output_kind == "distances":
+            return tf.sqrt(d2)
+        return student_t_assignment(d2, self.alpha)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(n_clusters=self.n_clusters, alpha=self.alpha)
+        return config
+
+
+@_register
+class GaussianMixtureHead(_FittedHead):
+    """Posterior of a fitted Gaussian mixture for each input row.
+
+    Args:
+        weights: mixing weights ``[k]``.
+        means: ``[k, n_features]``.
+        precisions_cholesky: ``GaussianMixture.precisions_cholesky_``: ``[k, d, d]``
+            ("full"), ``[d, d]`` ("tied"), ``[k, d]`` ("diag") or ``[k]`` ("spherical").
+        covariance_type: "full", "tied", "diag" or "spherical".
+        output: "proba" (responsibilities ``[b, k]``, as ``predict_proba``),
+            "log_prob" (log-likelihood of each row ``[b]``, as
+            ``score_samples``) or "labels" (most probable component, int32 ``[b]``).
+        offset: ``[n_features]`` subtracted from inputs and means; default
+            ``weights @ means``, as ``GaussianMixture``.
+        n_components, n_features: shapes, needed only without parameters (loading).
+        **kwargs: Keras layer arguments (``name``, ``dtype``).
+    """
+
+    _OUTPUTS = {
+        "proba": (lambda self: (self.n_components,), None),
+        "log_prob": (lambda self: (), None),
+        "labels": (lambda self: (), "int32"),
+    }
+
+    def __init__(
+        self,
+        weights=None,
+        means=None,
+        precisions_cholesky=None,
+        covariance_type="full",
+        output="proba",
+        offset=None,
+        n_components=None,
+        n_features=None,
+        **kwargs,
+    ):
+        check_option("covariance_type", covariance_type, _COVARIANCE_TYPES)
+        self.covariance_type = covariance_type
+        values = None
+        if means is not None:
+            means = _parameter("means", means, "[n_components, n_features]")
+            n_components, n_features = means.shape
+            weights = _parameter("weights", weights, "[n_components]")
+            expected = _precision_shape(covariance_type, n_components, n_features)
+            prec = _parameter("precisions_cholesky", precisions_cholesky, str(list(expected)))
+            if weights.shape != (n_components,) or prec.shape != expected:
+                raise ValueError(
+                    f"weights must be [{n_components}] and precisions_cholesky "
+                    f"{list(expected)} for covariance_type={covariance_type!r}; got "
+                    f"{list(weights.shape)} and {list(prec.shape)}."
+                )
+            if offset is None:
+                offset = weights @ means
+            values = {
+                "mixture_weights": weights,
+                "means": means,
+                "precisions_cholesky": prec,
+                "offset": np.asarray(offset),
+            }
+        elif n_components is None or n_features is None:
+            raise ValueError("Give weights, means and precisions_cholesky, or the shapes.")
+        super().__init__(output, n_features, values, **kwargs)
+        self.n_components = check_positive_int("n_components", n_components)
+
+    def _weight_shapes(self):
+        k, d = self.n_components, self.n_features
+        return {
+            "mixture_weights": (k,),
+            "means": (k, d),
+            "precisions_cholesky": _precision_shape(self.covariance_type, k, d),
+            "offset": (d,),
+        }
+
+    def call(self, inputs):
+        x, means = self._shifted(inputs, self.means)
+        norm, resp, labels = mixture_ops.score_and_resp(
+            x,
+            tf.convert_to_tensor(self.mixture_weights),
+            means,
+            tf.convert_to_tensor(self.precisions_cholesky),
+            self.covariance_type,
+        )
+        return {"proba": resp, "log_prob": norm, "labels": labels}[self.output_kind]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(n_components=self.n_components, covariance_type=self.covariance_type)
+        return config
+
+
+_COVARIANCE_TYPES = {name: name for name in mixture_ops.COVARIANCE_TYPES}
+
+
+def _precision_shape(covariance_type, k, d):
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
+
+
+_DISTANCES = {name: name for name in som_ops.ACTIVATIONS}
+
+
+@_register
+class SOMHead(_FittedHead):
+    """Best-matching unit of each input row on a fitted self-organizing map.
+
+    Args:
+        codebook: ``[m, n, n_features]`` (``SelfOrganizingMap.weights_``).
+        output: "bmu" (flat node index ``i * n + j``, int32 ``[b]``, as
+            ``predict``), "coords" (grid position ``(i, j)`` of that node, int32
+            ``[b, 2]``, as ``winner``) or "distances" (activation distance to every
+            node ``[b, m * n]``, as ``transform``).
+        activation_distance: "euclidean", "cosine", "manhattan" or "chebyshev".
+        offset: ``[n_features]`` subtracted from inputs and codebook; default
+            zero (``som_layer`` passes the estimator's).
+        grid_shape, n_features: shapes, needed only without a codebook (loading).
+        **kwargs: Keras layer arguments (``name``, ``dtype``).
+    """
+
+    _OUTPUTS = {
+        "bmu": (lambda self: (), "int32"),
+        "coords": (lambda self: (2,), "int32"),
+        "distances": (lambda self: (self.grid_shape[0] * self.grid_shape[1],), None),
+    }
+
+    def __init__(
+        self,
+        codebook=None,
+        output="bmu",
+        activation_distance="euclidean",
+        offset=None,
+        grid_shape=None,
+        n_features=None,
+        **kwargs,
+    ):
+        check_option("activation_distance", activation_distance, _DISTANCES)
+        self.activation_distance = activation_distance
+        values = None
+        if codebook is not None:
+            w = _parameter("codebook", codebook, "[m, n, n_features]")
+            grid_shape, n_features = w.shape[:2], w.shape[2]
+            offset = np.zeros(n_features) if offset is None else np.asarray(offset)
+            values = {"codebook": w.reshape(-1, n_features), "offset": offset}
+        elif grid_shape is None or n_features is None:
+            raise ValueError("Give codebook, or grid_shape and n_features.")
+        if len(grid_shape) != 2:
+            raise ValueError(f"grid_shape must be (m, n); got {grid_shape!r}.")
+        super().__init__(output, n_features, values, **kwargs)
+        self.grid_shape = tuple(
+            check_positive_int(f"grid_shape[{i}]", v) for i, v in enumerate(grid_shape)
+        )
+
+    def _weight_shapes(self):
+        m, n = self.grid_shape
+        return {"codebook": (m * n, self.n_features), "offset": (self.n_features,)}
+
+    def call(self, inputs):
+        x, w = self._shifted(inputs, self.codebook)
+        if self.output_kind == "distances":
+            return som_ops.activation(x, w, self.activation_distance)  # [b, K]
+        per_row = 1 if self.activation_distance in ("euclidean", "cosine") else self.n_features
+        chunk = chunk_rows(self.grid_shape[0] * self.grid_shape[1] * per_row)
+        bmu = som_ops.winners(x, w, self.activation_distance, chunk)  # [b]
+        if self.output_kind == "bmu":
+            return bmu
+        n = self.grid_shape[1]
+        return tf.stack([bmu // n, bmu % n], axis=1)  # [b, 2]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            grid_shape=list(self.grid_shape), activation_distance=self.activation_distance
+        )
+        return config
