@@ -192,6 +192,21 @@ def test_sweep_self_organizing_map(iris):
         sweep(som, X, [2, 4], scores=("inertia",))
 
 
+def test_sweep_carries_the_som_training_length(iris):
+    X, _ = iris
+    som = SelfOrganizingMap(sigma=0.8, mode="batch", epochs=3, random_state=0)
+    result = sweep(som, X, [2, 3, 4], scores=("silhouette",))
+    for k, model in zip(result.k_values, result.models, strict=True):
+        assert model.n_iter_ == 3 and model.get_params()["mode"] == "batch"
+        m, n = grid_shape(k)
+        direct = SelfOrganizingMap(m, n, sigma=0.8, mode="batch", epochs=3, random_state=0)
+        np.testing.assert_array_equal(model.weights_, direct.fit(X).weights_)
+    assert suggest_k(result, "silhouette") in (2, 3, 4)
+    online = sweep(SelfOrganizingMap(random_state=0), X, [2, 6], scores=("silhouette",))
+    assert [m.n_iter_ for m in online.models] == [500 * 2, 500 * 6]  # 500 * m * n each
+    assert som.get_params()["epochs"] == 3 and not hasattr(som, "weights_")
+
+
 def test_verbose_prints_progress(capsys, iris):
     X, _ = iris
     sweep(KMeans(random_state=0), X, [2, 3], scores="inertia", verbose=True)

@@ -166,8 +166,13 @@ def sweep(
     clusters changed: ``n_clusters`` (KMeans, MiniBatchKMeans), ``n_components``
     (GaussianMixture), or for a map with parameters ``m`` and ``n``
     (SelfOrganizingMap) the ``m x n = k`` grid closest to a square (see
-    ``grid_shape``; a prime k gives a ``1 x k`` strip). The estimator passed in
-    is not changed.
+    ``grid_shape``; a prime k gives a ``1 x k`` strip). Every other parameter
+    is kept: a map's ``sigma`` and its training length (``mode``,
+    ``num_iteration``, ``epochs``, ``random_order``) are the same for every
+    k, so ``SelfOrganizingMap(mode="batch", epochs=5)`` makes every fit 5
+    batch epochs, and ``num_iteration=None`` gives each map its default
+    ``500 * m * n`` online steps (more for a larger k). The estimator passed
+    in is not changed.
 
     Args:
         estimator: an unfitted estimator following the scikit-learn protocol.
