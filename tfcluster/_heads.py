@@ -83,17 +83,18 @@ class _FittedHead(keras.layers.Layer):
         return config
 
 
-def _parameter(name, value, shape):
-    """``value`` as a numpy array shaped like ``shape`` (e.g. "[k, d]"), checked by check_array.
+def _parameter(name, value, axes):
+    """``value`` as a numpy array with one dimension per entry of ``axes``, checked by check_array.
 
-    Rows of the last axis go through ``check_array`` (numeric, non-empty,
-    finite). float32 stays float32, as the estimator's own offset arithmetic;
-    anything else becomes float64, which holds it exactly.
+    ``axes`` names or sizes the dimensions, for the message. The rows of the
+    last axis go through ``check_array`` (numeric, non-empty, finite). float32
+    stays float32, as in the estimator's own offset arithmetic; anything else
+    becomes float64, which holds it exactly.
     """
     arr = np.asarray(value)
-    ndim = shape.count(",") + 1
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D {shape}; got shape {arr.shape}.")
+    if arr.ndim != len(axes):
+        shape = "[" + ", ".join(map(str, axes)) + "]"
+        raise ValueError(f"{name} must be {len(axes)}-D {shape}; got shape {arr.shape}.")
     dtype = tf.float32 if arr.dtype == np.float32 else tf.float64
     rows = arr.reshape(int(np.prod(arr.shape[:-1])), arr.shape[-1])  # [1, k] for a vector
     return check_array(rows, dtype=dtype, name=name).numpy().reshape(arr.shape)
@@ -136,7 +137,7 @@ class KMeansHead(_FittedHead):
     ):
         values = None
         if cluster_centers is not None:
-            centers = _parameter("cluster_centers", cluster_centers, "[n_clusters, n_features]")
+            centers = _parameter("cluster_centers", cluster_centers, ("n_clusters", "n_features"))
             n_clusters, n_features = centers.shape
             if offset is None:
                 offset = tf.reduce_mean(tf.constant(centers), axis=0).numpy()  # as KMeans
@@ -209,11 +210,11 @@ class GaussianMixtureHead(_FittedHead):
         self.covariance_type = covariance_type
         values = None
         if means is not None:
-            means = _parameter("means", means, "[n_components, n_features]")
+            means = _parameter("means", means, ("n_components", "n_features"))
             n_components, n_features = means.shape
-            weights = _parameter("weights", weights, "[n_components]")
+            weights = _parameter("weights", weights, ("n_components",))
             expected = _precision_shape(covariance_type, n_components, n_features)
-            prec = _parameter("precisions_cholesky", precisions_cholesky, str(list(expected)))
+            prec = _parameter("precisions_cholesky", precisions_cholesky, expected)
             if weights.shape != (n_components,) or prec.shape != expected:
                 raise ValueError(
                     f"weights must be [{n_components}] and precisions_cholesky "
@@ -306,7 +307,7 @@ class SOMHead(_FittedHead):
         self.activation_distance = activation_distance
         values = None
         if codebook is not None:
-            w = _parameter("codebook", codebook, "[m, n, n_features]")
+            w = _parameter("codebook", codebook, ("m", "n", "n_features"))
             grid_shape, n_features = w.shape[:2], w.shape[2]
             offset = np.zeros(n_features) if offset is None else np.asarray(offset)
             values = {"codebook": w.reshape(-1, n_features), "offset": offset}
