@@ -66,9 +66,15 @@ def first_argmin(d):
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
-def _nearest_fused(cross, centers_sq):
-    """``first_argmin(cross + centers_sq)``: the bias add fused into the argmin pass."""
-    return _row_min(cross + centers_sq[None, :])
+def _nearest_exact(cross, centers_sq, x, centers):
+    """Argmin of ``cross + centers_sq`` and the exact squared distance to that center.
+
+    One XLA program: the bias add, the argmin, the gather of each row's center
+    and the difference fuse into one pass.
+    """
+    labels, _ = _row_min(cross + centers_sq[None, :])  # [n]
+    diff = x - tf.gather(centers, labels)  # [n, d]
+    return labels, tf.reduce_sum(tf.square(diff), axis=1)
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
@@ -92,15 +98,16 @@ def _cross(x, centers):
 def nearest(x, centers, centers_sq=None):
     """Nearest center of each row: ``x [n, d]``, ``centers [k, d]``.
 
-    One GEMM ``x @ (-2 centers)^T``; the bias ``||c||^2`` and the argmin run as
-    one XLA-fused pass over ``[n, k]``.
+    One GEMM ``x @ (-2 centers)^T``; the bias ``||c||^2``, the argmin and the
+    distance to the chosen center run as one XLA-fused pass over ``[n, k]``.
+    The distance is computed from the difference ``x - c``, not the matmul
+    expansion, so it is exact (no cancellation, never negative).
 
     Returns:
         ``(labels [n] int32, squared distance to that center [n])``.
     """
     centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
-    labels, partial = _nearest_fused(_cross(x, centers), centers_sq)
-    return labels, tf.maximum(partial + squared_norms(x), 0.0)
+    return _nearest_exact(_cross(x, centers), centers_sq, x, centers)
 
 
 def nearest_sums(x, w, centers, centers_sq=None, *, weighted: bool = True):

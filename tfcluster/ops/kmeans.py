@@ -149,9 +149,8 @@ def assign(x, w, centers, centers_sq):
         ``(labels [b] int32, w * ||x - c_label||^2 [b])``: the loss is computed
         from the difference, not the matmul expansion, so it is exact.
     """
-    labels, _ = nearest(x, centers, centers_sq)
-    diff = x - tf.gather(centers, labels)  # [b, d]
-    return labels, w * tf.reduce_sum(tf.square(diff), axis=1)
+    labels, d2 = nearest(x, centers, centers_sq)
+    return labels, w * d2
 
 
 def assignment_stats(x, w, centers, centers_sq):
