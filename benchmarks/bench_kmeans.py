@@ -7,7 +7,10 @@
     time and inertia.
 
 Prints a markdown table of medians over --repeats runs and the ratio
-tfcluster / scikit-learn (below 1 means tfcluster is faster).
+tfcluster / scikit-learn (below 1 means tfcluster is faster). If FAISS is
+installed (``pip install faiss-cpu``), (a) also times ``faiss.Kmeans`` on the
+same data and initial centers (10 iterations, then the labels, as the others
+deliver), for reference.
 
     python benchmarks/bench_kmeans.py               # CPU
     python benchmarks/bench_kmeans.py --device /GPU:0
@@ -56,6 +59,24 @@ def bench_lloyd(n, d, k, iters, repeats, device):
     return np.median(ours_t), np.median(ref_t), ours.n_iter_, ref.n_iter_
 
 
+def bench_faiss_lloyd(n, d, k, iters, repeats):
+    """Time per iteration of ``faiss.Kmeans`` (all rows, no subsampling), or None."""
+    try:
+        import faiss
+    except ImportError:
+        return None
+    X = np.random.default_rng(0).random((n, d), dtype=np.float32)
+    init = X[:k].copy()
+
+    def fit():
+        km = faiss.Kmeans(d, k, niter=iters, max_points_per_centroid=n, seed=0)
+        km.train(X, init_centroids=init)
+        km.index.search(X, 1)  # the labels, which the other two deliver too
+
+    fit()
+    return np.median([_timed(fit)[0] / iters for _ in range(repeats)])
+
+
 def bench_fit(n, d, k, repeats, device):
     X, _ = make_blobs(n, d, k, cluster_std=2.0, random_state=0)
     ours_t, ref_t, ours_i, ref_i = [], [], [], []
@@ -89,6 +110,7 @@ def main(argv=None):
         f"| (a) Lloyd, N={args.n:,}, d=32, k=64, per iteration ({it_o}/{it_r} iters) "
         f"| {ours * 1e3:.1f} ms | {ref * 1e3:.1f} ms | {ours / ref:.2f} |"
     )
+    lloyd_ours = ours
     ours, ref, in_o, in_r = bench_fit(100_000, 64, 100, args.repeats, args.device)
     print(
         f"| (b) fit with k-means++, N=100,000, d=64, k=100 | {ours:.2f} s | {ref:.2f} s "
@@ -98,6 +120,12 @@ def main(argv=None):
         f"| (b) inertia (median) | {in_o:.4g} | {in_r:.4g} | {in_o / in_r:.4f} |",
         flush=True,
     )
+    faiss_t = bench_faiss_lloyd(args.n, 32, 64, 10, args.repeats)
+    if faiss_t is not None:
+        print(
+            f"\nFAISS (a), same data and init: {faiss_t * 1e3:.1f} ms per iteration; "
+            f"tfcluster / FAISS = {lloyd_ours / faiss_t:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import tensorflow as tf
 
 from tfcluster.ops.batching import fold_batches, reduce_batches
 from tfcluster.ops.distances import (
-    first_argmin,
     nearest,
     nearest_sums,
     squared_distances,
@@ -263,11 +262,7 @@ def _kmeans_parallel_round(acc, x, w, centers, centers_sq, potential, oversampli
 
 
 def _candidate_weights(x, w, candidates, candidates_sq):
-    k = tf.shape(candidates)[0]
-    labels, _ = first_argmin(
-        candidates_sq[None, :] - 2.0 * tf.matmul(x, candidates, transpose_b=True)
-    )
-    return tf.math.unsorted_segment_sum(w, labels, k)
+    return nearest_sums(x, w, candidates, candidates_sq)[1]  # weight nearest each [m]
 
 
 def kmeans_parallel(source, n_clusters: int, seed, chunk_size: int, n_rounds: int = 5):
