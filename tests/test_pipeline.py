@@ -69,6 +69,22 @@ def test_gaussian_mixture_and_som(folder, embedder):
     np.testing.assert_allclose(dist, expected, rtol=1e-5)
 
 
+def test_som_training_length_comes_from_its_constructor(embedder):
+    from sklearn.base import clone
+
+    from tfcluster.som import SelfOrganizingMap
+
+    images = np.random.default_rng(0).uniform(0, 255, size=(12, 32, 32, 3))
+    som = SelfOrganizingMap(2, 3, mode="batch", epochs=3, random_state=0)
+    model = ImageClusterer(embedder, som).fit(images)
+    assert model.clusterer_.n_iter_ == 3 and model.clusterer_.get_params()["mode"] == "batch"
+    direct = SelfOrganizingMap(2, 3, mode="batch", epochs=3, random_state=0)
+    direct.fit(model.embeddings_)
+    np.testing.assert_array_equal(model.clusterer_.weights_, direct.weights_)
+    assert clone(model).get_params()["clusterer"].get_params()["epochs"] == 3
+    assert not hasattr(som, "weights_")
+
+
 def test_clone_and_errors(embedder):
     from sklearn.base import clone
 

@@ -36,7 +36,10 @@ class ImageClusterer(BaseEstimator):
             MobileNetV2 with ImageNet weights).
         clusterer: an unfitted tfcluster estimator with ``fit`` and ``predict``
             (KMeans, MiniBatchKMeans, GaussianMixture, SelfOrganizingMap); None
-            means ``KMeans(8)``. It is copied, not changed, by ``fit``.
+            means ``KMeans(8)``. It is copied, not changed, by ``fit``, and its
+            copy is fitted with ``fit(features)`` alone: set everything,
+            including a map's training length, in its constructor (e.g.
+            ``SelfOrganizingMap(3, 3, mode="batch", epochs=20)``).
 
     Attributes:
         clusterer_: the fitted copy of ``clusterer``.
