@@ -249,16 +249,11 @@ def kmeans_plusplus(x, w, n_clusters: int, seed, n_local_trials: int | None = No
     return tf.gather(x, indices), indices
 
 
-def _kmeans_parallel_round(acc, x, w, centers, centers_sq, potential, oversampling, seed):
-    """One batch of a k-means|| round: sample rows with prob ``l * w * D^2 / phi``."""
-    chosen, cost, batch = acc
+def _kmeans_parallel_round(acc, x, w, centers, centers_sq, n_rows, seed):
+    """One batch of a k-means|| round: the running Gumbel top ``n_rows`` by
+    ``w * D(x)^2``, i.e. rows drawn without replacement with that probability."""
     _, d2 = nearest(x, centers, centers_sq)  # [b]
-    p = tf.minimum(oversampling * w * d2 / potential, 1.0)
-    u = tf.random.stateless_uniform(
-        tf.shape(p), tf.random.experimental.stateless_fold_in(seed, batch), dtype=p.dtype
-    )
-    picked = tf.boolean_mask(x, u < p)
-    return tf.concat([chosen, picked], 0), cost + tf.reduce_sum(w * d2), batch + 1
+    return _gumbel_top_rows(acc, x, w * d2, n_rows, seed)
 
 
 def _candidate_weights(x, w, candidates, candidates_sq):
@@ -268,37 +263,43 @@ def _candidate_weights(x, w, candidates, candidates_sq):
 def kmeans_parallel(source, n_clusters: int, seed, chunk_size: int, n_rounds: int = 5):
     """Scalable k-means|| (Bahmani et al. 2012): a few passes over a stream.
 
-    Starting from one row drawn with probability ``w``, a first pass measures
-    the cost ``phi``; then each of ``n_rounds`` rounds keeps every row
-    independently with probability
-    ``min(1, 2k * w * D(x)^2 / phi)``; the candidates are weighted by the
-    weight of the rows nearest to them and reduced to ``k`` centers by
-    weighted k-means++ and Lloyd on the candidates.
+    Starting from one row drawn with probability proportional to ``w``, each of
+    ``n_rounds`` passes draws ``l = 2 * n_clusters`` more rows with probability
+    proportional to ``w * D(x)^2`` (``D``: distance to the candidates so far),
+    where the paper keeps each row independently with probability
+    ``min(1, l * w * D(x)^2 / phi)``: the same expected draw, but every shape
+    is fixed (Gumbel top-k), so the whole initialisation compiles with XLA.
+    The candidates are weighted by the weight of the rows nearest to them and
+    reduced to ``k`` centers by weighted k-means++ and Lloyd on the candidates.
 
     Returns:
         ``centers [k, d]``.
     """
     spec = source.element_spec[0] if isinstance(source, tf.data.Dataset) else source[0]
     dtype, n_features = spec.dtype, spec.shape[1]
-    seeds = tf.random.experimental.stateless_split(seed, n_rounds + 4)
-    centers = sample_rows(source, 1, n_features, seeds[-3], chunk_size, dtype)
-    oversampling = tf.constant(2.0 * n_clusters, dtype)
-    potential = tf.constant(float("inf"), dtype)
-    for r in range(n_rounds + 1):
+    seeds = tf.random.experimental.stateless_split(seed, n_rounds + 2)
+    first = sample_rows(source, 1, n_features, seeds[-1], chunk_size, dtype)  # [1, d]
+    n_rows = 2 * n_clusters
+    centers = first
+    for r in range(n_rounds):
         centers_sq = squared_norms(centers)
-        empty = tf.zeros([0, n_features], dtype)
-        chosen, cost, _ = fold_batches(
-            lambda acc, x, w, c=centers, csq=centers_sq, phi=potential, s=seeds[r]: (
-                _kmeans_parallel_round(acc, x, w, c, csq, phi, oversampling, s)
+        empty = (
+            tf.fill([n_rows], tf.constant(-float("inf"), dtype)),
+            tf.zeros([n_rows, n_features], dtype),
+            tf.constant(0, tf.int64),
+        )
+        keys, rows, _ = fold_batches(
+            lambda acc, x, w, c=centers, csq=centers_sq, s=seeds[r]: _kmeans_parallel_round(
+                acc, x, w, c, csq, n_rows, s
             ),
-            (empty, tf.zeros([], dtype), tf.constant(0, tf.int64)),
+            empty,
             source,
             chunk_size,
-            relax_shapes=True,
         )
-        # The first round only measures phi (every row would be kept with phi=inf -> p=0).
-        centers = tf.concat([centers, chosen], 0)
-        potential = tf.maximum(cost, tf.constant(1e-30, dtype))
+        # Slots no row could fill (fewer rows off the candidates than l) repeat
+        # the first candidate; the nearest-first tie rule gives them no weight.
+        rows = tf.where((keys > -float("inf"))[:, None], rows, first)
+        centers = tf.concat([centers, rows], 0)  # [1 + (r + 1) * l, d]
     centers_sq = squared_norms(centers)
     cand_w = reduce_batches(
         lambda x, w: _candidate_weights(x, w, centers, centers_sq),
@@ -306,20 +307,10 @@ def kmeans_parallel(source, n_clusters: int, seed, chunk_size: int, n_rounds: in
         source,
         chunk_size,
     )
-    n_cand = tf.shape(centers)[0]
-    if n_cand <= n_clusters:
-        return _pad_centers(centers, n_clusters, seeds[-1])
     init, _ = kmeans_plusplus(centers, cand_w, n_clusters, seeds[-2])
     cand_source = (centers, cand_w)
     final, _, _ = lloyd(cand_source, init, 30, tf.constant(0.0, dtype), 65536)
     return final
-
-
-def _pad_centers(centers, n_clusters, seed):
-    """Fewer candidates than clusters (tiny data): repeat candidates to fill ``k``."""
-    n = tf.shape(centers)[0]
-    extra = tf.random.stateless_uniform([n_clusters], seed, 0, n, dtype=tf.int32)
-    return tf.gather(centers, tf.concat([tf.range(n), extra], 0)[:n_clusters])
 
 
 # Mini-batch k-means (Sculley 2010), with scikit-learn's reassignment and stopping rules.
