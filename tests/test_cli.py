@@ -261,3 +261,8 @@ def test_force_never_follows_a_manifest_out_of_the_folder(source, tmp_path, caps
     assert victim.read_text() == "precious"
     assert (tmp_path / "linked" / "also.txt").read_text() == "precious too"
     capsys.readouterr()
+
+
+def test_help_says_how_the_som_is_trained(capsys):
+    assert main(["images", "--help"]) == 0
+    assert "batch map for 20 epochs" in " ".join(capsys.readouterr().out.split())
