@@ -41,23 +41,19 @@ def _timed(fn):
 def bench_online(steps, repeats, device):
     X, _ = load_digits()
     ours_t, ref_t, ours_q, ref_q = [], [], [], []
-    kw = dict(sigma=1.0, learning_rate=0.5)
+    kw = dict(sigma=1.0, learning_rate=0.5, num_iteration=steps)
     # Each library's runs in a block: interleaved, the OpenBLAS threads that
     # MiniSom's numpy leaves spinning after a fit slowed the next TensorFlow
     # fit (on 2 cores, to about twice its time).
     with tf.device(device):
-        SelfOrganizingMap(16, 16, random_state=0, **kw).fit(X, num_iteration=steps)  # warm-up
+        SelfOrganizingMap(16, 16, random_state=0, **kw).fit(X)  # warm-up
         for seed in range(repeats):
-            t, som = _timed(
-                lambda s=seed: SelfOrganizingMap(16, 16, random_state=s, **kw).fit(
-                    X, num_iteration=steps
-                )
-            )
+            t, som = _timed(lambda s=seed: SelfOrganizingMap(16, 16, random_state=s, **kw).fit(X))
             ours_t.append(t)
             ours_q.append(som.quantization_error(X))
 
     def minisom(s):
-        ref = MiniSom(16, 16, X.shape[1], random_seed=s, **kw)
+        ref = MiniSom(16, 16, X.shape[1], random_seed=s, sigma=1.0, learning_rate=0.5)
         ref.random_weights_init(X)
         ref.train(X, steps, random_order=True)
         return ref
@@ -74,10 +70,10 @@ def bench_batch(n, d, side, epochs, repeats, ref_repeats, device):
     init = X[np.random.default_rng(1).integers(0, n, side * side)].reshape(side, side, d)
     ours_t, ref_t = [], []
     with tf.device(device):
-        som = SelfOrganizingMap(side, side, init=init)
-        som.fit(X, epochs=epochs, mode="batch")  # warm-up
+        som = SelfOrganizingMap(side, side, init=init, mode="batch", epochs=epochs)
+        som.fit(X)  # warm-up
         for _ in range(repeats):
-            t, _ = _timed(lambda: som.fit(X, epochs=epochs, mode="batch"))
+            t, _ = _timed(lambda: som.fit(X))
             ours_t.append(t)
         ours_q = som.quantization_error(X)
     for _ in range(ref_repeats):

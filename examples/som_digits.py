@@ -38,8 +38,10 @@ def main(argv=None):
     std = X.std(axis=0)
     X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
 
-    som = SelfOrganizingMap(20, 20, sigma=3.0, learning_rate=0.5, init="pca", random_state=0)
-    som.fit(X, num_iteration=args.steps)
+    som = SelfOrganizingMap(
+        20, 20, sigma=3.0, learning_rate=0.5, init="pca", num_iteration=args.steps, random_state=0
+    )
+    som.fit(X)
     print(f"20x20 map, {som.n_iter_} online steps on {len(X)} digits")
     print(f"quantization error {som.quantization_error(X):.3f}")
     print(f"topographic error  {som.topographic_error(X):.3f}")
