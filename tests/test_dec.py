@@ -135,7 +135,7 @@ def test_bad_input(data):
         (dict(encoder="mlp"), TypeError, "encoder"),
         (dict(decoder=keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])), ValueError,
          "decoder"),
-        (dict(random_state=-2), TypeError, "random_state"),
+        (dict(random_state=-2), ValueError, "random_state"),
     ]  # fmt: skip
     for params, error, match in bad:
         with pytest.raises(error, match=match):

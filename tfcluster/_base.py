@@ -40,6 +40,8 @@ class NotFittedError(ValueError, AttributeError):
 class BaseEstimator:
     """Parameter handling shared by every tfcluster estimator."""
 
+    _estimator_type = "clusterer"  # what scikit-learn's tools (before 1.6) read
+
     @classmethod
     def _param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
@@ -50,20 +52,55 @@ class BaseEstimator:
         ]
 
     def get_params(self, deep: bool = True) -> dict:
-        """Return the constructor arguments as a dict (scikit-learn protocol)."""
-        return {name: getattr(self, name) for name in self._param_names()}
+        """Return the constructor arguments as a dict (scikit-learn protocol).
+
+        With ``deep=True``, the parameters of nested estimators are included too,
+        as ``"<name>__<parameter>"``.
+        """
+        params = {name: getattr(self, name) for name in self._param_names()}
+        if deep:
+            for name, value in list(params.items()):
+                if hasattr(value, "get_params") and not isinstance(value, type):
+                    for sub, sub_value in value.get_params(deep=True).items():
+                        params[f"{name}__{sub}"] = sub_value
+        return params
 
     def set_params(self, **params) -> BaseEstimator:
-        """Set constructor arguments by name; unknown names raise ValueError."""
+        """Set constructor arguments by name, ``"<name>__<parameter>"`` for a nested
+        estimator's; unknown names raise ValueError."""
         valid = self._param_names()
-        for name, value in params.items():
+        nested = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
             if name not in valid:
                 raise ValueError(
                     f"Invalid parameter {name!r} for {type(self).__name__}; "
                     f"valid parameters are {sorted(valid)}."
                 )
-            setattr(self, name, value)
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            inner = getattr(self, name)
+            if not hasattr(inner, "set_params"):
+                raise ValueError(
+                    f"Invalid parameter {name}__...: {name} of {type(self).__name__} is "
+                    f"{inner!r}, not an estimator with parameters."
+                )
+            inner.set_params(**sub_params)
         return self
+
+    def __sklearn_tags__(self):
+        """scikit-learn's estimator tags (read by its Pipeline, search and checks;
+        scikit-learn is imported only when scikit-learn itself asks)."""
+        from sklearn.utils import Tags, TargetTags, TransformerTags
+
+        return Tags(
+            estimator_type=self._estimator_type,
+            target_tags=TargetTags(required=False),
+            transformer_tags=TransformerTags() if hasattr(self, "transform") else None,
+        )
 
     def __repr__(self) -> str:
         defaults = {
@@ -154,14 +191,23 @@ def check_dtype(dtype) -> tf.DType:
 
 
 def make_seed(random_state) -> tf.Tensor:
-    """Turn ``random_state`` (int or None) into a stateless TF seed, int64 ``[2]``.
+    """Turn ``random_state`` into a stateless TF seed, int64 ``[2]``.
 
-    The same int always gives the same seed; None draws a fresh one.
+    An int always gives the same seed; None draws a fresh one; a numpy
+    ``RandomState`` or ``Generator`` (as scikit-learn code passes) gives the
+    seed it draws next, so it advances as in scikit-learn.
     """
     if random_state is None:
         random_state = int(np.random.default_rng().integers(0, 2**31 - 1))
+    elif isinstance(random_state, np.random.RandomState):
+        random_state = int(random_state.randint(0, 2**31 - 1))
+    elif isinstance(random_state, np.random.Generator):
+        random_state = int(random_state.integers(0, 2**31 - 1))
     elif isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
-        raise TypeError(f"random_state must be an int or None, got {random_state!r}.")
+        raise TypeError(
+            "random_state must be an int, None, or a numpy RandomState or Generator, "
+            f"got {random_state!r}."
+        )
     if random_state < 0:
         raise ValueError(f"random_state must be a non-negative int, got {random_state}.")
     return tf.constant([int(random_state) % (2**31 - 1), 0x5EED], dtype=tf.int64)

@@ -16,7 +16,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfcluster._base import BaseEstimator, check_is_fitted, check_number, check_positive_int
+from tfcluster._base import (
+    BaseEstimator,
+    check_is_fitted,
+    check_number,
+    check_positive_int,
+    make_seed,
+)
 from tfcluster._dec_layer import ClusteringLayer, clustering_loss, target_distribution
 from tfcluster._validation import check_array
 from tfcluster.ops.distances import first_argmin
@@ -155,18 +161,14 @@ class DeepClustering(BaseEstimator):
                 )
         if self.decoder is not None and self.encoder is None:
             raise ValueError("decoder is given without an encoder; give both, or neither.")
-        seed = self.random_state
-        if seed is None:
-            seed = int(np.random.default_rng().integers(0, 2**31 - 1))
-        elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise TypeError(f"random_state must be a non-negative int or None, got {seed!r}.")
-        return int(seed)
+        return int(make_seed(self.random_state)[0])
 
     def _networks(self, n_features):
         if self.encoder is None:
             hidden = [int(h) for h in self.hidden]
-            encoder = _dense_stack(n_features, hidden, self.embedding_dim, "encoder")
-            decoder = _dense_stack(self.embedding_dim, hidden[::-1], n_features, "decoder")
+            dim = int(self.embedding_dim)
+            encoder = _dense_stack(n_features, hidden, dim, "encoder")
+            decoder = _dense_stack(dim, hidden[::-1], n_features, "decoder")
             return encoder, decoder
         decoder = None if self.decoder is None else _copy(self.decoder)
         return _copy(self.encoder), decoder
@@ -200,7 +202,7 @@ class DeepClustering(BaseEstimator):
             autoencoder = keras.Sequential(noisy + [encoder, decoder])
             autoencoder.compile(keras.optimizers.Adam(self.learning_rate), "mse")
             autoencoder.fit(
-                x, x, batch_size=self.batch_size, epochs=self.pretrain_epochs, verbose=0
+                x, x, batch_size=int(self.batch_size), epochs=int(self.pretrain_epochs), verbose=0
             )
         z = encoder.predict(x, batch_size=1024, verbose=0)
         if z.ndim != 2:
@@ -241,7 +243,7 @@ class DeepClustering(BaseEstimator):
             return model(xs, training=False)
 
         rng = np.random.default_rng(seed)
-        n, bs = x.shape[0], self.batch_size
+        n, bs = x.shape[0], int(self.batch_size)
         order, start = rng.permutation(n), 0
         labels, converged, it = None, False, 0
         for it in range(self.max_iter + 1):

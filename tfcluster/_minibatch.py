@@ -194,15 +194,15 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             tf.random.experimental.stateless_split(make_seed(self.random_state), 2)
         )
         centers = self._initial_centers(centered, n_samples, seed_init, mean)
-        batch_size = min(self.batch_size, n_samples)  # as scikit-learn
-        n_steps = max((self.max_iter * n_samples) // batch_size, 1)
+        batch_size = min(int(self.batch_size), n_samples)  # as scikit-learn
+        n_steps = max((int(self.max_iter) * n_samples) // batch_size, 1)
         source = centered.source.repeat(self.max_iter) if data.streamed else centered.source
         if data.streamed:  # the dataset's batches are the steps; at most max_iter passes
             n_steps = 2**62
         rules = (
             float(self.reassignment_ratio),
             tf.constant(float(np.mean(var)) * self.tol, dtype),
-            2**30 if self.max_no_improvement is None else self.max_no_improvement,
+            2**30 if self.max_no_improvement is None else int(self.max_no_improvement),
             n_samples,
         )
         state = ops.minibatch_state(centers)

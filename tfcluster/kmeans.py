@@ -49,7 +49,7 @@ def plusplus(x, w, n_clusters: int, seed):
     ``n_clusters`` goes in as a tensor, so a sweep over k does not retrace.
     """
     trials = 2 + int(math.log(n_clusters))
-    return _plusplus(x, w, tf.constant(n_clusters), seed, trials)
+    return _plusplus(x, w, tf.constant(int(n_clusters)), seed, trials)
 
 
 @tf.function(reduce_retracing=True)
@@ -129,9 +129,10 @@ def initial_centers(init, data: Data, n_clusters: int, seed, offset) -> tf.Tenso
     """Initial centers ``[k, d]`` for ``data`` (already shifted by ``offset``).
 
     ``init`` is a name of ``_INITS``, an array, or a callable
-    ``init(X, n_clusters, random_state) -> [k, d]`` given the unshifted data.
+    ``init(X, n_clusters, random_state) -> [k, d]`` given the unshifted data and
+    a ``numpy.random.RandomState``.
     """
-    d, dtype = data.n_features, data.dtype
+    d, dtype, n_clusters = data.n_features, data.dtype, int(n_clusters)
     chunk = chunk_rows(n_clusters)
     if isinstance(init, str):
         name = check_option("init", init, _INITS)
@@ -143,7 +144,7 @@ def initial_centers(init, data: Data, n_clusters: int, seed, offset) -> tf.Tenso
     if callable(init):
         shifted_back = data.shifted(-offset)
         X = shifted_back.source if data.streamed else shifted_back.x.numpy()
-        random_state = int(seed[0].numpy()) % (2**31 - 1)  # a non-negative int, as numpy wants
+        random_state = np.random.RandomState(int(seed[0].numpy()) % (2**31 - 1))  # as scikit-learn
         centers = check_init_array(init(X, n_clusters, random_state), n_clusters, d, dtype)
     else:
         centers = check_init_array(init, n_clusters, d, dtype)
@@ -248,8 +249,9 @@ class KMeans(_KMeansMixin, BaseEstimator):
         init: "k-means++" (greedy, ``2 + log(k)`` trials), "random" (``k`` rows
             drawn by weight), "k-means||" (scalable, a few passes), an array
             ``[n_clusters, n_features]``, or a callable
-            ``init(X, n_clusters, random_state) -> [n_clusters, n_features]``.
-            On a ``tf.data.Dataset``, "k-means++" runs as "k-means||".
+            ``init(X, n_clusters, random_state) -> [n_clusters, n_features]``
+            (``random_state`` a ``numpy.random.RandomState`` seeded for the run,
+            as scikit-learn passes). On a ``tf.data.Dataset``, "k-means++" runs as "k-means||".
         n_init: number of runs from different initial centers; the one with the
             lowest inertia is kept. "auto" means 10 for "random" or a callable
             init and 1 otherwise, as scikit-learn.
@@ -257,7 +259,8 @@ class KMeans(_KMeansMixin, BaseEstimator):
         tol: stop when the squared shift of the centers is at most
             ``tol * mean(var(X, axis=0))``, as scikit-learn; ``tol=0`` runs
             until labels stop changing or ``max_iter``.
-        random_state: int or None; the same int gives the same result.
+        random_state: int, None, or a numpy RandomState or Generator; the
+            same int gives the same result.
         dtype: "float32" or "float64".
         verbose: print the center shift of every iteration.
 
@@ -359,12 +362,12 @@ class KMeans(_KMeansMixin, BaseEstimator):
         for run in range(n_init):
             lloyd = functools.partial(self._lloyd, centered, seeds[run], mean, tol, chunk)
             if checkpoint_dir is None:
-                centers, n_iter, converged = lloyd(self.max_iter)
+                centers, n_iter, converged = lloyd(int(self.max_iter))
             else:
                 directory = os.path.join(checkpoint_dir, f"run-{run}")
                 fingerprint = self._fingerprint(mean, var, n_samples, run)
                 centers, n_iter, converged = _resumable(
-                    lloyd, self.max_iter, directory, checkpoint_every, fingerprint, dtype
+                    lloyd, int(self.max_iter), directory, checkpoint_every, fingerprint, dtype
                 )
             labels, inertia = assign(centered, centers)
             if best is None or inertia < best[0]:

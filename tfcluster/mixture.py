@@ -123,7 +123,8 @@ class GaussianMixture(BaseEstimator):
         precisions_init: initial precisions (inverse covariances), shaped as
             ``covariances_``, or None. What is not given comes from ``init_params``.
         warm_start: start each ``fit`` from the previous solution (one init).
-        random_state: int or None; the same int gives the same result.
+        random_state: int, None, or a numpy RandomState or Generator; the
+            same int gives the same result.
         dtype: "float32" or "float64".
         verbose: print the outcome of each initialisation.
 
@@ -350,7 +351,7 @@ class GaussianMixture(BaseEstimator):
                 params,
                 lb,
                 total,
-                tf.constant(steps),
+                tf.constant(int(steps)),
                 tol,
                 reg_covar,
                 chunk,

@@ -84,7 +84,8 @@ class SelfOrganizingMap(BaseEstimator):
         random_order: online only, visit samples in a random order
             (``arange(steps) % n_samples`` shuffled, or one permutation
             repeated per epoch) rather than in sequence.
-        random_state: int or None; the same int gives the same weights.
+        random_state: int, None, or a numpy RandomState or Generator; the
+            same int gives the same weights.
         dtype: "float32" or "float64".
 
     Attributes:
