@@ -264,5 +264,9 @@ def test_force_never_follows_a_manifest_out_of_the_folder(source, tmp_path, caps
 
 
 def test_help_says_how_the_som_is_trained(capsys):
+    from tfcluster._sort import make_clusterer
+
     assert main(["images", "--help"]) == 0
     assert "batch map for 20 epochs" in " ".join(capsys.readouterr().out.split())
+    som = make_clusterer("som", 6, 0)
+    assert (som.m, som.n, som.mode, som.epochs, som.sigma) == (2, 3, "batch", 20, 1.0)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from sklearn.cluster import KMeans as SkKMeans
 
 from tfcluster import metrics
@@ -207,6 +208,39 @@ def test_sweep_carries_the_som_training_length(iris):
     assert som.get_params()["epochs"] == 3 and not hasattr(som, "weights_")
 
 
+def test_a_factory_builds_each_k_its_own_estimator(iris):
+    X, _ = iris
+
+    def make(k):
+        m, n = grid_shape(k)
+        return SelfOrganizingMap(
+            m, n, sigma=max(0.5, m / 2), mode="batch", epochs=3, random_state=0
+        )
+
+    result = sweep(make, X, [2, 4, 9])
+    assert list(result.scores) == ["silhouette"]  # a map's default
+    assert [m.sigma for m in result.models] == [0.5, 1.0, 1.5]
+    for k, model in zip(result.k_values, result.models, strict=True):
+        np.testing.assert_array_equal(model.weights_, make(k).fit(X).weights_)
+
+
+def test_default_scores_suit_the_estimator(iris):
+    X, _ = iris
+    assert list(sweep(KMeans(random_state=0), X, [2, 3]).scores) == ["inertia", "silhouette"]
+    gm = sweep(GaussianMixture(random_state=0), X, [2, 3])
+    assert list(gm.scores) == ["bic", "silhouette"]
+    np.testing.assert_allclose(gm.scores["bic"], [m.bic(X) for m in gm.models])
+
+
+def test_a_stream_sweeps_the_criteria_that_need_no_labels(iris):
+    X, _ = iris
+    stream = tf.data.Dataset.from_tensor_slices(X.astype(np.float32)).batch(32)
+    result = sweep(KMeans(random_state=0), stream, [2, 3], scores=("inertia",))
+    assert np.all(np.diff(result.scores["inertia"]) < 0)
+    with pytest.raises(ValueError, match="'silhouette' needs X in memory"):
+        sweep(KMeans(random_state=0), stream, [2, 3])  # before any fit
+
+
 def test_verbose_prints_progress(capsys, iris):
     X, _ = iris
     sweep(KMeans(random_state=0), X, [2, 3], scores="inertia", verbose=True)
@@ -241,6 +275,10 @@ def test_errors(iris):
         sweep(km, X, 5)
     with pytest.raises(TypeError, match="n_clusters"):
         sweep(NoSize(), X, [2, 3], scores=("inertia",))
+    with pytest.raises(TypeError, match="unfitted estimator .* or a function k -> estimator"):
+        sweep(object(), X, [2, 3])
+    with pytest.raises(TypeError, match="estimator\\(k\\) must return an estimator"):
+        sweep(lambda k: k, X, [2, 3])
     with pytest.raises(ValueError, match="labels.*NoLabels"):
         sweep(NoLabels(), X, [2, 3], scores=("inertia", "silhouette"))
     result = sweep(km, X, [2, 3, 4], scores=("inertia",))

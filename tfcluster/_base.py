@@ -107,7 +107,7 @@ class BaseEstimator:
             p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
         }
         shown = []
-        for name, value in self.get_params().items():
+        for name, value in self.get_params(deep=False).items():
             default = defaults.get(name, inspect.Parameter.empty)
             if isinstance(value, np.ndarray) or isinstance(default, np.ndarray):
                 changed = True

@@ -60,7 +60,10 @@ def make_clusterer(algorithm: str, k: int, seed: int):
         from tfcluster.som import SelfOrganizingMap
 
         m, n = grid_shape(k)
-        return SelfOrganizingMap(m, n, sigma=max(0.5, min(m, n) / 2), random_state=seed)
+        # a batch map of 20 epochs: on digits, iris and wine as accurate (ARI) as the
+        # default 500 * m * n online steps, and a --k auto sweep up to twice as fast
+        sigma = max(0.5, min(m, n) / 2)
+        return SelfOrganizingMap(m, n, sigma=sigma, mode="batch", epochs=20, random_state=seed)
     raise UsageError(f"unknown algorithm {algorithm!r}; accepted: {', '.join(ALGORITHMS)}.")
 
 
@@ -73,7 +76,10 @@ def _choose_k(algorithm, X, k_max, seed, log):
         raise ValueError(f"--k auto needs at least 3 images; found {n}. Give --k N instead.")
     score = _SWEEP_SCORE[algorithm]
     log(f"choosing k in 2..{top} by {score} ...")
-    result = sweep(make_clusterer(algorithm, 2, seed), X, range(2, top + 1), scores=(score,))
+    # a factory, so each k gets the estimator --k k would fit (a map's sigma follows its grid)
+    result = sweep(
+        lambda k: make_clusterer(algorithm, k, seed), X, range(2, top + 1), scores=(score,)
+    )
     k = suggest_k(result, score)
     shown = ", ".join(
         f"{kk}: {v:.3f}" for kk, v in zip(result.k_values, result.scores[score], strict=True)

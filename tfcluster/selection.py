@@ -23,7 +23,8 @@ import time
 
 import numpy as np
 
-from tfcluster._base import check_option, check_positive_int, clone
+from tfcluster._base import BaseEstimator, check_option, check_positive_int, clone
+from tfcluster._validation import is_dataset
 from tfcluster.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
 __all__ = ["SweepResult", "sweep", "suggest_k", "grid_shape"]
@@ -95,6 +96,7 @@ def _criterion(name):
     return score
 
 
+_LABEL_SCORES = ("silhouette", "davies_bouldin", "calinski_harabasz")
 _SCORES = {
     "inertia": _inertia,
     "silhouette": _label_score(silhouette_score),
@@ -105,14 +107,55 @@ _SCORES = {
 }
 
 
-def _check_capable(estimator, scores) -> None:
-    """Raise ValueError for a criterion the estimator has no method for (before any fit)."""
+def _check_capable(estimator, X, scores) -> None:
+    """Raise for a score this estimator or this X cannot give (before any fit)."""
     for name in scores:
         if name in ("bic", "aic") and not callable(getattr(estimator, name, None)):
             raise ValueError(
                 f"score {name!r} needs a '{name}(X)' method, which "
                 f"{type(estimator).__name__} does not have."
             )
+        own = isinstance(estimator, BaseEstimator)  # others may still set inertia_
+        if name == "inertia" and own and "n_clusters" not in estimator.get_params(deep=False):
+            raise ValueError(
+                f"score 'inertia' is the k-means objective; {type(estimator).__name__} "
+                f"has none. Use {_default_scores(estimator)} for it."
+            )
+        if name in _LABEL_SCORES and is_dataset(X):
+            raise ValueError(
+                f"score {name!r} needs X in memory, not a tf.data.Dataset; on a "
+                "stream, sweep 'inertia', 'bic' or 'aic'."
+            )
+
+
+def _default_scores(estimator) -> tuple:
+    """What a sweep of ``estimator`` records unless told: its own criterion and
+    the silhouette."""
+    if "n_clusters" in estimator.get_params(deep=False):
+        return ("inertia", "silhouette")
+    if callable(getattr(estimator, "bic", None)):
+        return ("bic", "silhouette")
+    return ("silhouette",)
+
+
+def _estimator_maker(estimator, k_first: int):
+    """``(k -> unfitted estimator, an estimator to check)`` for an estimator or a
+    factory ``k -> estimator``."""
+    if hasattr(estimator, "get_params") and hasattr(estimator, "fit"):
+        _size_params(estimator, k_first)  # TypeError before any fit
+        return (lambda k: clone(estimator, **_size_params(estimator, k))), estimator
+    if callable(estimator) and not isinstance(estimator, type):
+        probe = estimator(k_first)
+        if not (hasattr(probe, "get_params") and hasattr(probe, "fit")):
+            raise TypeError(
+                f"estimator(k) must return an estimator with fit and get_params; "
+                f"got {type(probe).__name__}."
+            )
+        return estimator, probe
+    raise TypeError(
+        "estimator must be an unfitted estimator (with fit and get_params) or a "
+        f"function k -> estimator; got {estimator!r}."
+    )
 
 
 def _check_k_values(k_values) -> list[int]:
@@ -155,7 +198,7 @@ def sweep(
     X,
     k_values,
     *,
-    scores=("inertia", "silhouette"),
+    scores=None,
     sample_size=None,
     random_state=None,
     verbose=False,
@@ -172,15 +215,21 @@ def sweep(
     k, so ``SelfOrganizingMap(mode="batch", epochs=5)`` makes every fit 5
     batch epochs, and ``num_iteration=None`` gives each map its default
     ``500 * m * n`` online steps (more for a larger k). The estimator passed
-    in is not changed.
+    in is not changed. When other parameters must change with k too (a map's
+    ``sigma``), pass a function ``k -> unfitted estimator`` instead.
 
     Args:
-        estimator: an unfitted estimator following the scikit-learn protocol.
-        X: samples ``[n_samples, n_features]``.
+        estimator: an unfitted estimator following the scikit-learn protocol,
+            or a function ``k -> unfitted estimator``.
+        X: samples ``[n_samples, n_features]`` (a ``tf.data.Dataset`` for
+            "inertia", "bic" and "aic" only).
         k_values: the numbers of clusters to try, e.g. ``range(2, 11)``.
-        scores: names among "inertia" (``inertia_``), "silhouette",
-            "davies_bouldin", "calinski_harabasz" (on the model's ``labels_``, or
-            ``predict(X)``), "bic" and "aic" (the model's ``bic(X)``/``aic(X)``).
+        scores: names among "inertia" (the k-means objective ``inertia_``),
+            "silhouette", "davies_bouldin", "calinski_harabasz" (on the model's
+            ``labels_``, or ``predict(X)``), "bic" and "aic" (the model's
+            ``bic(X)``/``aic(X)``). Default: "inertia" and "silhouette" for
+            k-means, "bic" and "silhouette" for a Gaussian mixture,
+            "silhouette" otherwise.
         sample_size: if given, the silhouette is computed on this many samples
             (see ``metrics.silhouette_score``).
         random_state: seeds that subset.
@@ -190,10 +239,14 @@ def sweep(
         SweepResult with ``k_values``, ``scores`` and the fitted ``models``.
 
     Raises:
-        ValueError: an unknown score, a score the estimator cannot give, empty
-            or repeated ``k_values``.
-        TypeError: an estimator with no number of clusters to set.
+        ValueError: an unknown score, a score the estimator or X cannot give,
+            empty or repeated ``k_values``.
+        TypeError: not an estimator, or one with no number of clusters to set.
     """
+    ks = _check_k_values(k_values)
+    make, probe = _estimator_maker(estimator, ks[0])
+    if scores is None:
+        scores = _default_scores(probe)
     if isinstance(scores, str):
         scores = (scores,)
     scores = tuple(scores)
@@ -201,15 +254,13 @@ def sweep(
         raise ValueError("scores is empty; ask for at least one score.")
     for name in scores:
         check_option("score", name, _SCORES)
-    _check_capable(estimator, scores)
-    ks = _check_k_values(k_values)
-    _size_params(estimator, ks[0])  # TypeError before any fit
+    _check_capable(probe, X, scores)
     options = {"sample_size": sample_size, "random_state": random_state}
     values = {name: np.full(len(ks), np.nan) for name in scores}
     models, seconds = [], np.zeros(len(ks))
     for i, k in enumerate(ks):
         start = time.perf_counter()
-        model = clone(estimator, **_size_params(estimator, k)).fit(X)
+        model = make(k).fit(X)
         seconds[i] = time.perf_counter() - start
         for name in scores:
             opts = options if name == "silhouette" else {}
