@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse
 import tensorflow as tf
 from sklearn.base import clone
 from sklearn.cluster import KMeans as SKKMeans
@@ -245,6 +246,10 @@ def test_float64_kept(iris):
 BAD_X = [
     ([[1.0, np.nan], [2.0, 3.0]], ValueError, "NaN"),
     ([[1.0, np.inf], [2.0, 3.0]], ValueError, "NaN or infinity"),
+    ([[1.0, 1e19], [2.0, 3.0]], ValueError, "overflow float32 .* use dtype='float64'"),
+    (tf.constant([[1.0, 1e19], [2.0, 3.0]]), ValueError, "up to 1e\\+19 in magnitude"),
+    (tf.constant([["a", "b"]]), TypeError, "real numbers; got a tensor of string"),
+    (scipy.sparse.csr_matrix(np.eye(3)), TypeError, "sparse.*toarray"),
     (np.zeros((0, 2)), ValueError, "0 sample"),
     (np.zeros(5), ValueError, "2-D"),
     (np.zeros((2, 2, 2)), ValueError, "2-D"),
@@ -258,6 +263,15 @@ BAD_X = [
 def test_bad_X(X, error, match):
     with pytest.raises(error, match=match):
         KMeans(1).fit(X)
+
+
+def test_values_that_would_overflow_are_refused_in_streams_and_fit_in_float64():
+    X = np.array([[1.0, 1e19], [2.0, 3.0], [0.0, 1.0]])
+    stream = tf.data.Dataset.from_tensor_slices(X).batch(2)
+    with pytest.raises(ValueError, match="overflow the dtype; scale the data"):
+        KMeans(2).fit(stream)
+    km = KMeans(2, dtype="float64", random_state=0).fit(X)  # float64 holds them
+    assert km.labels_[1] == km.labels_[2] != km.labels_[0]
 
 
 @pytest.mark.parametrize(

@@ -289,6 +289,22 @@ def test_robust_degenerate_data(ct):
         assert name != "collapse" or np.any(np.abs(gm.means_ - 50) < 1e-3)
 
 
+@pytest.mark.parametrize("ct", ["full", "tied", "diag", "spherical"])
+def test_far_outliers_get_probabilities_that_sum_to_one(ct):
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1e-2, (40, 2)), rng.normal(1, 1e-2, (40, 2))])
+    gm = GaussianMixture(2, covariance_type=ct, random_state=0).fit(X)
+    # 1e18: finite in float32, but maha ~1e36 * precision ~1e4 overflows: every
+    # component's density underflows; 1e12: the densities are resolvable.
+    far = np.array([[1e18, 1e18], [1e12, -1e12], [0.0, 0.0]])
+    proba = gm.predict_proba(far)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert not np.isnan(gm.score_samples(far)).any()
+    ref = SKGaussianMixture(2, covariance_type=ct, random_state=0).fit(X)
+    assert gm.predict(far[2:]) == ref.predict(far[2:])
+
+
 def test_not_positive_definite_asks_for_larger_reg_covar():
     X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 0.0]]), 10, axis=0)
     with pytest.raises(ValueError, match="reg_covar"):

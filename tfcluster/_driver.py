@@ -16,12 +16,22 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfcluster._validation import check_array, check_n_features, check_sample_weight, is_dataset
+from tfcluster._validation import (
+    check_array,
+    check_n_features,
+    check_sample_weight,
+    is_dataset,
+    largest_value,
+)
 
 __all__ = ["Data", "as_data", "call", "chunk_rows", "moments"]
 
 _NON_FINITE = "X contains NaN or infinity; only finite values are accepted."
 _W_NON_FINITE = "sample_weight contains NaN or infinity."
+_TOO_LARGE = (
+    "X has values so large that squared distances between rows overflow the dtype; "
+    "scale the data, or use dtype float64."
+)
 _W_NEGATIVE = "sample_weight contains negative values; weights must be >= 0."
 _CHUNK_ELEMENTS = 2**20  # elements of one [chunk, n_columns] block (4 MiB in float32)
 
@@ -138,6 +148,10 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
         x = element[0]
         x = tf.ensure_shape(tf.cast(x, dtype), [None, d])
         x = tf.debugging.assert_all_finite(x, _NON_FINITE)
+        limit = tf.constant(largest_value(dtype, d), dtype)
+        check = tf.debugging.assert_less_equal(tf.reduce_max(tf.abs(x)), limit, message=_TOO_LARGE)
+        with tf.control_dependencies([check]):
+            x = tf.identity(x)
         if w_spec is None:
             w = tf.ones(tf.shape(x)[:1], dtype)
         else:
@@ -157,7 +171,9 @@ def call(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except tf.errors.InvalidArgumentError as exc:
-        known = [m for m in (_NON_FINITE, _W_NON_FINITE, _W_NEGATIVE) if m in exc.message]
+        known = [
+            m for m in (_NON_FINITE, _TOO_LARGE, _W_NON_FINITE, _W_NEGATIVE) if m in exc.message
+        ]
         if not known:
             raise
         raise ValueError(f"Invalid data from the dataset: {known[0]}") from None

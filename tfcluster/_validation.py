@@ -18,6 +18,7 @@ __all__ = [
     "check_labels",
     "check_n_features",
     "is_dataset",
+    "largest_value",
 ]
 
 
@@ -28,7 +29,14 @@ def is_dataset(X) -> bool:
 
 def _to_numpy(X, name: str) -> np.ndarray:
     if isinstance(X, (tf.Tensor, tf.Variable)):
+        if not (X.dtype.is_floating or X.dtype.is_integer or X.dtype.is_bool):
+            raise TypeError(f"{name} must contain real numbers; got a tensor of {X.dtype.name}.")
         X = X.numpy()
+    if isinstance(X, tf.SparseTensor) or hasattr(X, "tocsr"):  # scipy.sparse as well
+        raise TypeError(
+            f"{name} is sparse; only dense input is supported. Pass X.toarray() "
+            "(scipy) or tf.sparse.to_dense(X)."
+        )
     if isinstance(X, (str, bytes)):
         raise TypeError(f"{name} must be a 2-D array of numbers, got a string.")
     try:
@@ -82,14 +90,34 @@ def check_array(
         _check_shape(tuple(X.shape), name, min_samples, n_features)
         x = tf.cast(X, dtype)
         finite = bool(tf.reduce_all(tf.math.is_finite(x)))
+        largest = float(tf.reduce_max(tf.abs(x))) if finite else 0.0
     else:
         arr = _to_numpy(X, name)
         _check_shape(arr.shape, name, min_samples, n_features)
         x = arr.astype(dtype.as_numpy_dtype, copy=False)
-        finite = bool(np.all(np.isfinite(arr)))
+        low, high = (np.min(arr), np.max(arr)) if arr.size else (0.0, 0.0)  # NaN propagates
+        finite = bool(np.isfinite(low) and np.isfinite(high))
+        largest = max(abs(float(low)), abs(float(high))) if finite else 0.0
     if not finite:
         raise ValueError(f"{name} contains NaN or infinity; only finite values are accepted.")
+    limit = largest_value(dtype, int(x.shape[1]))
+    if largest > limit:
+        raise ValueError(
+            f"{name} has values up to {largest:.3g} in magnitude: squared distances "
+            f"between such rows overflow {dtype.name} (values must stay within "
+            f"{limit:.3g} for {int(x.shape[1])} features). Scale the data, or use "
+            "dtype='float64'."
+        )
     return tf.convert_to_tensor(x)
+
+
+def largest_value(dtype, n_features: int) -> float:
+    """The largest magnitude whose squared distances ``[d]`` cannot overflow ``dtype``.
+
+    Two rows within ``+-v`` are at most ``4 * d * v^2`` apart squared, so ``v``
+    must stay below ``sqrt(max / (4 d))`` (about ``9e18 / sqrt(d)`` in float32).
+    """
+    return float(np.sqrt(np.finfo(tf.as_dtype(dtype).as_numpy_dtype).max / (4 * n_features)))
 
 
 def _check_shape(shape: tuple, name, min_samples, n_features) -> None:

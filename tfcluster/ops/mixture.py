@@ -90,12 +90,19 @@ def log_gaussian_prob(x, means, prec_chol, covariance_type):
 def log_resp(x, weights, means, prec_chol, covariance_type):
     """Per-row log-likelihood and log responsibilities (log-sum-exp stable).
 
+    Responsibilities always sum to one: a row so far from every component
+    that all its densities underflow (log-likelihood -inf in this dtype) gets
+    equal responsibilities, not NaN.
+
     Returns:
         ``(log_prob_norm [b], log_resp [b, k])``.
     """
     weighted = log_gaussian_prob(x, means, prec_chol, covariance_type) + tf.math.log(weights)
     norm = tf.reduce_logsumexp(weighted, axis=1)  # [b]
-    return norm, weighted - norm[:, None]
+    lost = tf.math.is_inf(norm)[:, None]  # [b, 1]
+    # log_softmax, not weighted - norm: it stays normalised when the
+    # log-likelihoods are too large for norm to resolve log(k) (far outliers)
+    return norm, tf.nn.log_softmax(tf.where(lost, tf.zeros_like(weighted), weighted), axis=1)
 
 
 def resp_statistics(x, w, resp, centers, covariance_type):
