@@ -8,20 +8,54 @@ from __future__ import annotations
 
 import numpy as np
 
+from tfcluster._base import check_option
+
 __all__ = ["adjusted_rand_score", "normalized_mutual_info_score", "contingency_matrix"]
 
 
+def _as_labels(labels, name: str) -> np.ndarray:
+    """``labels`` as a 1-D array of any comparable kind (ints, strings...), checked."""
+    try:
+        arr = np.asarray(labels)
+    except ValueError:  # ragged nested lists (numpy >= 1.24)
+        raise ValueError(f"{name} must be 1-D; got a ragged sequence.") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D [n_samples]; got shape {arr.shape}.")
+    if arr.dtype.kind in "fc":
+        bad = not np.all(np.isfinite(arr))
+    else:
+        bad = arr.dtype == object and bool(np.any(arr != arr))  # NaN is the only x != x
+    if bad:
+        raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+    return arr
+
+
+def _codes(arr: np.ndarray, name: str) -> np.ndarray:
+    """The index of each label among the sorted distinct labels ``[n_samples]``."""
+    try:
+        return np.unique(arr, return_inverse=True)[1].ravel()
+    except TypeError:  # objects that cannot be ordered, e.g. None mixed with ints
+        raise TypeError(
+            f"{name} must hold labels of one comparable kind (ints or strings); "
+            f"got {sorted({type(v).__name__ for v in arr})}."
+        ) from None
+
+
 def contingency_matrix(labels_true, labels_pred) -> np.ndarray:
-    """Counts ``[n_classes, n_clusters]`` of rows in each (class, cluster) pair."""
-    labels_true = np.asarray(labels_true)
-    labels_pred = np.asarray(labels_pred)
-    if labels_true.ndim != 1 or labels_true.shape != labels_pred.shape:
+    """Counts ``[n_classes, n_clusters]`` of rows in each (class, cluster) pair.
+
+    Raises:
+        ValueError: labels not 1-D, of different lengths, or NaN/infinite.
+        TypeError: labels that cannot be ordered (e.g. None mixed with ints).
+    """
+    labels_true = _as_labels(labels_true, "labels_true")
+    labels_pred = _as_labels(labels_pred, "labels_pred")
+    if labels_true.shape != labels_pred.shape:
         raise ValueError(
-            "labels_true and labels_pred must be 1-D of the same length; got shapes "
-            f"{labels_true.shape} and {labels_pred.shape}."
+            "labels_true and labels_pred must have the same length; got "
+            f"{labels_true.shape[0]} and {labels_pred.shape[0]}."
         )
-    _, t = np.unique(labels_true, return_inverse=True)
-    _, p = np.unique(labels_pred, return_inverse=True)
+    t, p = _codes(labels_true, "labels_true"), _codes(labels_pred, "labels_pred")
     table = np.zeros((t.max(initial=-1) + 1, p.max(initial=-1) + 1), dtype=np.int64)
     np.add.at(table, (t, p), 1)
     return table
@@ -58,13 +92,45 @@ def _entropy(counts) -> float:
     return float(-np.sum(p * np.log(p)))
 
 
-def normalized_mutual_info_score(labels_true, labels_pred) -> float:
-    """Mutual information normalised by the arithmetic mean of the entropies.
+_AVERAGES = {
+    "min": min,
+    "geometric": lambda u, v: np.sqrt(u * v),
+    "arithmetic": lambda u, v: (u + v) / 2,
+    "max": max,
+}
+
+
+def normalized_mutual_info_score(
+    labels_true, labels_pred, *, average_method: str = "arithmetic"
+) -> float:
+    """Mutual information normalised by a mean of the two entropies, in [0, 1].
+
+    As ``sklearn.metrics.normalized_mutual_info_score``:
+    ``mi / mean(h_true, h_pred)``, 1 when both labellings have a single
+    label, 0 when the mutual information is 0.
+
+    Args:
+        labels_true: ``[n_samples]`` the known classes (ints or strings).
+        labels_pred: ``[n_samples]`` the clusters.
+        average_method: the mean of the entropies: ``"min"``,
+            ``"geometric"`` (``sqrt(h_true * h_pred)``), ``"arithmetic"``
+            (the default, as scikit-learn's) or ``"max"``.
+
+    Returns:
+        The score, a float.
+
+    Raises:
+        ValueError: an unknown ``average_method``; labels not 1-D, of
+            different lengths, or NaN/infinite.
 
     Examples:
         >>> normalized_mutual_info_score([0, 0, 1, 1], [1, 1, 0, 0])
         1.0
+        >>> nmi = normalized_mutual_info_score([0, 0, 1, 1], [0, 0, 1, 2], average_method="max")
+        >>> round(nmi, 4)
+        0.6667
     """
+    average = check_option("average_method", average_method, _AVERAGES)
     table = contingency_matrix(labels_true, labels_pred).astype(np.float64)
     n = table.sum()
     h_true, h_pred = _entropy(table.sum(1)), _entropy(table.sum(0))
@@ -73,4 +139,6 @@ def normalized_mutual_info_score(labels_true, labels_pred) -> float:
     nz = table > 0
     outer = np.outer(table.sum(1), table.sum(0))
     mi = float(np.sum(table[nz] / n * np.log(table[nz] * n / outer[nz])))
-    return float(max(mi, 0.0) / ((h_true + h_pred) / 2))
+    if mi <= 0:  # independent labellings (one may be a single label): 0 whatever the mean
+        return 0.0
+    return float(mi / average(h_true, h_pred))
