@@ -265,6 +265,20 @@ def test_bad_X(X, error, match):
         KMeans(1).fit(X)
 
 
+def test_predict_transform_and_score_read_datasets_as_arrays(iris):
+    X, _ = iris
+    stream = _dataset(X.astype(np.float32), 32)
+    km = KMeans(3, random_state=0).fit(X)
+    np.testing.assert_array_equal(km.predict(stream), km.predict(X))
+    np.testing.assert_allclose(km.transform(stream), km.transform(X), rtol=1e-6)
+    assert km.score(stream) == pytest.approx(km.score(X), rel=1e-6)
+    np.testing.assert_allclose(km.fit_transform(stream), km.transform(X), rtol=1e-6)
+    with pytest.raises(ValueError, match="empty"):
+        km.predict(stream.take(0))
+    with pytest.raises(ValueError, match="3 features"):
+        km.predict(_dataset(X[:, :3].astype(np.float32), 32))
+
+
 def test_values_that_would_overflow_are_refused_in_streams_and_fit_in_float64():
     X = np.array([[1.0, 1e19], [2.0, 3.0], [0.0, 1.0]])
     stream = tf.data.Dataset.from_tensor_slices(X).batch(2)

@@ -344,6 +344,8 @@ def test_dataset_and_weights_equal_in_memory(small):
     streamed = SelfOrganizingMap(4, 4, **kw).fit(ds, epochs=3, mode="batch")
     np.testing.assert_allclose(streamed.weights_, mem.weights_, rtol=1e-5, atol=1e-4)
     np.testing.assert_array_equal(streamed.labels_, mem.labels_)
+    np.testing.assert_array_equal(mem.predict(ds), mem.predict(X))
+    np.testing.assert_allclose(mem.transform(ds), mem.transform(X), rtol=1e-5, atol=1e-5)
     pca = SelfOrganizingMap(4, 4, init="pca", **kw)
     a = pca.fit(X, epochs=2, mode="batch").weights_
     b = pca.fit(ds, epochs=2, mode="batch").weights_

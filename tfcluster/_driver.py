@@ -24,7 +24,7 @@ from tfcluster._validation import (
     largest_value,
 )
 
-__all__ = ["Data", "as_data", "call", "chunk_rows", "moments"]
+__all__ = ["Data", "as_data", "call", "chunk_rows", "map_rows", "moments"]
 
 _NON_FINITE = "X contains NaN or infinity; only finite values are accepted."
 _W_NON_FINITE = "sample_weight contains NaN or infinity."
@@ -226,3 +226,31 @@ def moments(data: Data):
     mean_shifted = s1 / total
     var = np.maximum(s2 / total - mean_shifted**2, 0.0)
     return shift.numpy().astype(np.float64) + mean_shifted, var, float(total), int(n)
+
+
+def map_rows(fn, X, *, dtype, n_features: int):
+    """Per-row outputs of ``fn`` for an array, or for each batch of a dataset.
+
+    Args:
+        fn: maps a checked ``x [b, n_features]`` tensor to a numpy array (or a
+            tuple of them) with ``b`` rows.
+        X: an array, nested list or tensor ``[n, n_features]``, or a
+            ``tf.data.Dataset`` as ``as_data`` takes it (read batch by batch).
+        dtype: tf.float32 or tf.float64.
+        n_features: the number of columns required.
+
+    Returns:
+        ``fn``'s output(s) for all rows, concatenated: ``[n, ...]``.
+
+    Raises:
+        ValueError, TypeError: as ``check_array``/``as_data``.
+    """
+    if not is_dataset(X):
+        return fn(check_array(X, dtype=dtype, n_features=n_features))
+    source = as_data(X, dtype=dtype, n_features=n_features).source
+    parts = call(lambda: [fn(x) for x, _ in source])
+    if not parts:
+        raise ValueError("The dataset is empty; at least 1 sample is required.")
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+    return np.concatenate(parts)

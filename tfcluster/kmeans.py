@@ -26,7 +26,7 @@ from tfcluster._base import (
     make_seed,
 )
 from tfcluster._checkpoint import LoopCheckpoint
-from tfcluster._driver import Data, as_data, call, chunk_rows, moments
+from tfcluster._driver import Data, as_data, call, chunk_rows, map_rows, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches
@@ -165,33 +165,39 @@ def check_init(init):
 class _KMeansMixin:
     """Inference shared by KMeans and MiniBatchKMeans: needs ``cluster_centers_``."""
 
-    def _check_X(self, X):
+    def _per_row(self, fn, X):
+        """``fn(x - offset, centers - offset, chunk)`` for ``X`` (an array or a
+        dataset, read batch by batch), both shifted by the centers' mean (float32
+        accuracy)."""
         check_is_fitted(self, "cluster_centers_")
-        return check_array(X, dtype=check_dtype(self.dtype), n_features=self.n_features_in_)
-
-    def _shifted(self, X):
-        """``X`` and the centers both shifted by the centers' mean (float32 accuracy)."""
-        x = self._check_X(X)
-        centers = tf.constant(self.cluster_centers_)
+        dtype = check_dtype(self.dtype)
+        centers = tf.constant(self.cluster_centers_, dtype)
         offset = tf.reduce_mean(centers, axis=0)
-        return x - offset, centers - offset
+        chunk = chunk_rows(self.n_clusters)
+        return map_rows(
+            lambda x: fn(x - offset, centers - offset, chunk).numpy(),
+            X,
+            dtype=dtype,
+            n_features=self.n_features_in_,
+        )
 
     def predict(self, X) -> np.ndarray:
         """Index of the nearest center of each row.
 
         Args:
-            X: ``[n_samples, n_features]``.
+            X: ``[n_samples, n_features]``, or a ``tf.data.Dataset`` of batches.
 
         Returns:
             int32 ``[n_samples]``.
         """
-        x, centers = self._shifted(X)
-        return _nearest(x, centers, chunk_rows(self.n_clusters))[0].numpy()
+        return self._per_row(lambda x, c, chunk: _nearest(x, c, chunk)[0], X)
 
     def transform(self, X) -> np.ndarray:
-        """Euclidean distance of each row to every center, ``[n_samples, n_clusters]``."""
-        x, centers = self._shifted(X)
-        return _distances(x, centers, chunk_rows(self.n_clusters)).numpy()
+        """Euclidean distance of each row to every center, ``[n_samples, n_clusters]``.
+
+        ``X`` may be an array or a ``tf.data.Dataset`` of batches.
+        """
+        return self._per_row(_distances, X)
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return ``labels_`` ``[n_samples]``."""

@@ -27,7 +27,7 @@ from tfcluster._base import (
     split_seed,
 )
 from tfcluster._checkpoint import LoopCheckpoint
-from tfcluster._driver import as_data, call, chunk_rows, moments
+from tfcluster._driver import as_data, call, chunk_rows, map_rows, moments
 from tfcluster._mixture_init import (
     ILL_DEFINED,
     check_means_init,
@@ -405,14 +405,14 @@ class GaussianMixture(BaseEstimator):
         """
         offset = self._offset()
         dtype = check_dtype(self.dtype)
-        data = as_data(X, dtype=dtype, n_features=self.n_features_in_).shifted(offset)
         chunk = chunk_rows(self.n_components * self.n_features_in_)
         params, score = self._params(offset), _SCORE_CHUNKS[self.covariance_type]
-        batches = [x for x, _ in data.source] if data.streamed else [data.x]
-        parts = [[t.numpy() for t in call(score, x, params, chunk)] for x in batches]
-        if not parts:
-            raise ValueError("The dataset is empty; at least 1 sample is required.")
-        return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+        shift = tf.constant(offset, dtype)
+
+        def rows(x):
+            return tuple(t.numpy() for t in call(score, x - shift, params, chunk))
+
+        return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_)
 
     def score_samples(self, X) -> np.ndarray:
         """Log-likelihood of each row under the model, ``[n_samples]``."""

@@ -21,7 +21,7 @@ from tfcluster._base import (
     make_seed,
     split_seed,
 )
-from tfcluster._driver import as_data, call
+from tfcluster._driver import as_data, call, map_rows
 from tfcluster._validation import check_array, check_labels
 from tfcluster.ops import som as ops
 from tfcluster.ops.batching import map_chunks
@@ -292,14 +292,29 @@ class SelfOrganizingMap(BaseEstimator):
 
         return som_layer(self, output=output, **kwargs)
 
+    def _per_row(self, fn, X):
+        """``fn(checked x)`` for ``X``, an array or a dataset read batch by batch."""
+        cfg, w = self._fitted()
+        return map_rows(fn, X, dtype=cfg.dtype, n_features=w.shape[-1])
+
     def predict(self, X):
-        """Flat index ``i * n + j`` of each sample's best-matching unit: ``[n_samples]``."""
-        return self._winners(X)
+        """Flat index ``i * n + j`` of each sample's best-matching unit: ``[n_samples]``.
+
+        ``X`` may be an array or a ``tf.data.Dataset`` of batches.
+        """
+        return self._per_row(lambda x: self._winners(x, checked=True), X)
 
     def transform(self, X):
-        """Activation distances from each sample to every node: ``[n_samples, m * n]``."""
-        x, w, cfg = self._prepare(X)
-        return _transform(x, w, cfg.distance, cfg.chunk(w.shape[1])).numpy()
+        """Activation distances from each sample to every node: ``[n_samples, m * n]``.
+
+        ``X`` may be an array or a ``tf.data.Dataset`` of batches.
+        """
+
+        def distances(x):
+            x, w, cfg = self._prepare(x, checked=True)
+            return _transform(x, w, cfg.distance, cfg.chunk(w.shape[1])).numpy()
+
+        return self._per_row(distances, X)
 
     def quantization(self, X):
         """Codebook vector of each sample's Euclidean best unit ``[n_samples, n_features]``."""
