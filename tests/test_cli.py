@@ -207,7 +207,8 @@ def test_failures_exit_1(tmp_path, capsys, monkeypatch):
     make_image_folder(good)
     assert main(["images", str(good), "--out", str(tmp_path / "o2"), "--input-size", "32"]) == 1
     assert "--weights none" in _one_line_error(capsys)
-    assert main(["images", str(good), "--out", str(tmp_path / "o3"), "--k", "99", *FAST]) == 1
+    # a --k the images cannot support is the user's to change: a usage error
+    assert main(["images", str(good), "--out", str(tmp_path / "o3"), "--k", "99", *FAST]) == 2
     assert "more than the 20 images" in _one_line_error(capsys)
 
 

@@ -73,7 +73,7 @@ def _choose_k(algorithm, X, k_max, seed, log):
     n = X.shape[0]
     top = min(k_max, n - 1)
     if top < 2:
-        raise ValueError(f"--k auto needs at least 3 images; found {n}. Give --k N instead.")
+        raise UsageError(f"--k auto needs at least 3 images; found {n}. Give --k N instead.")
     score = _SWEEP_SCORE[algorithm]
     log(f"choosing k in 2..{top} by {score} ...")
     # a factory, so each k gets the estimator --k k would fit (a map's sigma follows its grid)
@@ -205,7 +205,7 @@ def run_images(
     if k == "auto":
         k, sweep_result = _choose_k(algorithm, X, k_max, seed, log)
     elif k > X.shape[0]:
-        raise ValueError(f"--k {k} is more than the {X.shape[0]} images that could be read.")
+        raise UsageError(f"--k {k} is more than the {X.shape[0]} images that could be read.")
     model = sweep_result.model(k) if sweep_result else make_clusterer(algorithm, k, seed).fit(X)
     labels = getattr(model, "labels_", None)
     labels = np.asarray(model.predict(X) if labels is None else labels)
