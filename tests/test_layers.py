@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -418,3 +419,126 @@ def test_as_layer_methods_equal_the_builders(X, kmeans):
     np.testing.assert_array_equal(mbk.as_layer()(X).numpy(), mbk.predict(X))
     som = SelfOrganizingMap(3, 4, random_state=0).fit(X, num_iteration=200)
     np.testing.assert_array_equal(som.as_layer("bmu")(X).numpy(), som.predict(X))
+
+
+# Integer inputs and input shapes -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def iris_int_estimators(iris):
+    """Estimators fitted on iris * 10 (integer-valued floats), for integer inputs."""
+    X = np.round(iris[0] * 10).astype(np.float32)
+    return X, [
+        (KMeans(3, random_state=0).fit(X), kmeans_layer, "labels"),
+        (GaussianMixture(3, covariance_type="diag", random_state=0).fit(X), gmm_layer, "labels"),
+        (SelfOrganizingMap(3, 3, random_state=0).fit(X, num_iteration=300), som_layer, "bmu"),
+    ]
+
+
+def test_heads_take_integer_inputs_eagerly_in_models_and_traced(iris_int_estimators):
+    X, cases = iris_int_estimators
+    for est, make, output in cases:
+        want = est.predict(X)
+        assert len(np.unique(want)) > 1
+        head = make(est, output=output)
+        for dtype in ("int32", "int64"):
+            np.testing.assert_array_equal(head(X.astype(dtype)).numpy(), want)
+        np.testing.assert_array_equal(head(X).numpy(), want)  # float inputs, same head
+        model = keras.Sequential([keras.Input((4,), dtype="int32"), make(est, output=output)])
+        np.testing.assert_array_equal(model.predict(X.astype(np.int32), verbose=0), want)
+        traced = tf.function(head, input_signature=[tf.TensorSpec([None, None], tf.int64)])
+        np.testing.assert_array_equal(traced(X.astype(np.int64)).numpy(), want)
+    km64 = KMeans(3, random_state=0, dtype="float64").fit(X)
+    head = kmeans_layer(km64, output="distances")
+    np.testing.assert_allclose(head(X.astype(np.int32)).numpy(), km64.transform(X), rtol=1e-12)
+    layer = ClusteringLayer.from_kmeans(cases[0][0])
+    np.testing.assert_array_equal(layer(X.astype(np.int32)).numpy(), layer(X).numpy())
+
+
+def test_heads_refuse_wrong_feature_count_or_rank(iris_int_estimators):
+    X, cases = iris_int_estimators
+    makers = [lambda est=est, make=make: make(est) for est, make, _ in cases]
+    makers.append(lambda: ClusteringLayer.from_kmeans(cases[0][0]))
+    wide, flat, deep = np.zeros((3, 5), np.float32), np.zeros(4, np.float32), X[:3, :, None]
+    for new_layer in makers:
+        with pytest.raises(ValueError, match=r"expects inputs \[batch, 4\].*got shape \(3, 5\)"):
+            new_layer()(wide)  # not built yet
+        with pytest.raises(ValueError, match=r"\[batch, 4\].*got shape \(None, 4, 1\)"):
+            keras.Sequential([keras.Input((4, 1)), new_layer()])
+        head = new_layer()
+        head(X[:3])  # built for [batch, 4]
+        for bad in (wide, wide.astype(np.int32), flat, deep):
+            with pytest.raises(
+                ValueError, match=rf"\[batch, 4\][^;]*; got shape {re.escape(str(bad.shape))}\.$"
+            ):
+                head(bad)
+        with pytest.raises(ValueError, match=r"\[batch, 4\].*got shape \(None, 5\)"):
+            head(keras.Input((5,)))  # symbolic, after build
+        assert head.compute_output_shape((None, 4))[0] is None
+        with pytest.raises(ValueError, match=r"\[batch, 4\].*got shape \(None, 5\)"):
+            head.compute_output_shape((None, 5))
+        with pytest.raises(TypeError, match="real numbers.*string"):
+            head(tf.constant([["a"] * 4]))
+    with pytest.raises(ValueError, match=r"centers have 4 features\); got shape \(3, 5\)"):
+        head(wide)  # the ClusteringLayer, built
+    with pytest.raises(ValueError, match=r"initial_centers have 4 features\); got shape \(3, 5\)"):
+        makers[-1]()(wide)
+    free = ClusteringLayer(2)  # no initial centers: any d, then only that d
+    assert free(wide).shape == (3, 2)
+    with pytest.raises(ValueError, match=r"\[batch, 5\] \(its centers have 5 features\)"):
+        free(X[:3])
+
+
+# target_distribution and clustering_loss on edge cases --------------------------------------
+
+
+def _target_by_hand(q):
+    f = q.sum(0)
+    w = np.divide(q**2, f, out=np.zeros_like(q), where=f > 0)
+    s = w.sum(1, keepdims=True)
+    return np.divide(w, s, out=np.zeros_like(w), where=s > 0)
+
+
+def test_target_distribution_never_nan():
+    np.testing.assert_array_equal(target_distribution(tf.zeros((2, 3))).numpy(), 0.0)
+    q = np.array([[0.6, 0.4, 0.0], [0.0, 0.0, 0.0], [0.2, 0.8, 0.0]])  # empty column and row
+    p = target_distribution(q).numpy()
+    np.testing.assert_allclose(p, _target_by_hand(q), rtol=1e-12)
+    np.testing.assert_allclose(p.sum(1), [1.0, 0.0, 1.0], rtol=1e-12)
+    tiny = np.array([[1e-30, 3e-30], [0.5, 0.5]], np.float32)  # squares underflow float32
+    p = target_distribution(tiny).numpy()
+    np.testing.assert_allclose(p, _target_by_hand(tiny.astype(np.float64)), rtol=1e-6)
+    traced = tf.function(target_distribution, input_signature=[tf.TensorSpec([None, None])])
+    np.testing.assert_allclose(traced(q.astype(np.float32)), _target_by_hand(q), rtol=1e-6)
+    loss = clustering_loss(target_distribution(q), q)  # the empty row adds zero
+    assert float(loss) == pytest.approx(_kl_by_hand(_target_by_hand(q), q), rel=1e-12)
+
+
+def _kl_by_hand(p, q):
+    """``mean_i sum_j p log(p / q)`` over the terms with ``p > 0``."""
+    pos = p > 0
+    return np.sum(p[pos] * np.log(p[pos] / q[pos])) / len(p)
+
+
+def test_target_distribution_and_loss_refuse_bad_shapes_and_values():
+    with pytest.raises(ValueError, match=r"q must be 2-D .*got shape \(3,\)"):
+        target_distribution(tf.ones((3,)))
+    with pytest.raises(ValueError, match=r"q must be 2-D .*got shape \(2, 3, 1\)"):
+        target_distribution(np.ones((2, 3, 1)))
+    with pytest.raises(ValueError, match="finite non-negative"):
+        target_distribution([[0.5, np.nan]])
+    with pytest.raises(ValueError, match="finite non-negative"):
+        target_distribution([[1.5, -0.5]])
+    with pytest.raises(TypeError, match="q must contain real numbers"):
+        target_distribution(tf.constant([["a"]]))
+    with pytest.raises(ValueError, match=r"same shape.*p \(2, 3\) and q \(2, 4\)"):
+        clustering_loss(tf.ones((2, 3)) / 3, tf.ones((2, 4)) / 4)
+    with pytest.raises(ValueError, match=r"p must be 2-D .*got shape \(3,\)"):
+        clustering_loss(tf.ones(3) / 3, tf.ones((1, 3)) / 3)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3]), tf.TensorSpec([None, 4])])
+    def loss(p, q):
+        return clustering_loss(p, q)
+
+    with pytest.raises(ValueError, match=r"p \(None, 3\) and q \(None, 4\)"):
+        loss.get_concrete_function()  # static shapes checked when traced

@@ -35,21 +35,112 @@ def student_t_assignment(sq_distances, alpha=1.0):
     return tf.nn.softmax(logits, axis=-1)
 
 
+def _input_shape_error(layer, shape, n_features, why=""):
+    """The ValueError for ``shape`` given to ``layer``, which takes ``[batch, n_features]``."""
+    d = "d" if n_features is None else n_features
+    return ValueError(
+        f"{type(layer).__name__} expects inputs [batch, {d}]{why}; got shape {tuple(shape)}."
+    )
+
+
+def check_input_shape(layer, shape, n_features, why=""):
+    """Raise ValueError unless the static ``shape`` can be ``[batch, n_features]``.
+
+    Only what is known is checked: an unknown rank or dimension passes (a
+    ``tf.function`` traced with ``None`` dimensions). ``n_features=None``
+    checks the rank only. ``why`` is added to the message after the shape.
+    """
+    shape = tf.TensorShape(shape)
+    if shape.rank is None:
+        return
+    if not shape.is_compatible_with([None, n_features]):
+        raise _input_shape_error(layer, shape.as_list(), n_features, why)
+
+
+def layer_inputs(layer, inputs, n_features, why=""):
+    """``inputs`` as a tensor of the layer's compute dtype, checked to be ``[batch, n_features]``.
+
+    Integer and boolean inputs are cast to the compute dtype (Keras itself
+    casts floating inputs only); other dtypes raise TypeError.
+    """
+    x = tf.convert_to_tensor(inputs)
+    if not (x.dtype.is_floating or x.dtype.is_integer or x.dtype.is_bool):
+        raise TypeError(
+            f"{type(layer).__name__} takes real numbers (float, int or bool); "
+            f"got inputs of dtype {x.dtype.name}."
+        )
+    check_input_shape(layer, x.shape, n_features, why)
+    return tf.cast(x, layer.compute_dtype)  # [b, d]
+
+
+class InputChecked:
+    """Mixin for a Keras layer taking ``[batch, n_features]``: checks inputs before Keras does.
+
+    ``__call__`` checks the static shape of the inputs (arrays, tensors,
+    symbolic ``keras.Input``), so a wrong rank or feature count raises this
+    module's plain ValueError rather than one wrapped by Keras's call
+    machinery. Subclasses give ``_n_features() -> (n_features or None, why)``.
+    """
+
+    def _n_features(self):
+        raise NotImplementedError
+
+    def __call__(self, inputs, *args, **kwargs):
+        try:
+            shape = inputs.shape if hasattr(inputs, "shape") else np.shape(inputs)
+        except ValueError:  # a ragged nested list: left to the conversion
+            shape = None
+        check_input_shape(self, shape, *self._n_features())
+        return super().__call__(inputs, *args, **kwargs)
+
+
+def _soft_assignments(name, value):
+    """``value`` as a floating tensor ``[n, k]`` (integers become floatx); static rank checked."""
+    x = tf.convert_to_tensor(value)
+    if x.dtype.is_integer or x.dtype.is_bool:
+        x = tf.cast(x, keras.config.floatx())
+    if not x.dtype.is_floating:
+        raise TypeError(f"{name} must contain real numbers; got dtype {x.dtype.name}.")
+    if x.shape.rank is not None and x.shape.rank != 2:
+        raise ValueError(
+            f"{name} must be 2-D soft assignments [n_samples, n_clusters]; "
+            f"got shape {tuple(x.shape.as_list())}."
+        )
+    return x
+
+
 def target_distribution(q):
     """DEC's auxiliary target ``p``: ``q**2 / f`` with ``f = sum_i q``, rows normalised.
 
     Squaring sharpens confident assignments; dividing by the cluster
-    frequency ``f [k]`` keeps large clusters from taking over.
+    frequency ``f [k]`` keeps large clusters from taking over. The result is
+    never NaN: a cluster with ``f = 0`` gets target 0, and a row of zeros
+    gets a row of zeros (it then adds nothing to ``clustering_loss``). Rows
+    are scaled by their largest entry before squaring, so tiny probabilities
+    do not underflow. Works eagerly and inside ``tf.function``.
 
     Args:
-        q: soft assignments ``[n, k]``, a tensor or an array.
+        q: soft assignments ``[n, k]``, a tensor or an array (non-negative).
 
     Returns:
-        ``[n, k]`` (a tf.Tensor), rows summing to one.
+        ``[n, k]`` (a tf.Tensor), rows summing to one (zeros for a row of zeros).
+
+    Raises:
+        ValueError: ``q`` is not 2-D (checked when the rank is known); called
+            eagerly, ``q`` has negative, NaN or infinite entries.
+        TypeError: ``q`` is not numeric.
+
+    Examples:
+        >>> target_distribution([[0.5, 0.5], [0.0, 0.0]]).numpy().tolist()
+        [[0.5, 0.5], [0.0, 0.0]]
     """
-    q = tf.convert_to_tensor(q)
-    weight = tf.square(q) / tf.reduce_sum(q, axis=0)  # [n, k]
-    return weight / tf.reduce_sum(weight, axis=1, keepdims=True)
+    q = _soft_assignments("q", q)
+    if tf.executing_eagerly() and not bool(tf.reduce_all(tf.math.is_finite(q) & (q >= 0))):
+        raise ValueError("q must contain finite non-negative soft assignments.")
+    f = tf.reduce_sum(q, axis=0)  # [k]
+    scaled = tf.math.divide_no_nan(q, tf.reduce_max(q, axis=1, keepdims=True))  # [n, k] <= 1
+    weight = tf.math.divide_no_nan(tf.square(scaled), f)  # [n, k]
+    return tf.math.divide_no_nan(weight, tf.reduce_sum(weight, axis=1, keepdims=True))
 
 
 def clustering_loss(p, q):
@@ -63,8 +154,19 @@ def clustering_loss(p, q):
 
     Returns:
         Scalar.
+
+    Raises:
+        ValueError: ``p`` or ``q`` is not 2-D, or their shapes differ (checked
+            where the shapes are known: always eagerly, statically in a graph).
+        TypeError: ``p`` or ``q`` is not numeric.
     """
-    q = tf.convert_to_tensor(q)
+    q = _soft_assignments("q", q)
+    p = _soft_assignments("p", p)
+    if not p.shape.is_compatible_with(q.shape):
+        raise ValueError(
+            f"p and q must have the same shape [b, k]; got p {tuple(p.shape.as_list())} "
+            f"and q {tuple(q.shape.as_list())}."
+        )
     p = tf.stop_gradient(tf.cast(p, q.dtype))
     eps = np.finfo(q.dtype.as_numpy_dtype).eps
     log_ratio = tf.math.log(tf.maximum(p, eps)) - tf.math.log(tf.maximum(q, eps))
@@ -72,7 +174,7 @@ def clustering_loss(p, q):
 
 
 @keras.saving.register_keras_serializable(package="tfcluster")
-class ClusteringLayer(keras.layers.Layer):
+class ClusteringLayer(InputChecked, keras.layers.Layer):
     """DEC's clustering layer: Student-t soft assignment to trainable centers.
 
     ``q[i, j] ∝ (1 + ||z_i - mu_j||**2 / alpha) ** (-(alpha + 1) / 2)`` for
@@ -119,9 +221,10 @@ class ClusteringLayer(keras.layers.Layer):
         return cls(centers.shape[0], alpha=alpha, initial_centers=centers, **kwargs)
 
     def build(self, input_shape):
+        check_input_shape(self, input_shape, None)
         d = input_shape[-1]
-        if len(input_shape) != 2 or d is None:
-            raise ValueError(f"ClusteringLayer expects inputs [batch, d]; got {input_shape}.")
+        if d is None:
+            raise _input_shape_error(self, input_shape, None, " with a known d")
         if self._initial is not None and self._initial.shape[1] != d:
             raise ValueError(
                 f"initial_centers have {self._initial.shape[1]} features; inputs have {d}."
@@ -133,11 +236,22 @@ class ClusteringLayer(keras.layers.Layer):
             self.clusters.assign(self._initial.astype(self.clusters.dtype))
         self._initial = None
 
+    def _n_features(self):
+        if self.built:
+            d = self.clusters.shape[1]
+            return d, f" (its centers have {d} features)"
+        if self._initial is not None:
+            d = self._initial.shape[1]
+            return d, f" (its initial_centers have {d} features)"
+        return None, ""  # any d: the centers are made when the layer is built
+
     def call(self, inputs):
-        d2 = squared_distances(inputs, tf.convert_to_tensor(self.clusters))  # [b, k]
+        x = layer_inputs(self, inputs, *self._n_features())
+        d2 = squared_distances(x, tf.convert_to_tensor(self.clusters))  # [b, k]
         return student_t_assignment(d2, self.alpha)
 
     def compute_output_shape(self, input_shape):
+        check_input_shape(self, input_shape, *self._n_features())
         return (input_shape[0], self.n_clusters)
 
     def get_config(self):

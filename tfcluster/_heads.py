@@ -15,7 +15,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_number, check_option, check_positive_int
-from tfcluster._dec_layer import student_t_assignment
+from tfcluster._dec_layer import (
+    InputChecked,
+    check_input_shape,
+    layer_inputs,
+    student_t_assignment,
+)
 from tfcluster._driver import chunk_rows
 from tfcluster._validation import check_array
 from tfcluster.ops import mixture as mixture_ops
@@ -27,7 +32,7 @@ __all__ = ["KMeansHead", "GaussianMixtureHead", "SOMHead"]
 _register = keras.saving.register_keras_serializable(package="tfcluster")
 
 
-class _FittedHead(keras.layers.Layer):
+class _FittedHead(InputChecked, keras.layers.Layer):
     """A non-trainable layer holding a fitted model's parameters as weights.
 
     Subclasses set ``_OUTPUTS`` (output name -> per-row shape maker, dtype) and
@@ -49,12 +54,11 @@ class _FittedHead(keras.layers.Layer):
     def _weight_shapes(self) -> dict:
         raise NotImplementedError
 
+    def _n_features(self):
+        return self.n_features, ""
+
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] != self.n_features:
-            raise ValueError(
-                f"{type(self).__name__} expects inputs [batch, {self.n_features}]; "
-                f"got shape {tuple(input_shape)}."
-            )
+        check_input_shape(self, input_shape, self.n_features)
         for name, shape in self._weight_shapes().items():
             weight = self.add_weight(name=name, shape=shape, initializer="zeros", trainable=False)
             setattr(self, name, weight)
@@ -64,12 +68,17 @@ class _FittedHead(keras.layers.Layer):
         self._values = None
 
     def _shifted(self, inputs, *params):
-        """``inputs`` and each of ``params`` minus the ``offset`` weight (as the estimator)."""
+        """``inputs`` and each of ``params`` minus the ``offset`` weight (as the estimator).
+
+        ``inputs`` is checked to be ``[batch, n_features]`` where its shape is
+        known and cast to the layer's dtype (integer inputs are accepted).
+        """
         offset = tf.convert_to_tensor(self.offset)
-        x = tf.convert_to_tensor(inputs) - offset
+        x = layer_inputs(self, inputs, *self._n_features()) - offset  # [b, d]
         return (x,) + tuple(tf.convert_to_tensor(p) - offset for p in params)
 
     def compute_output_shape(self, input_shape):
+        check_input_shape(self, input_shape, self.n_features)
         return (input_shape[0],) + self._OUTPUTS[self.output_kind][0](self)
 
     def compute_output_spec(self, inputs):
