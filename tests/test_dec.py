@@ -160,3 +160,26 @@ def test_beats_raw_pixel_kmeans_nmi(data, seed):
     raw = KMeans(10, random_state=seed).fit_predict(X)
     deep = _example().deep_clustering(seed).fit_predict(X)
     assert normalized_mutual_info_score(y, deep) > normalized_mutual_info_score(y, raw)
+
+
+def test_given_encoder_checks_the_shape_of_x(data):
+    X, _ = data
+    encoder = keras.Sequential([keras.Input((64,)), keras.layers.Dense(4)])
+    with pytest.raises(ValueError, match=r"X has 10 features, but the encoder expects 64"):
+        DeepClustering(2, encoder=encoder, max_iter=2, n_init=1).fit(X[:50, :10])
+    with pytest.raises(ValueError, match=r"rows of shape \(64,\).*input shape is \(None, 64\)"):
+        DeepClustering(2, encoder=encoder, max_iter=2, n_init=1).fit(X[:50].reshape(-1, 8, 8))
+    dc = DeepClustering(2, encoder=encoder, max_iter=2, n_init=1, random_state=0).fit(X[:50])
+    for method in (dc.predict, dc.predict_proba, dc.transform):
+        with pytest.raises(ValueError, match="X has 63 features, but the encoder expects 64"):
+            method(X[:5, :63])
+
+
+def test_encoder_without_input_is_built_for_x_and_then_checked(data):
+    X, _ = data
+    encoder = keras.Sequential([keras.layers.Dense(4)])  # no keras.Input: not built
+    dc = DeepClustering(3, encoder=encoder, max_iter=5, n_init=1, random_state=0).fit(X[:60])
+    assert dc.encoder_.input_shape == (None, 64) and not encoder.built
+    np.testing.assert_array_equal(dc.predict(X[:60]), dc.labels_)
+    with pytest.raises(ValueError, match="X has 8 features, but the encoder expects 64"):
+        dc.predict(X[:5, :8])

@@ -45,6 +45,39 @@ def _copy(model):
     return copy
 
 
+def _encoder_row_shape(encoder):
+    """The shape of one input row the Keras ``encoder`` declares (``None`` where free), or None.
+
+    None when the encoder has no single known input (not built, or several inputs).
+    """
+    try:
+        shape = encoder.input_shape
+    except (AttributeError, ValueError):  # a model never called has no input shape
+        return None
+    if not isinstance(shape, tuple) or not all(d is None or isinstance(d, int) for d in shape):
+        return None  # several inputs: a list or a nested structure of shapes
+    return shape[1:]
+
+
+def _check_rows_fit_encoder(arr, encoder):
+    """Raise ValueError unless rows of ``arr`` have the shape the ``encoder`` declares."""
+    expected = _encoder_row_shape(encoder)
+    if expected is None:
+        return
+    got = arr.shape[1:]
+    if tf.TensorShape(expected).is_compatible_with(got):
+        return
+    if len(got) == len(expected) == 1:
+        raise ValueError(
+            f"X has {got[0]} features, but the encoder expects {expected[0]} "
+            f"(its input shape is {(None,) + expected})."
+        )
+    raise ValueError(
+        f"X rows have shape {got} (X is {arr.shape}), but the encoder expects rows of shape "
+        f"{expected} (its input shape is {(None,) + expected})."
+    )
+
+
 def _argmax(q):
     return first_argmin(-q)[0]  # first index of the largest probability, int32 [n]
 
@@ -197,6 +230,8 @@ class DeepClustering(BaseEstimator):
             raise ValueError(f"n_samples={n} should be >= n_clusters={self.n_clusters}.")
         keras.utils.set_random_seed(seed)
         encoder, decoder = self._networks(x.shape[1] if x.ndim == 2 else None)
+        if not encoder.built:  # a Sequential without keras.Input: give it a batch-free shape
+            encoder.build((None,) + x.shape[1:])
         if decoder is not None and self.pretrain_epochs > 0:
             noisy = [keras.layers.GaussianNoise(self.noise)] if self.noise > 0 else []
             autoencoder = keras.Sequential(noisy + [encoder, decoder])
@@ -275,6 +310,11 @@ class DeepClustering(BaseEstimator):
     # ------------------------------------------------------------ inference
 
     def _check_X(self, X, n_features):
+        """``X`` as float32 numpy: ``[n, n_features]`` for the default encoder, else any batch.
+
+        A given encoder's rows must have the shape of its declared input
+        (the fitted copy ``encoder_`` after ``fit``).
+        """
         if self.encoder is None:
             return check_array(X, dtype=tf.float32, n_features=n_features).numpy()
         arr = np.asarray(X, dtype=np.float32)  # a custom encoder takes any shape
@@ -282,6 +322,7 @@ class DeepClustering(BaseEstimator):
             raise ValueError(f"X must be a non-empty batch [n_samples, ...]; got {arr.shape}.")
         if not np.all(np.isfinite(arr)):
             raise ValueError("X contains NaN or infinity; only finite values are accepted.")
+        _check_rows_fit_encoder(arr, getattr(self, "encoder_", self.encoder))
         return arr
 
     def predict_proba(self, X) -> np.ndarray:
