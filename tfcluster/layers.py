@@ -9,6 +9,10 @@ data by an ``offset`` weight, so inside a Keras model, after
 here is registered under the package name "tfcluster": ``load_model`` needs
 no ``custom_objects`` once tfcluster is imported.
 
+Every layer takes ``[batch, n_features]``: integer and boolean inputs are cast
+to the layer's dtype, and a wrong rank or feature count raises ValueError
+wherever the shape is known (arrays, tensors, ``keras.Input``).
+
     KMeansHead           output "labels" [b] int32, "distances" [b, k], "soft" [b, k]
     GaussianMixtureHead  output "proba" [b, k], "log_prob" [b], "labels" [b] int32
     SOMHead              output "bmu" [b] int32, "coords" [b, 2] int32, "distances" [b, K]
