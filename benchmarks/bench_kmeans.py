@@ -5,6 +5,9 @@
     iteration.
 (b) Whole fit: N=100,000, d=64, k=100 blobs, k-means++ init, n_init=1: total
     time and inertia.
+(c) MiniBatchKMeans: N=200,000, d=32, k=50 blobs, batch_size=1024, the default
+    stopping rules on both sides: total fit time (with the final labels) and
+    inertia.
 
 Prints a markdown table of medians over --repeats runs and the ratio
 tfcluster / scikit-learn (below 1 means tfcluster is faster). If FAISS is
@@ -27,8 +30,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn.cluster import KMeans as SKKMeans  # noqa: E402
+from sklearn.cluster import MiniBatchKMeans as SKMiniBatchKMeans  # noqa: E402
 
-from tfcluster import KMeans  # noqa: E402
+from tfcluster import KMeans, MiniBatchKMeans  # noqa: E402
 from tfcluster.datasets import make_blobs  # noqa: E402
 
 
@@ -44,15 +48,17 @@ def bench_lloyd(n, d, k, iters, repeats, device):
     ours_t, ref_t = [], []
     with tf.device(device):
         x = tf.constant(X)  # the data already on the device, as in a GPU job
+        ref = SKKMeans(k, init=init, n_init=1, max_iter=iters, tol=0, algorithm="lloyd")
+        ref.fit(X)  # warm-up
         ours = KMeans(k, init=init, max_iter=iters, tol=0)
         ours.fit(x)  # warm-up: tracing and XLA compilation
-        ref = SKKMeans(k, init=init, n_init=1, max_iter=iters, tol=0, algorithm="lloyd")
-        ref.fit(X)
-        # Each library's runs in a block: interleaved, the OpenMP threads that
-        # scikit-learn leaves spinning after a fit slow the next TensorFlow fit.
+        # Each library's runs in a block, and a pause between the libraries: the
+        # OpenMP/BLAS threads scikit-learn leaves spinning after a fit slow the
+        # next TensorFlow fit (interleaved, up to 2x).
         for _ in range(repeats):
             t, m = _timed(lambda: ours.fit(x))
             ours_t.append(t / m.n_iter_)
+        time.sleep(1.0)
         for _ in range(repeats):
             t, m = _timed(lambda: ref.fit(X))
             ref_t.append(t / m.n_iter_)
@@ -77,18 +83,20 @@ def bench_faiss_lloyd(n, d, k, iters, repeats):
     return np.median([_timed(fit)[0] / iters for _ in range(repeats)])
 
 
-def bench_fit(n, d, k, repeats, device):
-    X, _ = make_blobs(n, d, k, cluster_std=2.0, random_state=0)
+def bench_fit(make_ours, make_ref, X, repeats, device):
+    """Median fit time and inertia over seeds ``0..repeats-1``, each library in a block."""
     ours_t, ref_t, ours_i, ref_i = [], [], [], []
     with tf.device(device):
         x = tf.constant(X)
-        KMeans(k, random_state=0).fit(x)  # warm-up
+        make_ref(0).fit(X)  # warm-up
+        make_ours(0).fit(x)
         for seed in range(repeats):
-            t, m = _timed(lambda s=seed: KMeans(k, random_state=s).fit(x))
+            t, m = _timed(lambda s=seed: make_ours(s).fit(x))
             ours_t.append(t)
             ours_i.append(m.inertia_)
+        time.sleep(1.0)
         for seed in range(repeats):
-            t, m = _timed(lambda s=seed: SKKMeans(k, n_init=1, random_state=s).fit(X))
+            t, m = _timed(lambda s=seed: make_ref(s).fit(X))
             ref_t.append(t)
             ref_i.append(m.inertia_)
     return np.median(ours_t), np.median(ref_t), np.median(ours_i), np.median(ref_i)
@@ -111,13 +119,33 @@ def main(argv=None):
         f"| {ours * 1e3:.1f} ms | {ref * 1e3:.1f} ms | {ours / ref:.2f} |"
     )
     lloyd_ours = ours
-    ours, ref, in_o, in_r = bench_fit(100_000, 64, 100, args.repeats, args.device)
+    X, _ = make_blobs(100_000, 64, 100, cluster_std=2.0, random_state=0)
+    ours, ref, in_o, in_r = bench_fit(
+        lambda s: KMeans(100, random_state=s),
+        lambda s: SKKMeans(100, n_init=1, random_state=s),
+        X,
+        args.repeats,
+        args.device,
+    )
     print(
         f"| (b) fit with k-means++, N=100,000, d=64, k=100 | {ours:.2f} s | {ref:.2f} s "
         f"| {ours / ref:.2f} |"
     )
+    print(f"| (b) inertia (median) | {in_o:.4g} | {in_r:.4g} | {in_o / in_r:.4f} |")
+    X, _ = make_blobs(200_000, 32, 50, cluster_std=2.0, random_state=0)
+    ours, ref, in_o, in_r = bench_fit(
+        lambda s: MiniBatchKMeans(50, batch_size=1024, random_state=s),
+        lambda s: SKMiniBatchKMeans(50, batch_size=1024, n_init=1, random_state=s),
+        X.astype(np.float32),
+        args.repeats,
+        args.device,
+    )
     print(
-        f"| (b) inertia (median) | {in_o:.4g} | {in_r:.4g} | {in_o / in_r:.4f} |",
+        f"| (c) MiniBatchKMeans, N=200,000, d=32, k=50, batch 1024 | {ours:.2f} s "
+        f"| {ref:.2f} s | {ours / ref:.2f} |"
+    )
+    print(
+        f"| (c) inertia (median) | {in_o:.4g} | {in_r:.4g} | {in_o / in_r:.4f} |",
         flush=True,
     )
     faiss_t = bench_faiss_lloyd(args.n, 32, 64, 10, args.repeats)
