@@ -90,19 +90,17 @@ def log_gaussian_prob(x, means, prec_chol, covariance_type):
 def log_resp(x, weights, means, prec_chol, covariance_type):
     """Per-row log-likelihood and log responsibilities (log-sum-exp stable).
 
-    Responsibilities always sum to one: a row so far from every component
-    that all its densities underflow (log-likelihood -inf in this dtype) gets
-    equal responsibilities, not NaN.
+    A row so far from every component that all its densities underflow
+    (log-likelihood -inf in this dtype) gets equal responsibilities, not NaN.
 
     Returns:
         ``(log_prob_norm [b], log_resp [b, k])``.
     """
     weighted = log_gaussian_prob(x, means, prec_chol, covariance_type) + tf.math.log(weights)
     norm = tf.reduce_logsumexp(weighted, axis=1)  # [b]
-    lost = tf.math.is_inf(norm)[:, None]  # [b, 1]
-    # log_softmax, not weighted - norm: it stays normalised when the
-    # log-likelihoods are too large for norm to resolve log(k) (far outliers)
-    return norm, tf.nn.log_softmax(tf.where(lost, tf.zeros_like(weighted), weighted), axis=1)
+    lr = weighted - norm[:, None]  # NaN only where norm is -inf: -inf - -inf
+    k = tf.cast(tf.shape(weighted)[1], weighted.dtype)
+    return norm, tf.where(tf.math.is_nan(lr), -tf.math.log(k), lr)
 
 
 def resp_statistics(x, w, resp, centers, covariance_type):
@@ -373,7 +371,10 @@ def score_and_resp(x, weights, means, prec_chol, covariance_type):
     """Per-row log-likelihood ``[b]``, responsibilities ``[b, k]`` and labels ``[b]``."""
     norm, lr = log_resp(x, weights, means, prec_chol, covariance_type)
     labels, _ = first_argmin(-lr)  # first index of the largest responsibility
-    return norm, tf.exp(lr), labels
+    resp = tf.exp(lr)  # [b, k]
+    # renormalised: for a far outlier, norm cannot resolve log(k) next to the
+    # huge log-likelihoods, and exp(lr) would not sum to one
+    return norm, resp / tf.reduce_sum(resp, axis=1, keepdims=True), labels
 
 
 def sample(n, seed, weights, means, prec_chol, covariance_type):
