@@ -102,6 +102,17 @@ def test_numpy_random_states_are_accepted_and_advance(X):
         KMeans(3, random_state="0").fit(X)
 
 
+def test_clone_and_sweep_leave_the_callers_random_state_alone(X):
+    from tfcluster.selection import sweep
+
+    rs = np.random.RandomState(0)
+    before = rs.get_state()[2]
+    km = KMeans(3, random_state=rs)
+    sweep(km, X, [2, 3], scores="inertia")
+    assert rs.get_state()[2] == before and km.random_state is rs
+    assert clone(km).random_state is not rs
+
+
 def test_callable_init_gets_a_random_state_as_in_scikit_learn(X):
     def init(data, n_clusters, random_state):
         assert isinstance(random_state, np.random.RandomState)

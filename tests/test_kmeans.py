@@ -6,6 +6,7 @@ import scipy.sparse
 import tensorflow as tf
 from sklearn.base import clone
 from sklearn.cluster import KMeans as SKKMeans
+from sklearn.metrics import adjusted_rand_score
 
 from tfcluster import KMeans, NotFittedError, kmeans_plusplus
 from tfcluster.kmeans import ConvergenceWarning
@@ -277,6 +278,47 @@ def test_predict_transform_and_score_read_datasets_as_arrays(iris):
         km.predict(stream.take(0))
     with pytest.raises(ValueError, match="3 features"):
         km.predict(_dataset(X[:, :3].astype(np.float32), 32))
+
+
+def test_data_near_the_float32_limit_fit_as_the_same_data_scaled_down():
+    # 2**62 scales exactly in float32; squares reach ~1e38, and float32 sums of
+    # them overflow: moments and inertia are summed in float64.
+    u = np.random.RandomState(0).uniform(-0.9, 0.9, (2000, 1))
+    init = np.array([[-0.9], [-0.8], [-0.7], [-0.6], [-0.5]])
+    small = KMeans(5, init=init).fit(u)
+    big = KMeans(5, init=init * 2.0**62).fit(u * 2.0**62)
+    np.testing.assert_array_equal(big.labels_, small.labels_)
+    assert big.n_iter_ == small.n_iter_
+    assert big.inertia_ / 2.0**124 == pytest.approx(small.inertia_, rel=1e-5)
+    # centring can take rows past the limit; internal data are not refused again
+    from tfcluster import GaussianMixture, MiniBatchKMeans
+    from tfcluster._validation import largest_value
+
+    L = largest_value(tf.float32, 1)
+    X = np.array([[-0.99 * L], [0.99 * L], [-0.99 * L], [0.99 * L], [0.5 * L], [0.0]])
+    expected = [0, 1, 0, 1, 1, 0]
+    for model in (
+        KMeans(2, random_state=0),
+        MiniBatchKMeans(2, batch_size=4, random_state=0),
+        GaussianMixture(2, random_state=0),
+    ):
+        assert adjusted_rand_score(model.fit(X).predict(X), expected) == 1.0
+
+
+def test_float64_values_past_float32_are_refused_before_any_cast():
+    X = np.array([[1e39, 0.0], [0.0, 1.0]])  # finite in float64, inf in float32
+    for given in (X, tf.constant(X)):
+        with pytest.raises(ValueError, match="up to 1e\\+39 in magnitude"):
+            KMeans(1).fit(given)  # no RuntimeWarning from a cast (an error in tests)
+
+
+def test_a_random_state_object_resumes_its_checkpoint(iris, tmp_path):
+    X, _ = iris
+    first = KMeans(3, random_state=np.random.RandomState(0)).fit(X, checkpoint_dir=tmp_path)
+    again = KMeans(3, random_state=np.random.RandomState(0)).fit(X, checkpoint_dir=tmp_path)
+    np.testing.assert_array_equal(again.cluster_centers_, first.cluster_centers_)
+    with pytest.raises(ValueError, match="another fit"):
+        KMeans(3, random_state=np.random.RandomState(1)).fit(X, checkpoint_dir=tmp_path)
 
 
 def test_values_that_would_overflow_are_refused_in_streams_and_fit_in_float64():

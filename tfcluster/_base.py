@@ -7,6 +7,7 @@ back, so ``sklearn.base.clone`` works on every estimator.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import numbers
 
@@ -122,13 +123,20 @@ class BaseEstimator:
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
+_RNGS = (np.random.RandomState, np.random.Generator)
+
+
 def clone(estimator, **params):
     """A fresh, unfitted copy of ``estimator`` with ``params`` changed.
 
     The scikit-learn protocol (``type(est)(**est.get_params())``) without
     importing scikit-learn.
     """
-    return type(estimator)(**{**estimator.get_params(deep=False), **params})
+    own = {
+        name: copy.deepcopy(value) if isinstance(value, _RNGS) else value
+        for name, value in estimator.get_params(deep=False).items()
+    }  # a numpy RandomState/Generator is copied, as scikit-learn's clone does
+    return type(estimator)(**{**own, **params})
 
 
 def check_is_fitted(estimator, attribute: str) -> None:

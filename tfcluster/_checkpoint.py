@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["LoopCheckpoint"]
+__all__ = ["LoopCheckpoint", "fit_settings"]
+
+
+def fit_settings(estimator, seed, **overrides) -> list:
+    """The settings that identify a fit, for a checkpoint's fingerprint.
+
+    The estimator's parameters (with ``overrides``) as ``(name, text)`` pairs
+    that are the same in another process: a given ``random_state`` is replaced
+    by the ``seed`` drawn from it (a RandomState's repr holds its address), arrays by
+    a hash of their bytes, callables by their qualified name; ``verbose`` is
+    left out.
+    """
+    params = {**estimator.get_params(deep=False), **overrides}
+    params.pop("verbose", None)
+    if params.get("random_state") is not None:  # None: any seed continues the fit
+        params["random_state"] = np.asarray(seed).tolist()
+    settings = []
+    for name, value in sorted(params.items()):
+        if isinstance(value, np.ndarray) or tf.is_tensor(value):
+            data = np.ascontiguousarray(np.asarray(value))
+            value = f"array{data.shape}:{hashlib.sha1(data.tobytes()).hexdigest()}"
+        elif callable(value) and not hasattr(value, "get_params"):
+            value = getattr(value, "__qualname__", type(value).__qualname__)
+        settings.append((name, value if isinstance(value, str) else repr(value)))
+    return settings
 
 
 class LoopCheckpoint:

@@ -184,13 +184,17 @@ def _moments(source, shift, chunk_size: int):
     from tfcluster.ops.batching import reduce_batches
 
     def stats(x, w):
-        xs = x - shift  # shifted sums keep the variance exact far from the origin
+        # in float64: float32 sums of squares overflow long before the data do;
+        # shifted sums keep the variance exact far from the origin
+        xs = tf.cast(x, tf.float64) - shift
+        w = tf.cast(w, tf.float64)
         wx = w[:, None] * xs
         n = tf.cast(tf.shape(x)[0], tf.int64)
         return tf.reduce_sum(w), tf.reduce_sum(wx, 0), tf.reduce_sum(wx * xs, 0), n
 
+    shift = tf.cast(shift, tf.float64)
     zero = tf.zeros_like(shift)
-    init = (tf.zeros([], shift.dtype), zero, zero, tf.constant(0, tf.int64))
+    init = (tf.zeros([], tf.float64), zero, zero, tf.constant(0, tf.int64))
     return reduce_batches(stats, init, source, chunk_size)
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
-from tfcluster._checkpoint import LoopCheckpoint
-from tfcluster._driver import as_data, call, chunk_rows, moments
+from tfcluster._checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._driver import Data, as_data, call, chunk_rows, moments
 from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
 
@@ -155,7 +155,9 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         seeds = tf.random.experimental.stateless_split(seed, self._n_init() + 1)
         chunk = chunk_rows(self.n_clusters)
         rows = call(_sample, data.source, init_size, data.n_features, seeds[-1], chunk, data.dtype)
-        sample = as_data(rows, dtype=data.dtype)
+        ones = tf.ones(tf.shape(rows)[:1], data.dtype)  # drawn by weight: each counts once
+        n_rows = int(rows.shape[0])
+        sample = Data((rows, ones), data.n_features, n_rows, data.dtype, weighted=False)
         best = None
         for run in range(self._n_init()):
             scalable = isinstance(self.init, str) and self.init == "k-means||"
@@ -209,7 +211,7 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         saved = None
         if checkpoint_dir is not None:
             check_positive_int("checkpoint_every", checkpoint_every)
-            settings = sorted((k, repr(v)) for k, v in self.get_params().items() if k != "verbose")
+            settings = fit_settings(self, tf.stack([seed_init, seed_fit]))
             fingerprint = repr((mean.tolist(), var.tolist(), n_samples, settings))
             saved = LoopCheckpoint(checkpoint_dir, _as_dict(state), fingerprint)
             restored = saved.restore()

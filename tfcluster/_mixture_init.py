@@ -111,7 +111,7 @@ def _random_state(seed) -> int:
     return int(seed[0].numpy()) % (2**31 - 1)
 
 
-def _assignment(est, data: Data, n_samples: int, seed):
+def _assignment(est, data: Data, offset, n_samples: int, seed):
     """(kind, centers, arg) of ``est.init_params`` on centred ``data``."""
     k, d, dtype = est.n_components, data.n_features, data.dtype
     chunk = chunk_rows(max(k, d))
@@ -122,11 +122,15 @@ def _assignment(est, data: Data, n_samples: int, seed):
         km = KMeans(k, n_init=1, random_state=_random_state(seed), dtype=dtype.name)
         with warnings.catch_warnings():  # duplicate points: fewer distinct clusters
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # on the user's rows (data + offset), which passed validation; KMeans
+            # centres them again
+            shift = tf.constant(offset, dtype)
             if data.streamed:
-                km.fit(data.source.map(lambda x, w: (x, w, w)))
+                km.fit(data.source.map(lambda x, w: (x + shift, w, w)))
             else:
-                km.fit(data.x, sample_weight=data.w)
-        return "centers", tf.constant(km.cluster_centers_, dtype), tf.zeros([2], tf.int64)
+                km.fit(data.x + shift, sample_weight=data.w)
+        centers = tf.constant(km.cluster_centers_, dtype) - shift
+        return "centers", centers, tf.zeros([2], tf.int64)
     if name == "random":
         return "random", tf.zeros([k, d], dtype), seed
     if name == "k-means++":
@@ -165,7 +169,7 @@ def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
     ct, dtype = est.covariance_type, data.dtype
     reg = tf.constant(est.reg_covar, dtype)
     if any(v is None for v in user.values()):
-        kind, centers, arg = _assignment(est, data, n_samples, seed)
+        kind, centers, arg = _assignment(est, data, offset, n_samples, seed)
         chunk = chunk_rows(est.n_components * data.n_features)
         total = tf.constant(total, dtype)
         fn = _INIT_PARAMS[kind, ct]

@@ -86,18 +86,19 @@ def check_array(
     if is_dataset(X):
         raise TypeError(f"{name} must be an array here; a tf.data.Dataset is not accepted.")
     if tf.is_tensor(X) and (X.dtype.is_floating or X.dtype.is_integer):
-        # A numeric tensor is checked where it lives: no copy to the host.
+        # A numeric tensor is checked where it lives (no copy to the host), in
+        # its own dtype: a cast first could turn large values into infinity.
         _check_shape(tuple(X.shape), name, min_samples, n_features)
-        x = tf.cast(X, dtype)
-        finite = bool(tf.reduce_all(tf.math.is_finite(x)))
-        largest = float(tf.reduce_max(tf.abs(x))) if finite else 0.0
+        finite = not X.dtype.is_floating or bool(tf.reduce_all(tf.math.is_finite(X)))
+        largest = float(tf.reduce_max(tf.abs(X))) if finite and X.shape[0] else 0.0
+        x = X
     else:
         arr = _to_numpy(X, name)
         _check_shape(arr.shape, name, min_samples, n_features)
-        x = arr.astype(dtype.as_numpy_dtype, copy=False)
         low, high = (np.min(arr), np.max(arr)) if arr.size else (0.0, 0.0)  # NaN propagates
         finite = bool(np.isfinite(low) and np.isfinite(high))
         largest = max(abs(float(low)), abs(float(high))) if finite else 0.0
+        x = arr
     if not finite:
         raise ValueError(f"{name} contains NaN or infinity; only finite values are accepted.")
     limit = largest_value(dtype, int(x.shape[1]))
@@ -108,7 +109,9 @@ def check_array(
             f"{limit:.3g} for {int(x.shape[1])} features). Scale the data, or use "
             "dtype='float64'."
         )
-    return tf.convert_to_tensor(x)
+    if tf.is_tensor(x):
+        return tf.cast(x, dtype)
+    return tf.convert_to_tensor(x.astype(dtype.as_numpy_dtype, copy=False))
 
 
 def largest_value(dtype, n_features: int) -> float:

@@ -125,6 +125,8 @@ class ImageEmbedder(BaseEstimator):
         (3, 1280)
     """
 
+    _estimator_type = None  # a feature extractor, not a clusterer
+
     def __init__(
         self,
         backbone="mobilenet_v2",

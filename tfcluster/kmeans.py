@@ -25,7 +25,7 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._checkpoint import LoopCheckpoint
+from tfcluster._checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._driver import Data, as_data, call, chunk_rows, map_rows, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import kmeans as ops
@@ -72,7 +72,7 @@ def _inertia(source, centers, chunk_size):
     centers_sq = squared_norms(centers)
     return reduce_batches(
         lambda x, w: ops.assignment_stats(x, w, centers, centers_sq),
-        tf.zeros([], centers.dtype),
+        tf.zeros([], tf.float64),
         source,
         chunk_size,
     )
@@ -91,7 +91,7 @@ def _assign(x, w, centers, chunk_size):
     labels, loss = map_chunks(
         lambda xb, wb: ops.assign(xb, wb, centers, centers_sq), (x, w), chunk_size, spec
     )
-    return labels, tf.reduce_sum(loss)
+    return labels, tf.reduce_sum(tf.cast(loss, tf.float64))  # float32 sums overflow early
 
 
 @tf.function(reduce_retracing=True)
@@ -371,7 +371,9 @@ class KMeans(_KMeansMixin, BaseEstimator):
                 centers, n_iter, converged = lloyd(int(self.max_iter))
             else:
                 directory = os.path.join(checkpoint_dir, f"run-{run}")
-                fingerprint = self._fingerprint(mean, var, n_samples, run)
+                fingerprint = repr(
+                    (mean.tolist(), var.tolist(), n_samples, fit_settings(self, seeds[run]))
+                )
                 centers, n_iter, converged = _resumable(
                     lloyd, int(self.max_iter), directory, checkpoint_every, fingerprint, dtype
                 )
@@ -383,12 +385,6 @@ class KMeans(_KMeansMixin, BaseEstimator):
         self.n_features_in_ = data.n_features
         self._check_distinct(self.labels_)
         return self
-
-    def _fingerprint(self, mean, var, n_samples, run) -> str:
-        """What identifies a fit: its data's moments and size, its settings and seed."""
-        init = self.init if isinstance(self.init, str) else float(np.asarray(self.init).sum())
-        settings = (self.n_clusters, init, self.tol, self.random_state, run)
-        return repr((mean.tolist(), var.tolist(), n_samples, settings))
 
     def _lloyd(self, data, seed, mean, tol, chunk, max_iter, centers=None):
         """Up to ``max_iter`` Lloyd iterations from ``centers`` (or a fresh init)."""

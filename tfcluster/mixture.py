@@ -26,7 +26,7 @@ from tfcluster._base import (
     make_seed,
     split_seed,
 )
-from tfcluster._checkpoint import LoopCheckpoint
+from tfcluster._checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._driver import as_data, call, chunk_rows, map_rows, moments
 from tfcluster._mixture_init import (
     ILL_DEFINED,
@@ -285,7 +285,8 @@ class GaussianMixture(BaseEstimator):
                 params, lb0 = (weights, means, prec_chol), -np.inf
             checkpoint = None
             if checkpoint_dir is not None:
-                fingerprint = repr((mean.tolist(), total, n_samples, self._settings(), run))
+                settings = fit_settings(self, seeds[run])
+                fingerprint = repr((mean.tolist(), total, n_samples, settings, run))
                 checkpoint = (os.path.join(checkpoint_dir, f"run-{run}"), fingerprint)
             out = self._em(centered.source, params, lb0, cov0, args, checkpoint, checkpoint_every)
             if self.verbose:
@@ -304,14 +305,6 @@ class GaussianMixture(BaseEstimator):
                 stacklevel=2,
             )
         return self
-
-    def _settings(self):
-        """The constructor arguments that change a fit (for checkpoint fingerprints)."""
-        params = self.get_params()
-        for name in ("weights_init", "means_init", "precisions_init"):
-            value = params[name]
-            params[name] = None if value is None else float(np.asarray(value).sum())
-        return sorted((k, repr(v)) for k, v in params.items() if k != "verbose")
 
     def _em(self, source, params, lb0, cov0, args, checkpoint, every):
         """Up to ``max_iter`` EM iterations from ``params``; with a ``checkpoint``

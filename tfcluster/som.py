@@ -21,6 +21,7 @@ from tfcluster._base import (
     make_seed,
     split_seed,
 )
+from tfcluster._checkpoint import fit_settings
 from tfcluster._driver import as_data, call, map_rows
 from tfcluster._validation import check_array, check_labels
 from tfcluster.ops import som as ops
@@ -218,7 +219,7 @@ class SelfOrganizingMap(BaseEstimator):
                 )
             check_positive_int("checkpoint_every", checkpoint_every)
             # the settings of this fit: constructor arguments with the fit's overrides
-            settings = sorted((k, repr(v)) for k, v in {**self.get_params(), **length}.items())
+            settings = fit_settings(self, seed, **length)
             fingerprint = repr((float(np.sum(w0)), w0.shape, settings, plan.steps, data.n_samples))
             checkpoint = (checkpoint_dir, fingerprint, checkpoint_every)
         weights = fitting.train(data, w0, cfg, plan, seed, checkpoint)

@@ -153,8 +153,9 @@ def assign(x, w, centers, centers_sq):
 
 
 def assignment_stats(x, w, centers, centers_sq):
-    """Weighted inertia of one batch, exact ``sum w * ||x - c_label||^2``."""
-    return tf.reduce_sum(assign(x, w, centers, centers_sq)[1])
+    """Weighted inertia of one batch, exact ``sum w * ||x - c_label||^2``, in float64
+    (a float32 sum of squares overflows long before the data do)."""
+    return tf.reduce_sum(tf.cast(assign(x, w, centers, centers_sq)[1], tf.float64))
 
 
 def sample_by_weight(p, n, seed):
