@@ -237,8 +237,9 @@ def test_a_stream_sweeps_the_criteria_that_need_no_labels(iris):
     stream = tf.data.Dataset.from_tensor_slices(X.astype(np.float32)).batch(32)
     result = sweep(KMeans(random_state=0), stream, [2, 3], scores=("inertia",))
     assert np.all(np.diff(result.scores["inertia"]) < 0)
+    assert list(sweep(KMeans(random_state=0), stream, [2, 3]).scores) == ["inertia"]
     with pytest.raises(ValueError, match="'silhouette' needs X in memory"):
-        sweep(KMeans(random_state=0), stream, [2, 3])  # before any fit
+        sweep(KMeans(random_state=0), stream, [2, 3], scores="silhouette")  # before any fit
 
 
 def test_verbose_prints_progress(capsys, iris):

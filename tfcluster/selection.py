@@ -229,7 +229,7 @@ def sweep(
             ``labels_``, or ``predict(X)``), "bic" and "aic" (the model's
             ``bic(X)``/``aic(X)``). Default: "inertia" and "silhouette" for
             k-means, "bic" and "silhouette" for a Gaussian mixture,
-            "silhouette" otherwise.
+            "silhouette" otherwise; on a dataset, without "silhouette".
         sample_size: if given, the silhouette is computed on this many samples
             (see ``metrics.silhouette_score``).
         random_state: seeds that subset.
@@ -247,6 +247,8 @@ def sweep(
     make, probe = _estimator_maker(estimator, ks[0])
     if scores is None:
         scores = _default_scores(probe)
+        if is_dataset(X):  # the label scores need X in memory
+            scores = tuple(name for name in scores if name not in _LABEL_SCORES) or scores
     if isinstance(scores, str):
         scores = (scores,)
     scores = tuple(scores)
