@@ -136,3 +136,18 @@ def test_nested_parameters_route_to_the_inner_estimator():
         model.set_params(nope__n_clusters=2)
     with pytest.raises(ValueError, match="Invalid parameter 'bogus'"):
         model.set_params(clusterer__bogus=2)
+
+
+def test_model_selection_example_picks_three_full_components(capsys):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parent.parent / "examples" / "sklearn_model_selection.py"
+    spec = importlib.util.spec_from_file_location("sklearn_model_selection", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    example.main()
+    out = capsys.readouterr().out
+    assert "chosen: {'gmm__covariance_type': 'full', 'gmm__n_components': 3}" in out
+    ari = float(out.rsplit("species: ", 1)[1])
+    assert ari > 0.85  # the three iris species, as the best known mixtures find them
