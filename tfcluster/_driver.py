@@ -180,21 +180,21 @@ def call(fn, *args, **kwargs):
 
 
 @tf.function(reduce_retracing=True)
-def _moments(source, shift, chunk_size: int):
+def _moments(source, shift, chunk_size: int, wide: bool):
     from tfcluster.ops.batching import reduce_batches
 
+    dtype = tf.float64 if wide else shift.dtype
+
     def stats(x, w):
-        # in float64: float32 sums of squares overflow long before the data do;
-        # shifted sums keep the variance exact far from the origin
-        xs = tf.cast(x, tf.float64) - shift
-        w = tf.cast(w, tf.float64)
+        xs = tf.cast(x, dtype) - shift  # shifted: the variance stays exact far from 0
+        w = tf.cast(w, dtype)
         wx = w[:, None] * xs
         n = tf.cast(tf.shape(x)[0], tf.int64)
         return tf.reduce_sum(w), tf.reduce_sum(wx, 0), tf.reduce_sum(wx * xs, 0), n
 
-    shift = tf.cast(shift, tf.float64)
+    shift = tf.cast(shift, dtype)
     zero = tf.zeros_like(shift)
-    init = (tf.zeros([], tf.float64), zero, zero, tf.constant(0, tf.int64))
+    init = (tf.zeros([], dtype), zero, zero, tf.constant(0, tf.int64))
     return reduce_batches(stats, init, source, chunk_size)
 
 
@@ -202,8 +202,9 @@ def moments(data: Data):
     """Weighted mean and variance per feature, total weight and row count.
 
     One pass over the data, shifted by the first batch's mean so that data far
-    from the origin keep an accurate variance. For a stream this is also where
-    an empty dataset is found.
+    from the origin keep an accurate variance, summed in the data's dtype, and
+    once more in float64 if a sum of squares overflowed it. For a stream this
+    is also where an empty dataset is found.
 
     Returns:
         ``(mean [n_features], var [n_features], total_weight, n_samples)`` as
@@ -221,7 +222,11 @@ def moments(data: Data):
         head = data.x[: chunk_rows(data.n_features)]
     shift = tf.reduce_mean(head, axis=0) if int(head.shape[0]) else tf.zeros([data.n_features])
     shift = tf.cast(shift, data.dtype)
-    out = call(_moments, data.source, shift, chunk_rows(data.n_features))
+    chunk = chunk_rows(data.n_features)
+    out = call(_moments, data.source, shift, chunk, False)
+    if not all(np.all(np.isfinite(v.numpy())) for v in out[:3]):
+        # the sums of squares overflowed the data's dtype: again, in float64
+        out = call(_moments, data.source, shift, chunk, True)
     total, s1, s2, n = (np.asarray(v.numpy(), dtype=np.float64) for v in out)
     if n == 0:
         raise ValueError("The dataset is empty; at least 1 sample is required.")
