@@ -41,6 +41,19 @@ def test_pipeline_predict_equals_the_estimator_on_scaled_data(name, X):
         np.testing.assert_allclose(pipe.transform(X), alone.transform(scaled), rtol=1e-5)
 
 
+@pytest.mark.parametrize(("name", "n_out"), [("kmeans", 3), ("minibatch", 3), ("som", 3)])
+def test_feature_names_out_name_the_transform_columns(name, n_out, X):
+    from tfcluster import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        ESTIMATORS[name]().get_feature_names_out()
+    pipe = make_pipeline(StandardScaler(), ESTIMATORS[name]()).fit(X)
+    names = pipe.get_feature_names_out()  # scikit-learn asks each step in turn
+    prefix = type(pipe[-1]).__name__.lower()
+    assert list(names) == [f"{prefix}{i}" for i in range(n_out)]
+    assert pipe.transform(X).shape == (len(X), n_out)
+
+
 @pytest.mark.parametrize("name", ["kmeans", "gmm"])
 def test_grid_search_over_numpy_integers_picks_the_best_score(name, X):
     # GridSearchCV hands over numpy integers; each fold's score is the estimator's own.

@@ -17,6 +17,7 @@ import tensorflow as tf
 __all__ = [
     "BaseEstimator",
     "ConvergenceWarning",
+    "FeatureNamesOutMixin",
     "NotFittedError",
     "check_is_fitted",
     "clone",
@@ -121,6 +122,17 @@ class BaseEstimator:
                 text = "array(...)" if isinstance(value, np.ndarray) else repr(value)
                 shown.append(f"{name}={text}")
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+class FeatureNamesOutMixin:
+    """``get_feature_names_out`` for estimators whose ``transform`` gives one
+    column per cluster or node, named as scikit-learn names them ("kmeans0", ...)."""
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Names of the ``transform`` output columns, ``[n_features_out]`` (object)."""
+        n = self._n_features_out()  # raises NotFittedError before fit
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(n)], dtype=object)
 
 
 _RNGS = (np.random.RandomState, np.random.Generator)

@@ -18,6 +18,7 @@ import tensorflow as tf
 from tfcluster._base import (
     BaseEstimator,
     ConvergenceWarning,
+    FeatureNamesOutMixin,
     check_dtype,
     check_is_fitted,
     check_number,
@@ -162,8 +163,12 @@ def check_init(init):
         )
 
 
-class _KMeansMixin:
+class _KMeansMixin(FeatureNamesOutMixin):
     """Inference shared by KMeans and MiniBatchKMeans: needs ``cluster_centers_``."""
+
+    def _n_features_out(self) -> int:
+        check_is_fitted(self, "cluster_centers_")
+        return int(self.cluster_centers_.shape[0])
 
     def _per_row(self, fn, X):
         """``fn(x - offset, centers - offset, chunk)`` for ``X`` (an array or a

@@ -15,6 +15,7 @@ import tensorflow as tf
 from tfcluster import _som_fit as fitting
 from tfcluster._base import (
     BaseEstimator,
+    FeatureNamesOutMixin,
     check_is_fitted,
     check_option,
     check_positive_int,
@@ -42,7 +43,7 @@ def _two_best(x, w, chunk_size):
     return map_chunks(lambda xb: ops.best_two(xb, w), x, chunk_size, spec)
 
 
-class SelfOrganizingMap(BaseEstimator):
+class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
     """Self-organizing map on an ``m x n`` grid, trained online or in batch.
 
     ``mode="online"`` is the sequential Kohonen rule of ``MiniSom.train``, one
@@ -238,6 +239,10 @@ class SelfOrganizingMap(BaseEstimator):
         return self.fit(X, **fit_params).labels_
 
     # ------------------------------------------------------------ helpers
+
+    def _n_features_out(self) -> int:
+        check_is_fitted(self, "weights_")
+        return int(np.prod(np.shape(self.weights_)[:2]))  # one distance per node
 
     def _fitted(self):
         check_is_fitted(self, "weights_")
