@@ -11,7 +11,8 @@
 
 Prints a markdown table of medians over --repeats runs and the ratio
 tfcluster / scikit-learn (below 1 means tfcluster is faster). If FAISS is
-installed (``pip install faiss-cpu``), (a) also times ``faiss.Kmeans`` on the
+installed (``pip install faiss-cpu``, or a GPU build with ``--device /GPU:0``),
+(a) also times ``faiss.Kmeans`` on the
 same data and initial centers (10 iterations, then the labels, as the others
 deliver), for reference.
 
@@ -65,22 +66,23 @@ def bench_lloyd(n, d, k, iters, repeats, device):
     return np.median(ours_t), np.median(ref_t), ours.n_iter_, ref.n_iter_
 
 
-def bench_faiss_lloyd(n, d, k, iters, repeats):
-    """Time per iteration of ``faiss.Kmeans`` (all rows, no subsampling), or None."""
+def bench_faiss_lloyd(n, d, k, iters, repeats, device):
+    """``(time per iteration of faiss.Kmeans, "CPU"/"GPU")`` (all rows), or None."""
     try:
         import faiss
     except ImportError:
         return None
     X = np.random.default_rng(0).random((n, d), dtype=np.float32)
     init = X[:k].copy()
+    gpu = "GPU" in device.upper() and getattr(faiss, "get_num_gpus", lambda: 0)() > 0
 
     def fit():
-        km = faiss.Kmeans(d, k, niter=iters, max_points_per_centroid=n, seed=0)
+        km = faiss.Kmeans(d, k, niter=iters, max_points_per_centroid=n, seed=0, gpu=gpu)
         km.train(X, init_centroids=init)
         km.index.search(X, 1)  # the labels, which the other two deliver too
 
     fit()
-    return np.median([_timed(fit)[0] / iters for _ in range(repeats)])
+    return np.median([_timed(fit)[0] / iters for _ in range(repeats)]), "GPU" if gpu else "CPU"
 
 
 def bench_fit(make_ours, make_ref, X, repeats, device):
@@ -148,11 +150,12 @@ def main(argv=None):
         f"| (c) inertia (median) | {in_o:.4g} | {in_r:.4g} | {in_o / in_r:.4f} |",
         flush=True,
     )
-    faiss_t = bench_faiss_lloyd(args.n, 32, 64, 10, args.repeats)
-    if faiss_t is not None:
+    faiss_run = bench_faiss_lloyd(args.n, 32, 64, 10, args.repeats, args.device)
+    if faiss_run is not None:
+        faiss_t, where = faiss_run
         print(
-            f"\nFAISS (a), same data and init: {faiss_t * 1e3:.1f} ms per iteration; "
-            f"tfcluster / FAISS = {lloyd_ours / faiss_t:.2f}"
+            f"\nFAISS (a) on the {where}, same data and init: {faiss_t * 1e3:.1f} ms per "
+            f"iteration; tfcluster / FAISS = {lloyd_ours / faiss_t:.2f}"
         )
 
 
