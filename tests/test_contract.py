@@ -136,6 +136,17 @@ def test_callable_init_gets_a_random_state_as_in_scikit_learn(X):
     np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
 
 
+def test_not_fitted_errors_are_scikit_learns_too(X):
+    import sklearn.exceptions
+
+    from tfcluster import NotFittedError
+
+    for make in ESTIMATORS.values():
+        with pytest.raises(sklearn.exceptions.NotFittedError) as caught:
+            make().predict(X)
+        assert isinstance(caught.value, NotFittedError)  # and tfcluster's own
+
+
 def test_nested_parameters_route_to_the_inner_estimator():
     model = ImageClusterer(ImageEmbedder(weights=None), KMeans(3))
     params = model.get_params(deep=True)

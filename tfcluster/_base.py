@@ -8,8 +8,10 @@ back, so ``sklearn.base.clone`` works on every estimator.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import numbers
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -36,7 +38,25 @@ class ConvergenceWarning(UserWarning):
 
 
 class NotFittedError(ValueError, AttributeError):
-    """Raised when a method that needs a fitted estimator is called before ``fit``."""
+    """Raised when a method that needs a fitted estimator is called before ``fit``.
+
+    Once scikit-learn is imported, the error raised is also an instance of
+    ``sklearn.exceptions.NotFittedError``, so scikit-learn code catches it too
+    (tfcluster never imports scikit-learn itself).
+    """
+
+
+@functools.cache
+def _not_fitted_with(sklearn_error: type) -> type:
+    """A NotFittedError that is also scikit-learn's ``sklearn_error``."""
+    return type("NotFittedError", (NotFittedError, sklearn_error), {"__module__": __name__})
+
+
+def _not_fitted_error() -> type:
+    exceptions = sys.modules.get("sklearn.exceptions")
+    if exceptions is None:
+        return NotFittedError
+    return _not_fitted_with(exceptions.NotFittedError)
 
 
 class BaseEstimator:
@@ -154,7 +174,7 @@ def clone(estimator, **params):
 def check_is_fitted(estimator, attribute: str) -> None:
     """Raise NotFittedError unless ``estimator`` has the fitted ``attribute``."""
     if not hasattr(estimator, attribute):
-        raise NotFittedError(
+        raise _not_fitted_error()(
             f"This {type(estimator).__name__} instance is not fitted yet; "
             "call 'fit' with appropriate arguments before using this method."
         )
