@@ -54,3 +54,27 @@ def embedder():
     from tfcluster.features import ImageEmbedder
 
     return ImageEmbedder(**SMALL)
+
+
+@pytest.fixture
+def die_on_call(monkeypatch):
+    """``die_on_call(owner, name, n)``: the ``n``-th call of ``owner.name`` (or of
+    ``owner[name]`` for a dict) raises KeyboardInterrupt, as a process killed in
+    the middle of a fit. Returns a function that puts the original back."""
+
+    def patch(owner, name, n):
+        in_dict = isinstance(owner, dict)
+        real = owner[name] if in_dict else getattr(owner, name)
+        calls = []
+
+        def interrupted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        put = monkeypatch.setitem if in_dict else monkeypatch.setattr
+        put(owner, name, interrupted)
+        return lambda: put(owner, name, real)
+
+    return patch

@@ -391,24 +391,17 @@ def test_fewer_distinct_points_than_clusters_warns():
 # 5. Resumable fits -----------------------------------------------------------------
 
 
-def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, monkeypatch):
+def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, die_on_call):
     import tfcluster.kmeans as kmeans_module
 
     X, _ = digits
     ref = KMeans(10, init=X[:10], dtype="float64", tol=0).fit(X)
-    real_lloyd, calls = kmeans_module._lloyd, []
-
-    def interrupted(*args):
-        calls.append(1)
-        if len(calls) == 4:  # the initialisation call, then two saved segments
-            raise KeyboardInterrupt
-        return real_lloyd(*args)
-
-    monkeypatch.setattr(kmeans_module, "_lloyd", interrupted)
+    # the initialisation call, then two saved segments, then the process dies
+    restore = die_on_call(kmeans_module, "_lloyd", 4)
     km = KMeans(10, init=X[:10], dtype="float64", tol=0)
     with pytest.raises(KeyboardInterrupt):
         km.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
-    monkeypatch.setattr(kmeans_module, "_lloyd", real_lloyd)
+    restore()
     assert list((tmp_path / "run-0").glob("ckpt-2*"))  # two segments were saved
     km.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
     np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)

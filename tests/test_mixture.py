@@ -433,23 +433,16 @@ def test_review_cases_one_component_datasets_and_warm_start_changes(iris):
         warm.fit(X)
 
 
-def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, monkeypatch):
+def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, die_on_call):
     X, _ = wine
     params = {"covariance_type": "diag", "dtype": "float64", "random_state": 0, "tol": 1e-6}
     ref = GaussianMixture(3, **params).fit(X)
-    em, calls = dict(tfcluster.mixture._EM), []
-
-    def interrupted(*args):
-        calls.append(1)
-        if len(calls) == 3:  # two saved segments, then the process dies
-            raise KeyboardInterrupt
-        return em["diag"](*args)
-
-    monkeypatch.setitem(tfcluster.mixture._EM, "diag", interrupted)
+    # two saved segments, then the process dies
+    restore = die_on_call(tfcluster.mixture._EM, "diag", 3)
     gm = GaussianMixture(3, **params)
     with pytest.raises(KeyboardInterrupt):
         gm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
-    monkeypatch.setitem(tfcluster.mixture._EM, "diag", em["diag"])
+    restore()
     gm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
     assert gm.n_iter_ == ref.n_iter_ > 4
     np.testing.assert_allclose(gm.means_, ref.means_, rtol=1e-12, atol=1e-12)

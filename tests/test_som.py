@@ -630,26 +630,20 @@ def test_every_option_trains_online_and_batch(small, kw):
         assert um.shape == (4, 6) and um.max() == pytest.approx(1.0)
 
 
-def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch):
+def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch, die_on_call):
     import tfcluster._som_fit as fitting
     from tfcluster.datasets import load_digits
 
     X, _ = load_digits()
     params = {"random_state": 0, "dtype": "float64", "learning_rate": 1.0}
     ref = SelfOrganizingMap(5, 6, **params).fit(X, epochs=6, mode="batch")
-    real, calls = fitting.ops.batch_epoch, []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 5:  # four epochs saved (every 2), then the process dies
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fitting.ops, "batch_epoch", interrupted)
+    real = fitting.ops.batch_epoch
+    # four epochs saved (every 2), then the process dies
+    restore = die_on_call(fitting.ops, "batch_epoch", 5)
     som = SelfOrganizingMap(5, 6, **params)
     with pytest.raises(KeyboardInterrupt):
         som.fit(X, epochs=6, mode="batch", checkpoint_dir=tmp_path, checkpoint_every=2)
-    monkeypatch.setattr(fitting.ops, "batch_epoch", real)
+    restore()
     resumed = []
     monkeypatch.setattr(
         fitting.ops, "batch_epoch", lambda *a, **k: resumed.append(1) or real(*a, **k)
