@@ -31,17 +31,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _timing import timed  # noqa: E402
 from sklearn.cluster import KMeans as SKKMeans  # noqa: E402
 from sklearn.cluster import MiniBatchKMeans as SKMiniBatchKMeans  # noqa: E402
 
 from tfcluster import KMeans, MiniBatchKMeans  # noqa: E402
 from tfcluster.datasets import make_blobs  # noqa: E402
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
 
 
 def bench_lloyd(n, d, k, iters, repeats, device):
@@ -61,11 +56,11 @@ def bench_lloyd(n, d, k, iters, repeats, device):
         # not decide one library's whole median.
         for _ in range(2):
             for _ in range(repeats):
-                t, m = _timed(lambda: ours.fit(x))
+                t, m = timed(lambda: ours.fit(x))
                 ours_t.append(t / m.n_iter_)
             time.sleep(1.0)
             for _ in range(repeats):
-                t, m = _timed(lambda: ref.fit(X))
+                t, m = timed(lambda: ref.fit(X))
                 ref_t.append(t / m.n_iter_)
             time.sleep(1.0)
     return np.median(ours_t), np.median(ref_t), ours.n_iter_, ref.n_iter_
@@ -87,7 +82,7 @@ def bench_faiss_lloyd(n, d, k, iters, repeats, device):
         km.index.search(X, 1)  # the labels, which the other two deliver too
 
     fit()
-    return np.median([_timed(fit)[0] / iters for _ in range(repeats)]), "GPU" if gpu else "CPU"
+    return np.median([timed(fit)[0] / iters for _ in range(repeats)]), "GPU" if gpu else "CPU"
 
 
 def bench_fit(make_ours, make_ref, X, repeats, device):
@@ -98,12 +93,12 @@ def bench_fit(make_ours, make_ref, X, repeats, device):
         make_ref(0).fit(X)  # warm-up
         make_ours(0).fit(x)
         for seed in range(repeats):
-            t, m = _timed(lambda s=seed: make_ours(s).fit(x))
+            t, m = timed(lambda s=seed: make_ours(s).fit(x))
             ours_t.append(t)
             ours_i.append(m.inertia_)
         time.sleep(1.0)
         for seed in range(repeats):
-            t, m = _timed(lambda s=seed: make_ref(s).fit(X))
+            t, m = timed(lambda s=seed: make_ref(s).fit(X))
             ref_t.append(t)
             ref_i.append(m.inertia_)
     return np.median(ours_t), np.median(ref_t), np.median(ours_i), np.median(ref_i)

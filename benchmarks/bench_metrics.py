@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _timing import timed  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
 from tfcluster import metrics  # noqa: E402
@@ -34,12 +34,8 @@ CASES = [
 
 
 def _median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)), value
+    runs = [timed(fn) for _ in range(repeats)]
+    return float(np.median([t for t, _ in runs])), runs[-1][1]
 
 
 def main(argv=None):

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _timing import timed  # noqa: E402
 from sklearn.mixture import GaussianMixture as SKGaussianMixture  # noqa: E402
 
 from tfcluster.datasets import make_blobs  # noqa: E402
@@ -28,12 +28,7 @@ from tfcluster.mixture import GaussianMixture  # noqa: E402
 
 def _median_time(fit, repeats):
     fit()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fit()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.median([timed(fit)[0] for _ in range(repeats)]))
 
 
 def main():

@@ -20,22 +20,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _timing import timed  # noqa: E402
 from minisom import MiniSom  # noqa: E402
 
 from tfcluster.datasets import load_digits  # noqa: E402
 from tfcluster.som import SelfOrganizingMap  # noqa: E402
-
-
-def _timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
 
 
 def bench_online(steps, repeats, device):
@@ -48,7 +42,7 @@ def bench_online(steps, repeats, device):
     with tf.device(device):
         SelfOrganizingMap(16, 16, random_state=0, **kw).fit(X)  # warm-up
         for seed in range(repeats):
-            t, som = _timed(lambda s=seed: SelfOrganizingMap(16, 16, random_state=s, **kw).fit(X))
+            t, som = timed(lambda s=seed: SelfOrganizingMap(16, 16, random_state=s, **kw).fit(X))
             ours_t.append(t)
             ours_q.append(som.quantization_error(X))
 
@@ -59,7 +53,7 @@ def bench_online(steps, repeats, device):
         return ref
 
     for seed in range(repeats):
-        t, ref = _timed(lambda s=seed: minisom(s))
+        t, ref = timed(lambda s=seed: minisom(s))
         ref_t.append(t)
         ref_q.append(ref.quantization_error(X))
     return [np.median(v) for v in (ours_t, ref_t, ours_q, ref_q)]
@@ -73,13 +67,13 @@ def bench_batch(n, d, side, epochs, repeats, ref_repeats, device):
         som = SelfOrganizingMap(side, side, init=init, mode="batch", epochs=epochs)
         som.fit(X)  # warm-up
         for _ in range(repeats):
-            t, _ = _timed(lambda: som.fit(X))
+            t, _ = timed(lambda: som.fit(X))
             ours_t.append(t)
         ours_q = som.quantization_error(X)
     for _ in range(ref_repeats):
         ref = MiniSom(side, side, d, sigma=1.0, learning_rate=0.5)
         ref._weights = init.astype(np.float64)  # the same initial codebook
-        t, _ = _timed(lambda r=ref: r.train_batch_offline(X, epochs))
+        t, _ = timed(lambda r=ref: r.train_batch_offline(X, epochs))
         ref_t.append(t)
     ref_q = ref.quantization_error(X)
     return np.median(ours_t), np.median(ref_t), ours_q, ref_q
