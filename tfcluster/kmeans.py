@@ -27,11 +27,12 @@ from tfcluster._base import (
     make_seed,
 )
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, as_data, call, chunk_rows, map_rows, moments
+from tfcluster._driver import Data, as_data, call, map_rows, moments
+from tfcluster._engine import Program, bucket, chunk_size, pad_rows
 from tfcluster._validation import check_array
 from tfcluster.ops import kmeans as ops
-from tfcluster.ops.batching import map_chunks, reduce_batches
-from tfcluster.ops.distances import nearest_chunked, squared_distances, squared_norms
+from tfcluster.ops.batching import map_chunks, reduce_batches, source_spec
+from tfcluster.ops.distances import masked_norms, nearest_chunked, squared_distances
 
 __all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
 
@@ -39,9 +40,84 @@ __all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
 _INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||"}
 
 
-@tf.function(reduce_retracing=True)
-def _plusplus(x, w, n_clusters, seed, n_local_trials):
-    return ops.kmeans_plusplus(x, w, n_clusters, seed, n_local_trials)
+# The compiled programs. In-memory data are ``(x [n, d], w [n])`` with a free
+# row dimension; centers are padded to a bucket ``[K, d]`` with ``k`` a scalar
+# tensor; so one trace serves every n_samples, k of a bucket, max_iter and tol.
+
+
+def _plusplus_fn(x, w, k, seed, trials, *, bucket):
+    centers, indices = ops.kmeans_plusplus(x, w, k, seed, trials)
+    return pad_centers(centers, bucket), indices
+
+
+def _parallel_fn(source, k, seed, *, bucket, chunk, padded):
+    return ops.kmeans_parallel(source, k, seed, chunk, bucket=bucket, padded=padded)
+
+
+def _random_rows_fn(source, seed, *, bucket, chunk, padded):
+    d, dtype = source_spec(source)
+    return ops.sample_rows(source, bucket, d, seed, chunk, dtype, padded)
+
+
+def _lloyd_fn(source, centers, k, max_iter, tol, *, chunk, verbose, weighted, padded):
+    return ops.lloyd(source, centers, k, max_iter, tol, chunk, verbose, weighted, padded)
+
+
+def _inertia_fn(source, centers, k, *, chunk, padded):
+    centers_sq = masked_norms(centers, k)
+    return reduce_batches(
+        lambda x, w: ops.assignment_stats(x, w, centers, centers_sq),
+        tf.zeros([], tf.float64),
+        source,
+        chunk,
+        padded=padded,
+    )
+
+
+def _nearest_fn(x, centers, k, *, chunk):
+    return nearest_chunked(x, centers, chunk, masked_norms(centers, k), padded=True)[0]
+
+
+def _assign_fn(x, w, centers, k, *, chunk):
+    """Labels ``[n]`` and exact weighted inertia, in one pass."""
+    centers_sq = masked_norms(centers, k)
+    spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], x.dtype))
+    labels, loss = map_chunks(
+        lambda xb, wb: ops.assign(xb, wb, centers, centers_sq), (x, w), chunk, spec, padded=True
+    )
+    return labels, tf.reduce_sum(tf.cast(loss, tf.float64))  # float32 sums overflow early
+
+
+def _distances_fn(x, centers, *, chunk):
+    spec = tf.TensorSpec([None, centers.shape[0]], x.dtype)
+    return map_chunks(
+        lambda xb: tf.sqrt(squared_distances(xb, centers)), x, chunk, spec, padded=True
+    )
+
+
+_plusplus = Program(_plusplus_fn, "kmeans.plusplus", rows=(0, 1))
+_parallel = Program(_parallel_fn, "kmeans.parallel", rows=(0,))
+_random_rows = Program(_random_rows_fn, "kmeans.random_rows", rows=(0,))
+_lloyd = Program(_lloyd_fn, "kmeans.lloyd", rows=(0,))
+_inertia = Program(_inertia_fn, "kmeans.inertia", rows=(0,))
+_nearest = Program(_nearest_fn, "kmeans.nearest", rows=(0,))
+_assign = Program(_assign_fn, "kmeans.assign", rows=(0, 1))
+_distances = Program(_distances_fn, "kmeans.distances", rows=(0,))
+
+
+def pad_centers(centers, size: int):
+    """``centers [k, d]`` (``k`` possibly dynamic) padded with zero rows to ``[size, d]``."""
+    centers = tf.pad(centers, [[0, size - tf.shape(centers)[0]], [0, 0]])
+    return tf.ensure_shape(centers, [size, centers.shape[1]])
+
+
+def _k(n_clusters: int) -> tf.Tensor:
+    return tf.constant(int(n_clusters), tf.int32)
+
+
+def _chunk(data: Data, n_columns: int) -> int:
+    """Rows per chunk for ``data``: at most the rows of the data (a power of two)."""
+    return chunk_size(data.n_samples, n_columns)
 
 
 def plusplus(x, w, n_clusters: int, seed):
@@ -49,67 +125,23 @@ def plusplus(x, w, n_clusters: int, seed):
 
     ``n_clusters`` goes in as a tensor, so a sweep over k does not retrace.
     """
-    trials = 2 + int(math.log(n_clusters))
-    return _plusplus(x, w, tf.constant(int(n_clusters)), seed, trials)
-
-
-@tf.function(reduce_retracing=True)
-def _parallel(source, n_clusters, seed, chunk_size):
-    return ops.kmeans_parallel(source, n_clusters, seed, chunk_size)
-
-
-@tf.function(reduce_retracing=True)
-def _random_rows(source, n_clusters, n_features, seed, chunk_size, dtype):
-    return ops.sample_rows(source, n_clusters, n_features, seed, chunk_size, dtype)
-
-
-@tf.function(reduce_retracing=True)
-def _lloyd(source, centers, max_iter, tol, chunk_size, verbose, weighted):
-    return ops.lloyd(source, centers, max_iter, tol, chunk_size, verbose, weighted)
-
-
-@tf.function(reduce_retracing=True)
-def _inertia(source, centers, chunk_size):
-    centers_sq = squared_norms(centers)
-    return reduce_batches(
-        lambda x, w: ops.assignment_stats(x, w, centers, centers_sq),
-        tf.zeros([], tf.float64),
-        source,
-        chunk_size,
-    )
-
-
-@tf.function(reduce_retracing=True)
-def _nearest(x, centers, chunk_size):
-    return nearest_chunked(x, centers, chunk_size)
-
-
-@tf.function(reduce_retracing=True)
-def _assign(x, w, centers, chunk_size):
-    """Labels ``[n]`` and exact weighted inertia, in one pass."""
-    centers_sq = squared_norms(centers)
-    spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], x.dtype))
-    labels, loss = map_chunks(
-        lambda xb, wb: ops.assign(xb, wb, centers, centers_sq), (x, w), chunk_size, spec
-    )
-    return labels, tf.reduce_sum(tf.cast(loss, tf.float64))  # float32 sums overflow early
-
-
-@tf.function(reduce_retracing=True)
-def _distances(x, centers, chunk_size):
-    spec = tf.TensorSpec([None, None], x.dtype)
-    return map_chunks(lambda xb: tf.sqrt(squared_distances(xb, centers)), x, chunk_size, spec)
+    trials = tf.constant(2 + int(math.log(n_clusters)), tf.int32)
+    centers, indices = _plusplus(x, w, _k(n_clusters), seed, trials, bucket=bucket(n_clusters))
+    return centers[:n_clusters], indices
 
 
 def assign(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
     """Nearest-center label of every row ``[n]`` and the weighted inertia."""
-    chunk = chunk_rows(int(centers.shape[0]))
+    k = int(centers.shape[0])
+    padded, k_t = pad_rows(centers, bucket(k)), _k(k)
     if not data.streamed:
-        labels, inertia = call(_assign, data.x, data.w, centers, chunk)
+        chunk = _chunk(data, bucket(k))
+        labels, inertia = call(_assign, data.x, data.w, padded, k_t, chunk=chunk)
         return labels.numpy(), float(inertia.numpy())
     parts, total = [], 0.0
     for x, w in data.source:
-        labels, inertia = call(_assign, x, w, centers, chunk)
+        chunk = chunk_size(int(x.shape[0]), bucket(k))
+        labels, inertia = call(_assign, x, w, padded, k_t, chunk=chunk)
         parts.append(labels.numpy())
         total += float(inertia.numpy())
     return (np.concatenate(parts) if parts else np.zeros([0], np.int32)), total
@@ -134,14 +166,18 @@ def initial_centers(init, data: Data, n_clusters: int, seed, offset) -> tf.Tenso
     a ``numpy.random.RandomState``.
     """
     d, dtype, n_clusters = data.n_features, data.dtype, int(n_clusters)
-    chunk = chunk_rows(n_clusters)
     if isinstance(init, str):
         name = check_option("init", init, _INITS)
         if name == "k-means++" and not data.streamed:
             return plusplus(data.x, data.w, n_clusters, seed)[0]
+        size = bucket(n_clusters)
+        chunk, padded = _chunk(data, size), not data.streamed
         if name == "random":
-            return call(_random_rows, data.source, n_clusters, d, seed, chunk, dtype)
-        return call(_parallel, data.source, n_clusters, seed, chunk)  # k-means|| and streams
+            rows = call(_random_rows, data.source, seed, bucket=size, chunk=chunk, padded=padded)
+            return rows[:n_clusters]
+        k = _k(n_clusters)  # k-means|| and streams
+        centers = call(_parallel, data.source, k, seed, bucket=size, chunk=chunk, padded=padded)
+        return centers[:n_clusters]
     if callable(init):
         shifted_back = data.shifted(-offset)
         X = shifted_back.source if data.streamed else shifted_back.x.numpy()
@@ -178,13 +214,14 @@ class _KMeansMixin(FeatureNamesOutMixin):
         dtype = check_dtype(self.dtype)
         centers = tf.constant(self.cluster_centers_, dtype)
         offset = tf.reduce_mean(centers, axis=0)
-        chunk = chunk_rows(self.n_clusters)
-        return map_rows(
-            lambda x: fn(x - offset, centers - offset, chunk).numpy(),
-            X,
-            dtype=dtype,
-            n_features=self.n_features_in_,
-        )
+        k = int(centers.shape[0])
+        padded = pad_rows(centers - offset, bucket(k))
+
+        def run(x):
+            chunk = chunk_size(int(x.shape[0]), bucket(k))
+            return fn(x - offset, padded, _k(k), chunk).numpy()
+
+        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_)
 
     def predict(self, X) -> np.ndarray:
         """Index of the nearest center of each row.
@@ -195,14 +232,15 @@ class _KMeansMixin(FeatureNamesOutMixin):
         Returns:
             int32 ``[n_samples]``.
         """
-        return self._per_row(lambda x, c, chunk: _nearest(x, c, chunk)[0], X)
+        return self._per_row(lambda x, c, k, chunk: _nearest(x, c, k, chunk=chunk), X)
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each row to every center, ``[n_samples, n_clusters]``.
 
         ``X`` may be an array or a ``tf.data.Dataset`` of batches.
         """
-        return self._per_row(_distances, X)
+        k = int(self.cluster_centers_.shape[0]) if hasattr(self, "cluster_centers_") else 0
+        return self._per_row(lambda x, c, _, chunk: _distances(x, c, chunk=chunk)[:, :k], X)
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return ``labels_`` ``[n_samples]``."""
@@ -218,10 +256,13 @@ class _KMeansMixin(FeatureNamesOutMixin):
         data = as_data(
             X, sample_weight, dtype=check_dtype(self.dtype), n_features=self.n_features_in_
         )
-        centers = tf.constant(self.cluster_centers_)
+        centers = tf.constant(self.cluster_centers_, data.dtype)
         offset = tf.reduce_mean(centers, axis=0)
         data = data.shifted(offset)
-        inertia = call(_inertia, data.source, centers - offset, chunk_rows(self.n_clusters))
+        k = int(centers.shape[0])
+        chunk = chunk_size(data.n_samples, bucket(k))
+        padded = pad_rows(centers - offset, bucket(k))
+        inertia = call(_inertia, data.source, padded, _k(k), chunk=chunk, padded=not data.streamed)
         return -float(inertia.numpy())
 
     def as_layer(self, output="labels", **kwargs):
@@ -365,7 +406,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
             n_init = 1
         centered = data.shifted(mean)
         tol = tf.constant(float(np.mean(var)) * self.tol, dtype)
-        chunk = chunk_rows(self.n_clusters)
+        chunk = _chunk(data, bucket(self.n_clusters))
         seeds = tf.random.experimental.stateless_split(make_seed(self.random_state), n_init)
         best = None
         if checkpoint_dir is not None:
@@ -395,10 +436,20 @@ class KMeans(_KMeansMixin, BaseEstimator):
         """Up to ``max_iter`` Lloyd iterations from ``centers`` (or a fresh init)."""
         if centers is None:
             centers = initial_centers(self.init, data, self.n_clusters, seed, mean)
+        k = int(centers.shape[0])
         centers, n_iter, converged = call(
-            _lloyd, data.source, centers, max_iter, tol, chunk, bool(self.verbose), data.weighted
+            _lloyd,
+            data.source,
+            pad_rows(centers, bucket(k)),
+            _k(k),
+            tf.constant(int(max_iter), tf.int32),
+            tol,
+            chunk=chunk,
+            verbose=bool(self.verbose),
+            weighted=data.weighted,
+            padded=not data.streamed,
         )
-        return centers, int(n_iter), bool(converged)
+        return centers[:k], int(n_iter), bool(converged)
 
 
 def _resumable(lloyd, max_iter, directory, every, fingerprint, dtype):

@@ -24,6 +24,7 @@ __all__ = [
     "reduce_batches",
     "fold_batches",
     "gather_rows",
+    "padded_chunk",
     "map_chunks",
     "source_spec",
     "tree_add",
@@ -36,7 +37,7 @@ def tree_add(a, b):
     return tf.nest.map_structure(tf.add, a, b)
 
 
-def reduce_batches(fn, init, source, chunk_size: int):
+def reduce_batches(fn, init, source, chunk_size: int, *, padded: bool = False):
     """Sum ``fn(x_batch, w_batch)`` over every batch of ``source``.
 
     Args:
@@ -45,6 +46,8 @@ def reduce_batches(fn, init, source, chunk_size: int):
         init: the zero of the statistics (nested tensors).
         source: ``(x, w)`` tensors or a ``tf.data.Dataset`` of ``(x, w)``.
         chunk_size: rows per chunk for in-memory sources.
+        padded: every in-memory chunk ``chunk_size`` rows, the last one padded
+            with zero rows of zero weight (for ``fn`` whose sums are weighted).
 
     Returns:
         The summed statistics, same structure as ``init``.
@@ -52,7 +55,9 @@ def reduce_batches(fn, init, source, chunk_size: int):
     strategy = current_strategy()
     if strategy is not None:
         return _reduce_distributed(fn, init, source, chunk_size, strategy)
-    return fold_batches(lambda acc, x, w: tree_add(acc, fn(x, w)), init, source, chunk_size)
+    return fold_batches(
+        lambda acc, x, w: tree_add(acc, fn(x, w)), init, source, chunk_size, padded=padded
+    )
 
 
 def current_strategy():
@@ -97,7 +102,9 @@ def _reduce_distributed(fn, init, source, chunk_size, strategy):
     return acc
 
 
-def fold_batches(fn, init, source, chunk_size: int, *, relax_shapes: bool = False):
+def fold_batches(
+    fn, init, source, chunk_size: int, *, relax_shapes: bool = False, padded: bool = False
+):
     """Fold ``acc = fn(acc, x_batch, w_batch)`` over every batch of ``source``.
 
     The general form of ``reduce_batches`` for statistics that are not plain
@@ -110,6 +117,8 @@ def fold_batches(fn, init, source, chunk_size: int, *, relax_shapes: bool = Fals
         chunk_size: rows per chunk for in-memory sources.
         relax_shapes: let every dimension of the accumulator change between
             batches (for accumulators that grow).
+        padded: as in ``reduce_batches``: static ``[chunk_size, d]`` chunks, the
+            last one padded with zero-weight rows (``fn`` must ignore them).
 
     Returns:
         The final accumulator.
@@ -121,8 +130,14 @@ def fold_batches(fn, init, source, chunk_size: int, *, relax_shapes: bool = Fals
     n_chunks = (n + chunk_size - 1) // chunk_size
 
     def body(i, acc):
-        start = i * chunk_size
-        return i + 1, fn(acc, x[start : start + chunk_size], w[start : start + chunk_size])
+        if padded:
+            xb, wb, _ = padded_chunk(x, w, i, chunk_size)
+        else:
+            xb, wb = (
+                x[i * chunk_size : (i + 1) * chunk_size],
+                w[i * chunk_size : (i + 1) * chunk_size],
+            )
+        return i + 1, fn(acc, xb, wb)
 
     invariants = None
     if relax_shapes:
@@ -137,6 +152,26 @@ def fold_batches(fn, init, source, chunk_size: int, *, relax_shapes: bool = Fals
         shape_invariants=invariants,
     )
     return acc
+
+
+def padded_chunk(x, w, i, chunk_size: int):
+    """Chunk ``i`` of in-memory rows, always ``chunk_size`` rows.
+
+    The last chunk is padded with zero rows of zero weight, so every chunk has
+    the same static shape (an XLA kernel compiles once, not once per
+    last-chunk size); full chunks are slices, not copies.
+
+    Returns:
+        ``(x [chunk_size, d], w [chunk_size], rows)``: ``rows`` real rows first.
+    """
+    start = i * chunk_size
+    xb, wb = x[start : start + chunk_size], w[start : start + chunk_size]
+    rows = tf.shape(xb)[0]
+    short = chunk_size - rows
+    xb = tf.pad(xb, [[0, short], [0, 0]])  # forwarded unchanged when short == 0
+    wb = tf.pad(wb, [[0, short]])
+    xb = tf.ensure_shape(xb, [chunk_size, x.shape[1]])
+    return xb, tf.ensure_shape(wb, [chunk_size]), rows
 
 
 def source_spec(source):
@@ -174,7 +209,7 @@ def gather_rows(source, indices, chunk_size: int):
     return fold_batches(take, init, source, chunk_size)[1]
 
 
-def map_chunks(fn, x, chunk_size: int, fn_output_signature):
+def map_chunks(fn, x, chunk_size: int, fn_output_signature, *, padded: bool = False):
     """Apply ``fn`` to ``x [n, ...]`` chunk by chunk and concatenate along rows.
 
     Args:
@@ -184,6 +219,8 @@ def map_chunks(fn, x, chunk_size: int, fn_output_signature):
         chunk_size: rows per chunk.
         fn_output_signature: ``tf.TensorSpec`` (or tuple of them) of one
             chunk's output, with the row dimension ``None``.
+        padded: give ``fn`` static ``[chunk_size, ...]`` chunks (the last one
+            padded with zero rows, its outputs cut back); ``fn`` must be row-wise.
 
     Returns:
         ``fn``'s outputs for all rows, ``[n, ...]`` each.
@@ -199,7 +236,19 @@ def map_chunks(fn, x, chunk_size: int, fn_output_signature):
 
     def body(i, arrays):
         start = i * chunk_size
-        out = tf.nest.flatten(fn(*(t[start : start + chunk_size] for t in inputs)))
+        parts = [t[start : start + chunk_size] for t in inputs]
+        rows = tf.shape(parts[0])[0]
+        if padded:  # static shapes: every chunk chunk_size rows
+            parts = [
+                tf.ensure_shape(
+                    tf.pad(p, [[0, chunk_size - rows]] + [[0, 0]] * (p.shape.rank - 1)),
+                    [chunk_size, *p.shape[1:]],
+                )
+                for p in parts
+            ]
+        out = tf.nest.flatten(fn(*parts))
+        if padded:
+            out = [o[:rows] for o in out]
         return i + 1, [a.write(i, o) for a, o in zip(arrays, out, strict=True)]
 
     _, arrays = tf.while_loop(lambda i, _: i < n_chunks, body, (tf.constant(0), arrays))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfcluster._engine.compile import kernel
 from tfcluster.ops.batching import map_chunks
 
 __all__ = [
@@ -19,12 +20,22 @@ __all__ = [
     "nearest",
     "nearest_sums",
     "nearest_chunked",
+    "masked_norms",
 ]
 
 
 def squared_norms(x):
     """Row-wise squared Euclidean norms: ``x [n, d]`` -> ``[n]``."""
     return tf.reduce_sum(tf.square(x), axis=-1)
+
+
+def masked_norms(centers, k):
+    """Squared norms of ``centers [K, d]`` with ``+inf`` beyond the first ``k``.
+
+    Rows padded to a bucket of ``K`` centers are then never the nearest.
+    """
+    valid = tf.range(tf.shape(centers)[0]) < k  # [K]
+    return tf.where(valid, squared_norms(centers), tf.constant(float("inf"), centers.dtype))
 
 
 def squared_distances(x, y, x_sq=None, y_sq=None):
@@ -49,7 +60,7 @@ def _row_min(d):
     return index, d_min
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
+@kernel
 def first_argmin(d):
     """Index and value of the row minimum of ``d [n, m]``, first index on ties.
 
@@ -65,7 +76,7 @@ def first_argmin(d):
     return _row_min(d)
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
+@kernel
 def _nearest_exact(cross, centers_sq, x, centers):
     """Argmin of ``cross + centers_sq`` and the exact squared distance to that center.
 
@@ -77,7 +88,7 @@ def _nearest_exact(cross, centers_sq, x, centers):
     return labels, tf.reduce_sum(tf.square(diff), axis=1)
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
+@kernel
 def _nearest_sums(cross, centers_sq, x, w, weighted):
     """Per-center weighted sums and weights of the rows nearest each center.
 
@@ -122,11 +133,13 @@ def nearest_sums(x, w, centers, centers_sq=None, *, weighted: bool = True):
     return _nearest_sums(_cross(x, centers), centers_sq, x, w, weighted)
 
 
-def nearest_chunked(x, centers, chunk_size: int):
+def nearest_chunked(x, centers, chunk_size: int, centers_sq=None, *, padded: bool = False):
     """``nearest`` over ``x`` in chunks of rows, memory ``[chunk_size, k]``."""
-    centers_sq = squared_norms(centers)
+    centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
     spec = (
         tf.TensorSpec([None], tf.int32),
         tf.TensorSpec([None], x.dtype),
     )
-    return map_chunks(lambda xb: nearest(xb, centers, centers_sq), x, chunk_size, spec)
+    return map_chunks(
+        lambda xb: nearest(xb, centers, centers_sq), x, chunk_size, spec, padded=padded
+    )

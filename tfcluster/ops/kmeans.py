@@ -3,7 +3,10 @@
 Every function works on a *source* as ``ops.batching`` defines it (in-memory
 ``(x, w)`` or a ``tf.data.Dataset`` of ``(x, w)`` batches), so the same code
 serves in-memory, streamed and, through ``reduce_batches``, distributed fits.
-Shapes: ``x [n, d]``, ``w [n]``, ``centers [k, d]``.
+Shapes: ``x [n, d]``, ``w [n]``, ``centers [K, d]``. Centers may be padded to
+a bucket of ``K >= k`` rows; a scalar ``k`` says how many are real, the rest
+are masked (``masked_norms``: never nearest, statistics zero), so one
+compiled program serves every ``k`` of its bucket.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import tensorflow as tf
 
 from tfcluster.ops.batching import fold_batches, reduce_batches
 from tfcluster.ops.distances import (
+    masked_norms,
     nearest,
     nearest_sums,
     squared_distances,
@@ -57,25 +61,31 @@ def _farthest(acc, x, w, centers, centers_sq):
     )
 
 
-def relocate_empty(sums, counts, source, centers, chunk_size: int):
+def relocate_empty(sums, counts, source, centers, k, chunk_size: int, padded: bool = False):
     """Give each empty cluster the point farthest from its center, as scikit-learn does.
 
-    The i-th empty cluster takes the i-th farthest point, which leaves its old
-    cluster. One extra pass over the data, run only when a cluster is empty.
+    The i-th empty cluster (of the first ``k``; padded centers are not
+    clusters) takes the i-th farthest point, which leaves its old cluster. One
+    extra pass over the data, run only when a cluster is empty.
     """
-    k = tf.shape(centers)[0]
+    n_centers = tf.shape(centers)[0]
     dtype = centers.dtype
-    centers_sq = squared_norms(centers)
+    centers_sq = masked_norms(centers, k)
     init = (
-        tf.fill([k], tf.constant(-2.0, dtype)),
+        tf.fill([n_centers], tf.constant(-2.0, dtype)),
         tf.zeros_like(centers),
-        tf.zeros([k], dtype),
-        tf.zeros([k], tf.int32),
+        tf.zeros([n_centers], dtype),
+        tf.zeros([n_centers], tf.int32),
     )
     _, far_x, far_w, far_l = fold_batches(
-        lambda acc, x, w: _farthest(acc, x, w, centers, centers_sq), init, source, chunk_size
+        lambda acc, x, w: _farthest(acc, x, w, centers, centers_sq),
+        init,
+        source,
+        chunk_size,
+        padded=padded,
     )
-    empty = tf.cast(tf.where(counts <= 0)[:, 0], tf.int32)  # [e]
+    real = tf.range(n_centers) < k
+    empty = tf.cast(tf.where((counts <= 0) & real)[:, 0], tf.int32)  # [e]
     e = tf.shape(empty)[0]
     far_x, far_w, far_l = far_x[:e], far_w[:e], far_l[:e]
     moved = far_x * far_w[:, None]  # [e, d]
@@ -86,23 +96,26 @@ def relocate_empty(sums, counts, source, centers, chunk_size: int):
     return sums, counts
 
 
-def lloyd_step(source, centers, chunk_size: int, weighted: bool = True):
-    """One Lloyd iteration: ``(new_centers [k, d], squared center shift, n_empty)``.
+def lloyd_step(source, centers, k, chunk_size: int, weighted: bool = True, padded: bool = False):
+    """One Lloyd iteration: ``(new_centers [K, d], squared center shift, n_empty)``.
 
-    ``weighted=False`` promises every sample weight is one (a faster pass).
+    ``weighted=False`` promises every sample weight is one (a faster pass);
+    ``padded`` cuts in-memory data into static chunks (``reduce_batches``).
     """
-    centers_sq = squared_norms(centers)
+    centers_sq = masked_norms(centers, k)
     init = (tf.zeros_like(centers), tf.zeros_like(centers[:, 0]))
     sums, counts = reduce_batches(
         lambda x, w: nearest_sums(x, w, centers, centers_sq, weighted=weighted),
         init,
         source,
         chunk_size,
+        padded=padded,
     )
-    n_empty = tf.reduce_sum(tf.cast(counts <= 0, tf.int32))
+    real = tf.range(tf.shape(centers)[0]) < k
+    n_empty = tf.reduce_sum(tf.cast((counts <= 0) & real, tf.int32))
     sums, counts = tf.cond(
         n_empty > 0,
-        lambda: relocate_empty(sums, counts, source, centers, chunk_size),
+        lambda: relocate_empty(sums, counts, source, centers, k, chunk_size, padded),
         lambda: (sums, counts),
     )
     safe = tf.where(counts > 0, counts, tf.ones_like(counts))
@@ -114,26 +127,29 @@ def lloyd_step(source, centers, chunk_size: int, weighted: bool = True):
 def lloyd(
     source,
     centers,
+    k,
     max_iter,
     tol,
     chunk_size: int,
     verbose: bool = False,
     weighted: bool = True,
+    padded: bool = False,
 ):
     """Lloyd's algorithm as one compiled loop, as scikit-learn runs it.
 
     Stops after ``max_iter`` iterations or when the squared center shift is
     ``<= tol`` (``tol`` already scaled by the data variance). A shift of zero
     means the labels did not change, so ``tol=0`` runs until labels are stable.
-    ``weighted=False`` promises every sample weight is one.
+    ``weighted=False`` promises every sample weight is one. ``k``, ``max_iter``
+    and ``tol`` may be tensors (one trace serves them all).
 
     Returns:
-        ``(centers [k, d], n_iter, converged)``.
+        ``(centers [K, d], n_iter, converged)``.
     """
     i = tf.constant(0)
     converged = tf.constant(False)
     while i < max_iter and not converged:
-        centers, shift, n_empty = lloyd_step(source, centers, chunk_size, weighted)
+        centers, shift, n_empty = lloyd_step(source, centers, k, chunk_size, weighted, padded)
         i += 1
         converged = shift <= tol
         if verbose:
@@ -186,10 +202,14 @@ def _gumbel_top_rows(acc, x, w, n_rows, seed):
     return tf.gather(all_keys, best), tf.gather(tf.concat([rows, x], 0), best), batch + 1
 
 
-def sample_rows(source, n_rows: int, n_features: int, seed, chunk_size: int, dtype):
+def sample_rows(
+    source, n_rows: int, n_features: int, seed, chunk_size: int, dtype, padded: bool = False
+):
     """Draw ``n_rows`` distinct rows with probability proportional to their weight.
 
-    One pass (Gumbel top-k), so it works on a stream as on memory.
+    One pass (Gumbel top-k), so it works on a stream as on memory. The rows
+    come in decreasing key order: the first ``m`` of a draw of ``n_rows`` are
+    the draw of ``m`` (a bucket of rows serves every smaller count).
 
     Returns:
         ``[n_rows, n_features]`` rows.
@@ -205,6 +225,7 @@ def sample_rows(source, n_rows: int, n_features: int, seed, chunk_size: int, dty
         source,
         chunk_size,
         relax_shapes=not (isinstance(n_rows, int) and isinstance(n_features, int)),
+        padded=padded,
     )
     return rows
 
@@ -223,7 +244,7 @@ def kmeans_plusplus(x, w, n_clusters: int, seed, n_local_trials: int | None = No
             serves every ``k``).
         seed: stateless seed ``[2]``.
         n_local_trials: candidates per step (default ``2 + int(log(k))``; give
-            it when ``n_clusters`` is a tensor).
+            it, a Python int or a scalar tensor, when ``n_clusters`` is a tensor).
 
     Returns:
         ``(centers [k, d], indices [k] int32)``.
@@ -261,7 +282,16 @@ def _candidate_weights(x, w, candidates, candidates_sq):
     return nearest_sums(x, w, candidates, candidates_sq)[1]  # weight nearest each [m]
 
 
-def kmeans_parallel(source, n_clusters: int, seed, chunk_size: int, n_rounds: int = 5):
+def kmeans_parallel(
+    source,
+    n_clusters,
+    seed,
+    chunk_size: int,
+    n_rounds: int = 5,
+    *,
+    bucket: int | None = None,
+    padded: bool = False,
+):
     """Scalable k-means|| (Bahmani et al. 2012): a few passes over a stream.
 
     Starting from one row drawn with probability proportional to ``w``, each of
@@ -273,14 +303,19 @@ def kmeans_parallel(source, n_clusters: int, seed, chunk_size: int, n_rounds: in
     The candidates are weighted by the weight of the rows nearest to them and
     reduced to ``k`` centers by weighted k-means++ and Lloyd on the candidates.
 
+    ``n_clusters`` may be a tensor when ``bucket`` (a Python int ``>= k``)
+    fixes the shapes: each round then draws ``2 * bucket`` rows and keeps the
+    first ``2 * k``, the same rows as a draw of ``2 * k``.
+
     Returns:
-        ``centers [k, d]``.
+        ``centers [k, d]``, or ``[bucket, d]`` (rows beyond ``k`` zero) with ``bucket``.
     """
     spec = source.element_spec[0] if isinstance(source, tf.data.Dataset) else source[0]
     dtype, n_features = spec.dtype, spec.shape[1]
     seeds = tf.random.experimental.stateless_split(seed, n_rounds + 2)
-    first = sample_rows(source, 1, n_features, seeds[-1], chunk_size, dtype)  # [1, d]
-    n_rows = 2 * n_clusters
+    first = sample_rows(source, 1, n_features, seeds[-1], chunk_size, dtype, padded)  # [1, d]
+    n_rows = 2 * (n_clusters if bucket is None else bucket)
+    kept = tf.range(n_rows) < 2 * n_clusters  # [l]
     centers = first
     for r in range(n_rounds):
         centers_sq = squared_norms(centers)
@@ -296,10 +331,12 @@ def kmeans_parallel(source, n_clusters: int, seed, chunk_size: int, n_rounds: in
             empty,
             source,
             chunk_size,
+            padded=padded,
         )
-        # Slots no row could fill (fewer rows off the candidates than l) repeat
-        # the first candidate; the nearest-first tie rule gives them no weight.
-        rows = tf.where((keys > -float("inf"))[:, None], rows, first)
+        # Slots no row could fill (fewer rows off the candidates than l) and the
+        # slots of a bucket beyond 2k repeat the first candidate; the
+        # nearest-first tie rule gives them no weight.
+        rows = tf.where(((keys > -float("inf")) & kept)[:, None], rows, first)
         centers = tf.concat([centers, rows], 0)  # [1 + (r + 1) * l, d]
     centers_sq = squared_norms(centers)
     cand_w = reduce_batches(
@@ -307,10 +344,17 @@ def kmeans_parallel(source, n_clusters: int, seed, chunk_size: int, n_rounds: in
         tf.zeros(tf.shape(centers)[:1], dtype),
         source,
         chunk_size,
+        padded=padded,
     )
-    init, _ = kmeans_plusplus(centers, cand_w, n_clusters, seeds[-2])
+    trials = None
+    if bucket is not None:  # n_clusters may be a tensor: the trial count as scikit-learn's
+        trials = 2 + tf.cast(tf.math.log(tf.cast(n_clusters, tf.float64)), tf.int32)
+    init, _ = kmeans_plusplus(centers, cand_w, n_clusters, seeds[-2], trials)
+    if bucket is not None:
+        init = tf.pad(init, [[0, bucket - tf.shape(init)[0]], [0, 0]])
+        init = tf.ensure_shape(init, [bucket, n_features])
     cand_source = (centers, cand_w)
-    final, _, _ = lloyd(cand_source, init, 30, tf.constant(0.0, dtype), 65536)
+    final, _, _ = lloyd(cand_source, init, n_clusters, 30, tf.constant(0.0, dtype), 65536)
     return final
 
 

@@ -1,0 +1,12 @@
+"""The engine: the only part of tfcluster that compiles.
+
+``compile`` holds the two ways code becomes a TensorFlow program:
+``Program`` (a whole fit or pass, one trace per shape family) and ``kernel``
+(an XLA-fused inner pass called from inside programs). ``buckets`` pads the
+number of clusters to a few sizes so a sweep over k reuses its programs.
+"""
+
+from tfcluster._engine.buckets import bucket, chunk_size, pad_rows
+from tfcluster._engine.compile import Program, kernel, trace_counts
+
+__all__ = ["Program", "kernel", "trace_counts", "bucket", "chunk_size", "pad_rows"]

@@ -1,0 +1,51 @@
+"""k buckets: the number of clusters padded to a few sizes, masked entries beyond k.
+
+A sweep over k then reuses one program per bucket instead of tracing and
+compiling for every k. Padded centers get an infinite squared norm, so no
+row is ever nearest to them, and their statistics stay zero.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+__all__ = ["bucket", "pad_rows", "chunk_size", "MIN_BUCKET"]
+
+MIN_BUCKET = 16
+_ELEMENTS = 2**20  # elements of one [chunk, n_columns] block
+_MIN_CHUNK = 4096  # small data share one chunk shape (padding them costs microseconds)
+
+
+def bucket(k: int) -> int:
+    """The padded size for ``k`` clusters: 16, 32, 64, ... (the next power of two >= k)."""
+    k = int(k)
+    size = MIN_BUCKET
+    while size < k:
+        size *= 2
+    return size
+
+
+def pad_rows(t, size: int):
+    """``t [m, ...]`` padded with zero rows to ``[size, ...]`` (``m <= size``)."""
+    t = tf.convert_to_tensor(t)
+    extra = size - int(t.shape[0])
+    if extra < 0:
+        raise ValueError(f"cannot pad {int(t.shape[0])} rows to {size}")
+    if extra == 0:
+        return t
+    return tf.concat([t, tf.zeros([extra, *t.shape[1:]], t.dtype)], 0)
+
+
+def chunk_size(n_rows: int | None, n_columns: int) -> int:
+    """Rows per chunk of a ``[chunk, n_columns]`` block (about 4 MiB in float32).
+
+    A power of two from 4096 to 65536, and no more than ``n_rows`` rounded up
+    to a power of two (small data are not padded to a big chunk): so the
+    chunk shape, and with it every kernel, changes only when n_samples
+    crosses a power of two below 65536.
+    """
+    size = int(min(max(_ELEMENTS // max(int(n_columns), 1), 256), 65536))
+    size = 1 << (size.bit_length() - 1)  # a power of two
+    if n_rows is not None:
+        size = min(size, max(_MIN_CHUNK, 1 << max(int(n_rows) - 1, 0).bit_length()))
+    return size
