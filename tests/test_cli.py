@@ -73,21 +73,27 @@ def test_sorts_every_valid_image_and_leaves_source_untouched(source, tmp_path, c
     assert snapshot(out) == written
 
 
-def test_force_replaces_only_own_files(source, tmp_path, capsys):
+def test_force_keeps_every_file_and_replaces_only_unchanged_outputs(source, tmp_path, capsys):
     src, info = source
     out = tmp_path / "out"
     assert main(["images", src, "--out", str(out), "--k", "4", *FAST]) == 0
+    first = snapshot(out)
     (out / "my notes.txt").write_text("mine")
     (out / "cluster_3" / "my photo.png").write_bytes(b"mine too")
+    capsys.readouterr()
     assert main(["images", src, "--out", str(out), "--k", "2", "--force", *FAST]) == 0
+    said = capsys.readouterr().out
+    assert "--force: kept " in said and "assignments.csv" in said
     assert (out / "my notes.txt").read_text() == "mine"
     assert (out / "cluster_3" / "my photo.png").read_bytes() == b"mine too"
-    assert sorted(os.listdir(out / "cluster_3")) == ["my photo.png"]  # own stale copies gone
-    assert not (out / "cluster_2").exists()
-    assert len(_rows(out)) == len(info["valid"]) + 1 and {r[1] for r in _rows(out)[1:]} == {
-        "0",
-        "1",
-    }
+    now = snapshot(out)
+    for rel, (data, _) in first.items():  # the first run's copies are all still there
+        if rel.startswith("cluster_"):
+            assert now[rel][0] == data, rel
+    rows = _rows(out)  # replaced: it was tfcluster's and unchanged
+    assert len(rows) == len(info["valid"]) + 1 and {r[1] for r in rows[1:]} == {"0", "1"}
+    for path, _, _, output in rows[1:]:
+        assert _digest(out / output) == _digest(os.path.join(src, path))
     # a foreign file where an output would go is kept; the output takes a free name
     other = tmp_path / "other"
     other.mkdir()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -16,6 +17,7 @@ import tensorflow as tf
 __all__ = [
     "IMAGE_EXTENSIONS",
     "list_images",
+    "scan_images",
     "is_image_path",
     "file_batches",
     "array_batches",
@@ -23,7 +25,7 @@ __all__ = [
     "decode_failure",
 ]
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 """File extensions read as images (compared case-insensitively)."""
 
 
@@ -34,6 +36,9 @@ def is_image_path(path) -> bool:
 
 def list_images(folder, *, exclude=None) -> list[str]:
     """Every image file under ``folder``, searched recursively, sorted by path.
+
+    Symbolic links that lead nowhere, unreadable files and folders holding a
+    tfcluster output (a manifest) are left out; see ``scan_images``.
 
     Args:
         folder: a directory.
@@ -47,17 +52,103 @@ def list_images(folder, *, exclude=None) -> list[str]:
         FileNotFoundError: ``folder`` does not exist.
         NotADirectoryError: ``folder`` is not a directory.
     """
+    return scan_images(folder, exclude=exclude)[0]
+
+
+def scan_images(folder, *, exclude=None, max_pixels=None):
+    """The image files under ``folder``, and those that cannot be used, with the reason.
+
+    Passed over: the folder ``exclude``, sub-folders holding a tfcluster
+    manifest (an earlier output) and, in ``folder`` itself, the outputs its
+    manifest lists (figures, CSV). Listed as skipped: symbolic links to
+    nothing, files that are not regular or not readable, and images with
+    more than ``max_pixels`` pixels (read from the file header, not decoded).
+
+    Args:
+        folder: a directory.
+        exclude: a directory to leave out, or None.
+        max_pixels: the largest width * height accepted, or None for no limit.
+
+    Returns:
+        ``(paths, skipped, passed_over)``: image paths sorted by path;
+        ``[(path, reason)]``; the folders and files passed over.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist.
+        NotADirectoryError: ``folder`` is not a directory.
+    """
+    from tfcluster._outputs import MANIFEST, generated_files
+
     folder = os.fspath(folder)
     if not os.path.exists(folder):
         raise FileNotFoundError(f"image folder {folder!r} does not exist.")
     if not os.path.isdir(folder):
         raise NotADirectoryError(f"{folder!r} is not a folder.")
     skip = os.path.realpath(exclude) if exclude is not None else None
-    found = []
+    ours = {os.path.join(folder, *rel.split("/")) for rel in generated_files(folder)}
+    found, skipped, passed = [], [], sorted(ours)
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if os.path.realpath(os.path.join(root, d)) != skip)
-        found.extend(os.path.join(root, f) for f in sorted(files) if is_image_path(f))
-    return found
+        keep = []
+        for d in sorted(dirs):
+            path = os.path.join(root, d)
+            if os.path.realpath(path) == skip:
+                continue
+            if os.path.isfile(os.path.join(path, MANIFEST)):
+                passed.append(path)
+            else:
+                keep.append(d)
+        dirs[:] = keep
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if not is_image_path(name) or path in ours:
+                continue
+            why = _unusable(path, max_pixels)
+            if why:
+                skipped.append((path, why))
+            else:
+                found.append(path)
+    return found, skipped, passed
+
+
+def _unusable(path: str, max_pixels) -> str | None:
+    """Why the file ``path`` cannot be used as an image, known without decoding it."""
+    if not os.path.exists(path):
+        return "a symbolic link to a file that does not exist"
+    if not os.path.isfile(path):
+        return "not a regular file"
+    if not os.access(path, os.R_OK):
+        return "not readable (permission denied)"
+    if max_pixels is not None:
+        return _over_pixel_limit(path, max_pixels)
+    return None
+
+
+def _over_pixel_limit(path: str, max_pixels: int) -> str | None:
+    """The reason if the header of ``path`` gives more than ``max_pixels`` pixels.
+
+    The header is read with Pillow (a dependency of matplotlib) without
+    decoding the pixels; a header Pillow cannot read passes (the decoder then
+    reports the file).
+    """
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - matplotlib requires Pillow
+        return None
+    limit = f"over the limit of {max_pixels / 1e6:g} MP (--max-pixels)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning: we decide
+        try:
+            with Image.open(path) as image:
+                w, h = image.size
+        except Image.DecompressionBombError as exc:
+            found = re.search(r"\((\d+) pixels\)", str(exc))
+            n = int(found.group(1)) if found else Image.MAX_IMAGE_PIXELS * 2
+            return f"{n / 1e6:.1f} MP is {limit}" if n > max_pixels else None
+        except Exception:
+            return None
+    if w * h <= max_pixels:
+        return None
+    return f"{w}x{h} pixels ({w * h / 1e6:.1f} MP) is {limit}"
 
 
 _TF_NOISE = re.compile(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]")

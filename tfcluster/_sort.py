@@ -1,14 +1,14 @@
 """``tfcluster images``: sort a folder of images into cluster folders.
 
-The steps: list the images, embed them (``ImageEmbedder``), pick k (given, or
-by a sweep), cluster, then write ``cluster_*/`` folders, ``assignments.csv``,
-``skipped.csv`` and figures into a safe ``OutputFolder``.
+The steps: list the images, check and lock the output folder, embed the images
+(``ImageEmbedder``), pick k (given, or by a sweep), cluster, then place them in
+``cluster_*/`` folders (journalled) and write ``assignments.csv``,
+``skipped.csv`` and figures into a safe ``OutputFolder``. ``undo_images`` puts
+moved files back.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import sys
 import warnings
@@ -16,11 +16,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tfcluster._fileops import LockHeld, OutputLock
+from tfcluster._journal import JOURNAL, UndoReport, undo_moves
 from tfcluster._outputs import OutputFolder, OutputRefused
+from tfcluster._sort_files import (
+    SortStopped,
+    bytes_needed,
+    check_sources,
+    force_summary,
+    place_all,
+    show,
+    stopped,
+    write_figures,
+    write_tables,
+)
 
-__all__ = ["UsageError", "SortResult", "run_images", "make_clusterer", "ALGORITHMS"]
+__all__ = [
+    "UsageError",
+    "SortResult",
+    "SortStopped",
+    "run_images",
+    "undo_images",
+    "make_clusterer",
+    "ALGORITHMS",
+    "DEFAULT_MAX_PIXELS",
+]
 
 ALGORITHMS = ("kmeans", "gmm", "som")
+DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: decoding one takes ~150 MB as RGB bytes
 _SWEEP_SCORE = {"kmeans": "silhouette", "gmm": "bic", "som": "silhouette"}
 
 
@@ -96,55 +119,43 @@ def _embed(src_paths, embedder):
     return X, embedder.paths_, embedder.skipped_
 
 
-def _relative(path, root):
-    return os.path.relpath(path, root).replace(os.sep, "/")
+def _check_args(mode, algorithm, src, out, max_pixels):
+    if mode not in ("copy", "symlink", "move"):
+        raise UsageError(f"unknown mode {mode!r}; accepted: copy, symlink, move.")
+    if algorithm not in ALGORITHMS:
+        raise UsageError(f"unknown algorithm {algorithm!r}; accepted: {', '.join(ALGORITHMS)}.")
+    if max_pixels is not None and (
+        isinstance(max_pixels, bool) or not isinstance(max_pixels, int)
+    ):
+        raise TypeError(f"max_pixels must be an int or None; got {type(max_pixels).__name__}.")
+    if max_pixels is not None and max_pixels < 1:
+        raise UsageError(f"max_pixels must be >= 1 (or None for no limit); got {max_pixels}.")
+    if not os.path.isdir(src):
+        what = "is not a folder" if os.path.exists(src) else "does not exist"
+        raise UsageError(f"source {show(src)!r} {what}.")
+    if os.path.realpath(src) == os.path.realpath(out):
+        raise UsageError("--out must be another folder than the source folder.")
 
 
-def _csv(rows) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(rows)
-    return buf.getvalue()
+def _sources(src, out, mode, max_pixels, log):
+    """The usable image paths under ``src`` and the files skipped before decoding."""
+    from tfcluster._image_io import IMAGE_EXTENSIONS, scan_images
 
-
-def _thumbnails(paths, labels, per_cluster=6):
-    """Decoded RGB arrays of the first images of each cluster (for the grid figure)."""
-    import tensorflow as tf
-
-    chosen = np.concatenate([np.flatnonzero(labels == c)[:per_cluster] for c in np.unique(labels)])
-    chosen.sort()
-    images = []
-    for i in chosen:
-        with open(paths[i], "rb") as f:
-            img = tf.io.decode_image(f.read(), channels=3, expand_animations=False)
-        img = tf.image.resize(img, [64, 64], preserve_aspect_ratio=True, antialias=True)
-        images.append(np.clip(img.numpy(), 0, 255).astype(np.uint8))
-    return images, labels[chosen]
-
-
-def _figures(folder, result, algorithm, sweep_result, log):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from tfcluster import plot
-
-    written = []
-    if sweep_result is not None:
-        ax = plot.k_scores(sweep_result, _SWEEP_SCORE[algorithm])
-        rel = folder.plan("k_scores.png", "output")
-        folder.save_figure(rel, ax.figure)
-        plt.close(ax.figure)
-        written.append(rel)
-    placed = [folder.abs(rel) for rel in result.outputs]  # sources are gone after a move
-    images, labels = _thumbnails(placed, result.labels)
-    ax = plot.image_grid(images, labels)
-    ax.set_title("examples of each cluster (one row per cluster)")
-    rel = folder.plan("examples.png", "output")
-    folder.save_figure(rel, ax.figure)
-    plt.close(ax.figure)
-    written.append(rel)
-    log(f"figures: {', '.join(written)}")
+    paths, skipped, passed = scan_images(src, exclude=os.path.realpath(out), max_pixels=max_pixels)
+    paths, not_moved = check_sources(paths, mode)
+    skipped += not_moved
+    if passed:
+        log(f"passed over {len(passed)} earlier tfcluster outputs: {show(passed[0])}, ...")
+    if not paths:
+        raise ValueError(
+            f"no usable image files ({', '.join(IMAGE_EXTENSIONS)}) found in {show(src)!r}"
+            + (
+                f"; {len(skipped)} skipped, first: {show(skipped[0][0])}: {skipped[0][1]}"
+                if skipped
+                else "."
+            )
+        )
+    return paths, skipped
 
 
 def run_images(
@@ -162,98 +173,144 @@ def run_images(
     force=False,
     figures=True,
     alpha=1.0,
+    max_pixels=DEFAULT_MAX_PIXELS,
     log=print,
 ) -> SortResult:
     """Sort the images of folder ``src`` into ``out/cluster_*/`` (see ``tfcluster images -h``).
 
+    Before any embedding, ``out`` is created, locked against other runs and
+    checked (writable, free space for the copies, symbolic links for
+    ``mode="symlink"``). Every file placed is journalled first; see
+    ``_sort_files`` and ``_outputs`` for what ``force`` may replace.
+
+    Args:
+        src: folder of images (searched recursively).
+        out: output folder.
+        k: number of clusters, or "auto" (a sweep up to ``k_max``).
+        k_max: largest k of the sweep.
+        algorithm: "kmeans", "gmm" or "som".
+        weights: backbone weights ("imagenet", None or a file).
+        input_size: backbone input size in pixels.
+        batch_size: images per batch.
+        mode: "copy", "symlink" or "move".
+        seed: random seed.
+        force: use a non-empty ``out``.
+        figures: write ``k_scores.png`` and ``examples.png``.
+        alpha: MobileNetV2 width multiplier.
+        max_pixels: images with more pixels are skipped (None: no limit).
+        log: called with each progress line.
+
+    Returns:
+        a ``SortResult``.
+
     Raises:
         UsageError: a bad argument, a missing source, a refused output folder.
+        SortStopped: placing stopped part way (says how many files and how to undo).
         ValueError, OSError, WeightsUnavailableError: a failure while running.
     """
-    from tfcluster.features import ImageEmbedder, list_images
+    from tfcluster.features import ImageEmbedder
     from tfcluster.pipeline import assignment_scores
 
-    if mode not in ("copy", "symlink", "move"):
-        raise UsageError(f"unknown mode {mode!r}; accepted: copy, symlink, move.")
-    if algorithm not in ALGORITHMS:
-        raise UsageError(f"unknown algorithm {algorithm!r}; accepted: {', '.join(ALGORITHMS)}.")
-    if not os.path.isdir(src):
-        what = "is not a folder" if os.path.exists(src) else "does not exist"
-        raise UsageError(f"source {os.fspath(src)!r} {what}.")
-    src_abs, out_abs = os.path.realpath(src), os.path.realpath(out)
-    if src_abs == out_abs:
-        raise UsageError("--out must be another folder than the source folder.")
+    _check_args(mode, algorithm, src, out, max_pixels)
     try:
         folder = OutputFolder(out, force=force)
     except OutputRefused as exc:
         raise UsageError(str(exc)) from None
-    paths = list_images(src, exclude=out_abs)
-    if not paths:
-        raise ValueError(f"no image files (.jpg, .jpeg, .png, .bmp, .gif) found in {src!r}.")
-    log(f"found {len(paths)} image files in {os.fspath(src)}")
-    embedder = ImageEmbedder(
-        weights=weights,
-        input_size=input_size,
-        batch_size=batch_size,
-        alpha=alpha,
-        random_state=seed,
-    )
-    X, kept, skipped = _embed(paths, embedder)
-    for path, reason in skipped:
-        print(f"skipped: {path}: {reason}", file=sys.stderr)
-    sweep_result = None
-    if k == "auto":
-        k, sweep_result = _choose_k(algorithm, X, k_max, seed, log)
-    elif k > X.shape[0]:
-        raise UsageError(f"--k {k} is more than the {X.shape[0]} images that could be read.")
-    model = sweep_result.model(k) if sweep_result else make_clusterer(algorithm, k, seed).fit(X)
-    labels = getattr(model, "labels_", None)
-    labels = np.asarray(model.predict(X) if labels is None else labels)
-    score_name, scores = assignment_scores(model, X, labels)
-
-    width = len(str(max(int(k) - 1, 0)))
-    targets = [
-        folder.plan(
-            f"cluster_{int(c):0{width}d}/{os.path.basename(p)}",
-            "moved" if mode == "move" else mode,
+    paths, skipped = _sources(src, out, mode, max_pixels, log)
+    try:
+        folder.open(mode=mode, need_bytes=bytes_needed(paths, mode, folder.path))
+    except OutputRefused as exc:
+        raise UsageError(str(exc)) from None
+    with folder:
+        log(f"found {len(paths)} image files in {show(src)}")
+        embedder = ImageEmbedder(
+            weights=weights,
+            input_size=input_size,
+            batch_size=batch_size,
+            alpha=alpha,
+            random_state=seed,
         )
-        for p, c in zip(kept, labels, strict=True)
-    ]
-    csv_rel = folder.plan("assignments.csv", "output")
-    skipped_rel = folder.plan("skipped.csv", "output") if skipped else None
-    folder.write_manifest()
-    for path, rel in zip(kept, targets, strict=True):
-        folder.place(path, rel, mode)
-    rows = [["path", "cluster", score_name, "output"]]
-    rows += [
-        [_relative(p, src), int(c), f"{s:.6g}", r]
-        for p, c, s, r in zip(kept, labels, scores, targets, strict=True)
-    ]
-    folder.write_text(csv_rel, _csv(rows))
-    if skipped_rel:
-        rows = [["path", "reason"]] + [[_relative(p, src), why] for p, why in skipped]
-        folder.write_text(skipped_rel, _csv(rows))
-    result = SortResult(
-        paths=kept,
+        X, kept, failed = _embed(paths, embedder)
+        skipped += failed
+        for path, reason in skipped:
+            print(f"skipped: {show(path)}: {reason}", file=sys.stderr)
+        sweep_result = None
+        if k == "auto":
+            k, sweep_result = _choose_k(algorithm, X, k_max, seed, log)
+        elif k > X.shape[0]:
+            raise UsageError(f"--k {k} is more than the {X.shape[0]} images that could be read.")
+        model = (
+            sweep_result.model(k) if sweep_result else make_clusterer(algorithm, k, seed).fit(X)
+        )
+        labels = getattr(model, "labels_", None)
+        labels = np.asarray(model.predict(X) if labels is None else labels)
+        score_name, scores = assignment_scores(model, X, labels)
+        journal = place_all(folder, src, kept, labels, scores, mode, log)
+        try:
+            records = journal.records()
+            tables = write_tables(folder, src, records, score_name, skipped)
+            if figures:
+                write_figures(folder, records, sweep_result, _SWEEP_SCORE[algorithm], log)
+            removed = folder.remove_stale()
+            folder.write_manifest()
+            journal.end()
+        except (Exception, KeyboardInterrupt) as exc:
+            raise stopped(exc, folder, journal, len(kept), src) from exc
+        journal.close()
+    summary = force_summary(folder, removed)
+    if summary:
+        log(summary)
+    width = len(str(max(int(k) - 1, 0)))
+    counts = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
+    log(
+        f"sorted {len(records)} images into {len(counts)} clusters ({mode}) in {show(out)}: "
+        + ", ".join(f"cluster_{c:0{width}d}: {n}" for c, n in counts.items())
+    )
+    if skipped:
+        log(f"skipped {len(skipped)} files (listed with the reason in {tables[-1]})")
+    if mode == "move":
+        log(f"to put the moved files back: tfcluster images --undo {show(out)}")
+    return SortResult(
+        paths=[r["src"] for r in records],
         labels=labels,
         scores=scores,
         score_name=score_name,
         k=int(k),
         skipped=skipped,
-        outputs=targets,
+        outputs=[r["dst"] for r in records],
         embeddings=X,
         out=folder.path,
         sweep=sweep_result,
     )
-    if figures:
-        _figures(folder, result, algorithm, sweep_result, log)
-    folder.remove_stale()
-    folder.write_manifest()
-    counts = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True), strict=True)}
+
+
+def undo_images(out, *, log=print) -> UndoReport:
+    """Put every file that runs with ``mode="move"`` moved into ``out`` back where it was.
+
+    Nothing is overwritten: a source path taken again is reported. Copies,
+    links and generated outputs in ``out`` are left as they are.
+
+    Raises:
+        UsageError: ``out`` is not a folder, holds no journal, or is in use.
+        RuntimeError: some files could not be put back (the message says which).
+    """
+    if not os.path.isdir(out):
+        raise UsageError(f"--undo: {show(out)!r} is not a folder.")
+    if not os.path.isfile(os.path.join(out, JOURNAL)):
+        raise UsageError(f"--undo: {show(out)!r} holds no tfcluster journal ({JOURNAL}).")
+    try:
+        with OutputLock(out):
+            report = undo_moves(out)
+    except LockHeld as exc:
+        raise UsageError(str(exc)) from None
+    if report.problems:
+        first, why = report.problems[0]
+        raise RuntimeError(
+            f"put back {report.restored} moved files; {len(report.problems)} could not be "
+            f"put back and nothing was overwritten; first: {show(first)}: {why}"
+        )
     log(
-        f"sorted {len(kept)} images into {len(counts)} clusters ({mode}) in {os.fspath(out)}: "
-        + ", ".join(f"cluster_{c:0{width}d}: {n}" for c, n in counts.items())
+        f"put back {report.restored} moved files from {show(out)} into their folders"
+        + (f" ({report.already} were already there)" if report.already else "")
     )
-    if skipped:
-        log(f"skipped {len(skipped)} files that could not be decoded (listed in {skipped_rel})")
-    return result
+    return report

@@ -79,13 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="sort the images of a folder into cluster folders",
         description=(
             "Embed every image under SRC with a MobileNetV2 backbone, cluster the features and "
-            "write OUT/cluster_*/ with the images, OUT/assignments.csv and figures. Files are "
-            "never overwritten: a non-empty OUT needs --force, which replaces only files "
-            "tfcluster wrote there. SRC is never changed, except with --mode move."
+            "write OUT/cluster_*/ with the images, OUT/assignments.csv and figures. No file is "
+            "ever overwritten or deleted: a non-empty OUT needs --force, and a second run into "
+            "OUT at the same time is refused (a lock file). SRC is never changed, except with "
+            "--mode move, which is journalled and undone by 'tfcluster images --undo OUT'."
         ),
     )
-    images.add_argument("src", metavar="SRC", help="folder of images (searched recursively)")
-    images.add_argument("--out", required=True, metavar="OUT", help="output folder")
+    images.add_argument(
+        "src", nargs="?", metavar="SRC", help="folder of images (searched recursively)"
+    )
+    images.add_argument("--out", metavar="OUT", help="output folder (required with SRC)")
+    images.add_argument(
+        "--undo", metavar="OUT",
+        help=(
+            "put every file that --mode move runs moved into OUT back where it was (from "
+            "OUT's journal; nothing is overwritten); takes no SRC or other option"
+        ),
+    )  # fmt: skip
     images.add_argument(
         "--k", type=_k, default="auto", metavar="N|auto",
         help="number of clusters, or 'auto' to choose it (default: auto)",
@@ -115,7 +125,16 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("--seed", type=_int_at_least(0), default=0, metavar="N")
     images.add_argument(
         "--force", action="store_true",
-        help="use a non-empty OUT, replacing only files tfcluster wrote there",
+        help=(
+            "use a non-empty OUT: every file there is kept, except that outputs tfcluster "
+            "wrote and that are unchanged (CSV, figures, copies identical to the new ones) "
+            "are replaced; new files whose name is taken get a free name"
+        ),
+    )  # fmt: skip
+    images.add_argument(
+        "--max-pixels", type=_int_at_least(0), default=None, metavar="N",
+        help="skip images with more than N pixels, read from the header (default: "
+        "50000000; 0: no limit)",
     )  # fmt: skip
     demo = sub.add_parser(
         "demo",
@@ -129,10 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args) -> None:
     if args.command == "images":
-        from tfcluster._sort import UsageError, run_images
+        from tfcluster._sort import DEFAULT_MAX_PIXELS, UsageError, run_images, undo_images
 
+        if args.undo is not None:
+            names = {"src": "SRC", "out": "--out", "k_max": "--k-max"}
+            names["max_pixels"] = "--max-pixels"
+            given = [flag for a, flag in names.items() if getattr(args, a) is not None]
+            if given:
+                raise UsageError(f"--undo OUT takes no SRC or other option; got {given[0]}.")
+            undo_images(args.undo)
+            return
+        for name, value in (("SRC", args.src), ("--out", args.out)):
+            if value is None:
+                raise UsageError(f"the following argument is required: {name} (or --undo OUT).")
         if args.k_max is not None and args.k != "auto":
             raise UsageError("--k-max is only used with --k auto.")
+        max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels
         run_images(
             args.src,
             args.out,
@@ -145,6 +176,7 @@ def _run(args) -> None:
             mode=args.mode,
             seed=args.seed,
             force=args.force,
+            max_pixels=max_pixels or None,
         )
     else:
         from tfcluster._demo import run_demo
@@ -176,8 +208,8 @@ def main(argv=None) -> int:
         _run(args)
     except UsageError as exc:
         return _fail(str(exc), 2)
-    except KeyboardInterrupt:
-        return _fail("interrupted; files already placed are complete, none is half-written", 1)
+    except KeyboardInterrupt:  # placing images reports its own count (SortStopped)
+        return _fail("interrupted; files already written are complete, none is half-written", 1)
     except Exception as exc:
         if os.environ.get("TFCLUSTER_DEBUG"):
             raise
