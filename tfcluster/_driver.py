@@ -97,11 +97,14 @@ def as_data(
 
     A ``tf.data.Dataset`` must yield batches ``[batch, n_features]``, or tuples
     whose first element is such a batch; a third element, as in Keras's
-    ``(x, y, sample_weight)``, is taken as the batch's sample weights.
+    ``(x, y, sample_weight)``, is taken as the batch's sample weights. It must
+    be finite: an infinite cardinality (``.repeat()`` without a count) is
+    refused; an unknown cardinality (a generator, a ``filter``) is accepted
+    and read to its end, so such a dataset must end.
 
     Raises:
         TypeError, ValueError: as ``check_array``; for datasets, elements that
-            are not batched 2-D numeric tensors.
+            are not batched 2-D numeric tensors, or an infinite dataset.
     """
     if not is_dataset(X):
         x = check_array(X, dtype=dtype, min_samples=min_samples, n_features=n_features)
@@ -117,6 +120,12 @@ def as_data(
 
 
 def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
+    if int(dataset.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+        raise ValueError(
+            "The dataset is infinite (built with .repeat() and no count?); a fit reads "
+            "the dataset to its end each pass. Pass a finite dataset, e.g. "
+            "dataset.take(n_batches), or .repeat(n) with a count."
+        )
     spec = dataset.element_spec
     if isinstance(spec, dict):
         raise TypeError("Dataset elements must be tensors or tuples, not dicts.")

@@ -7,15 +7,16 @@ import tensorflow as tf
 
 from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, as_data, call, chunk_rows, moments
+from tfcluster._driver import Data, as_data, call, moments
+from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
+from tfcluster.ops.batching import source_spec
 
 __all__ = ["MiniBatchKMeans"]
 
 
-@tf.function(reduce_retracing=True)
-def _fit(source, state, n_steps, batch_size, seed, ratio, tol, max_no_improvement, n_samples):
+def _fit_fn(source, state, n_steps, batch_size, seed, ratio, tol, max_no_improvement, n_samples):
     return ops.minibatch_fit(
         source,
         state,
@@ -37,16 +38,26 @@ def _as_dict(state) -> dict:
     return dict(zip(_STATE, state, strict=True))
 
 
-@tf.function(reduce_retracing=True)
-def _step(state, x, w, seed, ratio):
+def _step_fn(state, x, w, seed, ratio):
     return ops.minibatch_step(
         state, x, w, seed=seed, ratio=ratio, tol=0.0, max_no_improvement=2**30, n_samples=1
     )
 
 
-@tf.function(reduce_retracing=True)
-def _sample(source, n_rows, n_features, seed, chunk_size, dtype):
-    return ops.sample_rows(source, n_rows, n_features, seed, chunk_size, dtype)
+def _sample_fn(source, n_rows, seed, *, chunk):
+    d, dtype = source_spec(source)
+    return ops.sample_rows(source, n_rows, d, seed, chunk, dtype)
+
+
+# Sizes and rules go in as tensors: one trace per (dtype, n_features, k) for
+# every n_samples, batch_size, max_iter, tol, ratio and max_no_improvement.
+_fit = Program(_fit_fn, "minibatch.fit", rows=(0,))
+_step = Program(_step_fn, "minibatch.step", rows=(1, 2))
+_sample = Program(_sample_fn, "minibatch.sample", rows=(0,))
+
+
+def _scalar(value, dtype=tf.int32):
+    return tf.constant(value, dtype)
 
 
 class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
@@ -153,8 +164,8 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         init_size = self.init_size or max(3 * self.batch_size, 3 * self.n_clusters)
         init_size = max(min(init_size, n_samples), self.n_clusters)
         seeds = tf.random.experimental.stateless_split(seed, self._n_init() + 1)
-        chunk = chunk_rows(self.n_clusters)
-        rows = call(_sample, data.source, init_size, data.n_features, seeds[-1], chunk, data.dtype)
+        chunk = chunk_size(data.n_samples, bucket(self.n_clusters))
+        rows = call(_sample, data.source, _scalar(init_size), seeds[-1], chunk=chunk)
         ones = tf.ones(tf.shape(rows)[:1], data.dtype)  # drawn by weight: each counts once
         n_rows = int(rows.shape[0])
         sample = Data((rows, ones), data.n_features, n_rows, data.dtype, weighted=False)
@@ -202,10 +213,10 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         if data.streamed:  # the dataset's batches are the steps; at most max_iter passes
             n_steps = 2**62
         rules = (
-            float(self.reassignment_ratio),
-            tf.constant(float(np.mean(var)) * self.tol, dtype),
-            2**30 if self.max_no_improvement is None else int(self.max_no_improvement),
-            n_samples,
+            _scalar(float(self.reassignment_ratio), dtype),
+            _scalar(float(np.mean(var)) * self.tol, dtype),
+            _scalar(2**30 if self.max_no_improvement is None else int(self.max_no_improvement)),
+            _scalar(n_samples, tf.int64),
         )
         state = ops.minibatch_state(centers)
         saved = None
@@ -222,7 +233,7 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             limit = n_steps if saved is None else min(done + checkpoint_every, n_steps)
             segment = source.skip(done).take(limit - done) if data.streamed else source
             steps = tf.constant(min(limit, 2**31 - 1))  # a tensor: one trace for all segments
-            state = call(_fit, segment, state, steps, batch_size, seed_fit, *rules)
+            state = call(_fit, segment, state, steps, _scalar(batch_size), seed_fit, *rules)
             if saved is not None:
                 saved.save(_as_dict(state))
             if data.streamed and int(state[2]) < limit:
@@ -277,7 +288,8 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             self._state = ops.minibatch_state(centers)
             self.n_steps_ = 0
             self.n_features_in_ = data.n_features
-        state = call(_step, self._state, data.x, data.w, seed, float(self.reassignment_ratio))
+        ratio = _scalar(float(self.reassignment_ratio), dtype)
+        state = call(_step, self._state, data.x, data.w, seed, ratio)
         self._state = state
         self.cluster_centers_ = state[0].numpy()
         self._counts = state[1].numpy()

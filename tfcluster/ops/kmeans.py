@@ -432,7 +432,7 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
     reassign = tf.logical_or(tf.reduce_any(counts == 0), since >= 10 * k)
     since = tf.where(reassign, 0, since)
     new_centers, counts, inertia = minibatch_update(x, w, centers, counts)
-    if ratio > 0:
+    if not isinstance(ratio, (int, float)) or ratio > 0:  # a tensor ratio of 0 moves nothing
         new_centers, counts = tf.cond(
             reassign,
             lambda: reassign_low_counts(

@@ -1,0 +1,125 @@
+"""The compiled engine: one trace per shape family, never per k, n_samples or max_iter.
+
+Each test first fits once (the configuration's family is traced), then
+counts the traces that more fits add with ``trace_counts()``: the bounds here
+are the ones the README documents.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfcluster import KMeans, MiniBatchKMeans
+from tfcluster._engine import Program, bucket, chunk_size, pad_rows, trace_counts
+
+
+def _added(before: dict, prefix: str) -> dict:
+    after = trace_counts()
+    return {
+        name: after[name] - before.get(name, 0)
+        for name in after
+        if name.startswith(prefix) and after[name] != before.get(name, 0)
+    }
+
+
+def _data(n, d=5, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
+
+
+def test_bucket_and_chunk_sizes():
+    assert [bucket(k) for k in (1, 2, 16, 17, 32, 33, 100)] == [16, 16, 16, 32, 32, 64, 128]
+    assert chunk_size(10, 16) == chunk_size(4000, 16) == 4096  # small data share one shape
+    assert chunk_size(5000, 16) == 8192
+    assert chunk_size(10**7, 16) == 65536 and chunk_size(10**7, 1024) == 1024
+    assert pad_rows(tf.ones([3, 2]), 16).shape == (16, 2)
+    with pytest.raises(ValueError):
+        pad_rows(tf.ones([3, 2]), 2)
+
+
+def test_program_traces_once_per_signature_family():
+    calls = []
+
+    def double(x, scale, *, flag):
+        calls.append(1)
+        return x * scale if flag else x
+
+    prog = Program(double, "test.double", rows=(0,))
+    for n in (3, 7, 11):
+        out = prog(tf.ones([n, 2]), tf.constant(2.0), flag=True)
+        np.testing.assert_array_equal(out.numpy(), np.full((n, 2), 2.0))
+    assert len(calls) == 1  # new row counts and scalar values: the same program
+    prog(tf.ones([4, 3]), tf.constant(2.0), flag=True)  # another n_features: a new trace
+    prog(tf.ones([4, 3]), tf.constant(2.0), flag=False)  # another static option: a new trace
+    assert len(calls) == 3 and trace_counts()["test.double"] == 3
+    with pytest.raises(TypeError, match="tensors or datasets"):
+        prog(np.ones([2, 2]), 2.0, flag=True)
+
+
+def test_kmeans_sweep_over_k_and_n_samples_traces_once_per_bucket():
+    KMeans(3, random_state=0).fit(_data(50))  # the family (float32, 5 features, bucket 16)
+    KMeans(20, random_state=0).fit(_data(50))  # and bucket 32
+    before = trace_counts()
+    for n in (300, 700, 1500):
+        X = _data(n, seed=n)
+        for k in range(2, 31):
+            KMeans(k, random_state=0, max_iter=20).fit(X)
+    assert _added(before, "kmeans.") == {}
+    assert _added(before, "_nearest") == {}  # the XLA kernels: no recompile per k or n
+
+
+def test_kmeans_refits_with_new_settings_add_no_trace():
+    X = _data(900)
+    KMeans(4, random_state=0).fit(X)
+    before = trace_counts()
+    for n, max_iter, tol, k in [(800, 10, 1e-4, 4), (600, 300, 1e-2, 5), (901, 7, 0.0, 9)]:
+        km = KMeans(k, random_state=1, max_iter=max_iter, tol=tol).fit(_data(n, seed=n))
+        km.predict(X[:17]), km.transform(X[:33]), km.score(X)
+    KMeans(4, init="random", random_state=0).fit(X)  # the other inits trace once each
+    KMeans(4, init="k-means||", random_state=0).fit(X)
+    assert set(_added(before, "kmeans.")) <= {
+        "kmeans.random_rows",
+        "kmeans.parallel",
+        "kmeans.nearest",
+        "kmeans.distances",
+        "kmeans.inertia",
+    }
+    before = trace_counts()
+    for n, k in [(500, 3), (700, 11)]:
+        km = KMeans(k, init="random", random_state=0).fit(_data(n, seed=k))
+        km = KMeans(k, init="k-means||", random_state=0).fit(_data(n, seed=k))
+        km.predict(X[:5]), km.transform(X[:5]), km.score(X[:99])
+    assert _added(before, "kmeans.") == {}
+
+
+def test_minibatch_over_dataset_sizes_traces_once():
+    MiniBatchKMeans(4, batch_size=64, random_state=0).fit(_data(300))
+    before = trace_counts()
+    for n, batch in [(500, 64), (1000, 100), (2000, 256), (3000, 1024)]:
+        MiniBatchKMeans(4, batch_size=batch, max_iter=3, random_state=0).fit(_data(n, seed=n))
+    assert _added(before, "minibatch.") == {}
+    assert _added(before, "kmeans.") == {}
+
+
+@pytest.mark.parametrize("init", ["k-means++", "k-means||", "random"])
+def test_kmeans_refit_on_other_n_features(init):
+    """Issue 17 item 2: a second fit with another width used to crash in a relaxed trace."""
+    km = KMeans(2, init=init, random_state=0)
+    for d in (3, 2, 4):
+        X = np.r_[np.zeros((10, d)), np.ones((10, d)) * 5] + _data(20, d) * 0.01
+        labels = km.fit(X).labels_
+        assert km.cluster_centers_.shape == (2, d)
+        assert len(set(labels[:10])) == 1 and len(set(labels[10:])) == 1
+        ds = tf.data.Dataset.from_tensor_slices(X.astype(np.float32)).batch(7)
+        np.testing.assert_allclose(
+            KMeans(2, init=init, random_state=0).fit(ds).inertia_, km.inertia_, rtol=1e-4
+        )
+        mbk = MiniBatchKMeans(2, random_state=0, batch_size=8).fit(ds)
+        assert mbk.cluster_centers_.shape == (2, d)
+
+
+@pytest.mark.parametrize("estimator", [KMeans(2), MiniBatchKMeans(2)])
+def test_infinite_dataset_is_refused(estimator):
+    """Issue 17 item 3: an infinite dataset used to hang the fit."""
+    ds = tf.data.Dataset.from_tensor_slices(_data(20)).batch(7).repeat()
+    with pytest.raises(ValueError, match="infinite"):
+        estimator.fit(ds)
