@@ -123,3 +123,26 @@ def test_infinite_dataset_is_refused(estimator):
     ds = tf.data.Dataset.from_tensor_slices(_data(20)).batch(7).repeat()
     with pytest.raises(ValueError, match="infinite"):
         estimator.fit(ds)
+
+
+def test_metrics_over_k_trace_once_per_bucket():
+    from sklearn import metrics as sk
+
+    from tfcluster import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+    X = _data(400, seed=3)
+    silhouette_score(X, np.arange(400) % 2)
+    davies_bouldin_score(X, np.arange(400) % 2)
+    calinski_harabasz_score(X, np.arange(400) % 2)
+    before = trace_counts()
+    for k in (3, 7, 12, 16):
+        labels = np.arange(400) % k
+        np.testing.assert_allclose(silhouette_score(X, labels), sk.silhouette_score(X, labels),
+                                   rtol=1e-4, atol=1e-6)  # fmt: skip
+        np.testing.assert_allclose(
+            davies_bouldin_score(X, labels), sk.davies_bouldin_score(X, labels), rtol=1e-4
+        )
+        np.testing.assert_allclose(
+            calinski_harabasz_score(X, labels), sk.calinski_harabasz_score(X, labels), rtol=1e-4
+        )
+    assert _added(before, "metrics.") == {}

@@ -16,6 +16,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from tfcluster._engine import Program
 from tfcluster._validation import (
     check_array,
     check_n_features,
@@ -23,6 +24,7 @@ from tfcluster._validation import (
     is_dataset,
     largest_value,
 )
+from tfcluster.ops.batching import reduce_batches
 
 __all__ = ["Data", "as_data", "call", "chunk_rows", "map_rows", "moments"]
 
@@ -188,10 +190,7 @@ def call(fn, *args, **kwargs):
         raise ValueError(f"Invalid data from the dataset: {known[0]}") from None
 
 
-@tf.function(reduce_retracing=True)
-def _moments(source, shift, chunk_size: int, wide: bool):
-    from tfcluster.ops.batching import reduce_batches
-
+def _moments_fn(source, shift, *, chunk_size: int, wide: bool):
     dtype = tf.float64 if wide else shift.dtype
 
     def stats(x, w):
@@ -205,6 +204,9 @@ def _moments(source, shift, chunk_size: int, wide: bool):
     zero = tf.zeros_like(shift)
     init = (tf.zeros([], dtype), zero, zero, tf.constant(0, tf.int64))
     return reduce_batches(stats, init, source, chunk_size)
+
+
+_moments = Program(_moments_fn, "driver.moments", rows=(0,))
 
 
 def moments(data: Data):
@@ -232,10 +234,10 @@ def moments(data: Data):
     shift = tf.reduce_mean(head, axis=0) if int(head.shape[0]) else tf.zeros([data.n_features])
     shift = tf.cast(shift, data.dtype)
     chunk = chunk_rows(data.n_features)
-    out = call(_moments, data.source, shift, chunk, False)
+    out = call(_moments, data.source, shift, chunk_size=chunk, wide=False)
     if not all(np.all(np.isfinite(v.numpy())) for v in out[:3]):
         # the sums of squares overflowed the data's dtype: again, in float64
-        out = call(_moments, data.source, shift, chunk, True)
+        out = call(_moments, data.source, shift, chunk_size=chunk, wide=True)
     total, s1, s2, n = (np.asarray(v.numpy(), dtype=np.float64) for v in out)
     if n == 0:
         raise ValueError("The dataset is empty; at least 1 sample is required.")

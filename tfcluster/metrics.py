@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from tfcluster._base import check_dtype, check_option, check_positive_int, make_seed
 from tfcluster._driver import chunk_rows
+from tfcluster._engine import Program, bucket
 from tfcluster._external_metrics import adjusted_rand_score, normalized_mutual_info_score
 from tfcluster._validation import check_array, check_labels
 from tfcluster.ops import metrics as ops
@@ -78,6 +79,24 @@ def _check_inputs(X, labels, dtype, metric="euclidean"):
     return x, tf.constant(codes.reshape(-1).astype(np.int32)), n_labels
 
 
+# Label counts go in padded to a bucket of slots: a sweep over k reuses the programs.
+_silhouette = Program(
+    lambda x, codes, block, *, slots: ops.silhouette_samples(x, codes, slots, block),
+    "metrics.silhouette",
+    rows=(0, 1),
+)
+_davies_bouldin = Program(
+    lambda source, chunk, *, slots: ops.davies_bouldin(source, slots, chunk),
+    "metrics.davies_bouldin",
+    rows=(0,),
+)
+_calinski_harabasz = Program(
+    lambda source, chunk, *, slots: ops.calinski_harabasz(source, slots, chunk),
+    "metrics.calinski_harabasz",
+    rows=(0,),
+)
+
+
 def _label_source(x, codes):
     """Centered ``(x, codes)`` chunks source and the chunk size, as tensors."""
     x = x - tf.reduce_mean(x, axis=0)
@@ -112,7 +131,7 @@ def silhouette_samples(X, labels, *, metric="euclidean", dtype="float32") -> np.
     """
     x, codes, n_labels = _check_inputs(X, labels, dtype, metric)
     n = int(x.shape[0])
-    out = ops.silhouette_samples(x, codes, tf.constant(n_labels), tf.constant(_block_rows(n)))
+    out = _silhouette(x, codes, tf.constant(_block_rows(n)), slots=bucket(n_labels))
     return out.numpy()
 
 
@@ -177,7 +196,7 @@ def davies_bouldin_score(X, labels, *, dtype="float32") -> float:
     """
     x, codes, n_labels = _check_inputs(X, labels, dtype)
     source, chunk = _label_source(x, codes)
-    return float(ops.davies_bouldin(source, tf.constant(n_labels), chunk))
+    return float(_davies_bouldin(source, chunk, slots=bucket(n_labels)))
 
 
 def calinski_harabasz_score(X, labels, *, dtype="float32") -> float:
@@ -199,4 +218,4 @@ def calinski_harabasz_score(X, labels, *, dtype="float32") -> float:
     """
     x, codes, n_labels = _check_inputs(X, labels, dtype)
     source, chunk = _label_source(x, codes)
-    return float(ops.calinski_harabasz(source, tf.constant(n_labels), chunk))
+    return float(_calinski_harabasz(source, chunk, slots=bucket(n_labels)))

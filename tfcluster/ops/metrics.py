@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfcluster._engine.compile import kernel
 from tfcluster.ops.batching import map_chunks, reduce_batches
 from tfcluster.ops.distances import squared_distances, squared_norms
 
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
+@kernel
 def _block_label_distance_sums(xb, start, x, x_sq, onehot):
     """Sum of distances from each row of a block to the rows of every label.
 
@@ -69,22 +70,22 @@ def _silhouette_from_sums(sums, labels_b, counts):
     own_count = tf.gather(counts, labels_b)  # [b]
     own_sum = tf.reduce_sum(tf.where(own, sums, tf.zeros_like(sums)), axis=1)  # [b]
     a = own_sum / tf.maximum(own_count - 1.0, 1.0)
-    means = sums / counts[None, :]  # [b, k]
     inf = tf.constant(float("inf"), sums.dtype)
+    means = tf.where(counts[None, :] > 0, sums / tf.maximum(counts, 1.0)[None, :], inf)  # [b, k]
     b = tf.reduce_min(tf.where(own, tf.fill(tf.shape(sums), inf), means), axis=1)  # [b]
     denom = tf.maximum(a, b)
     s = tf.math.divide_no_nan(b - a, denom)
     return tf.where(own_count > 1.0, s, tf.zeros_like(s))
 
 
-@tf.function(reduce_retracing=True)
 def silhouette_samples(x, labels, n_labels, block_size):
     """Silhouette coefficient of every row.
 
     Args:
         x: samples ``[n_samples, n_features]``, float32 or float64.
         labels: encoded labels ``[n_samples]`` int32 in ``0 .. n_labels - 1``.
-        n_labels: number of labels (int32 scalar).
+        n_labels: label slots (an int, e.g. a bucket; slots no row has are
+            ignored) or an int32 scalar.
         block_size: rows per block; memory is about ``block_size x n_samples``.
 
     Returns:
@@ -156,7 +157,7 @@ def label_dispersion(source, centers, chunk_size: int):
 
 def _centroids_and_dispersion(source, n_labels, chunk_size):
     sums, counts = label_sums(source, n_labels, chunk_size)
-    centers = sums / counts[:, None]  # [k, d]
+    centers = sums / tf.maximum(counts, 1.0)[:, None]  # [k, d]; a slot no row has stays 0
     dist, dist_sq = label_dispersion(source, centers, chunk_size)
     return centers, counts, dist, dist_sq
 
@@ -166,7 +167,6 @@ def _close_to_zero(v):
     return tf.reduce_all(tf.abs(v) <= tf.cast(1e-8, v.dtype))
 
 
-@tf.function(reduce_retracing=True)
 def davies_bouldin(source, n_labels, chunk_size: int):
     """Davies-Bouldin index: mean over labels of the worst ``(s_i + s_j) / d(c_i, c_j)``.
 
@@ -176,25 +176,29 @@ def davies_bouldin(source, n_labels, chunk_size: int):
 
     Args:
         source: ``(x [n, d], labels [n] int32)`` tensors or a dataset of such pairs.
-        n_labels: number of labels (int or int32 scalar).
+        n_labels: label slots (an int, e.g. a bucket: slots no row has are
+            ignored) or an int32 scalar.
         chunk_size: rows per chunk for in-memory sources.
 
     Returns:
         scalar score (lower is better).
     """
     centers, counts, dist, _ = _centroids_and_dispersion(source, n_labels, chunk_size)
-    spread = dist / counts  # [k]
+    real = counts > 0  # [k]
+    pair = real[:, None] & real[None, :]  # [k, k]
+    spread = dist / tf.maximum(counts, 1.0)  # [k]
     # Differences, not the matmul form: coinciding centroids must give exactly 0.
     center_dist = tf.sqrt(squared_norms(centers[:, None, :] - centers[None, :, :]))  # [k, k]
+    center_dist = tf.where(pair, center_dist, tf.zeros_like(center_dist))
     inf = tf.constant(float("inf"), centers.dtype)
     safe = tf.where(center_dist == 0.0, inf, center_dist)
-    combined = (spread[:, None] + spread[None, :]) / safe  # [k, k]
-    score = tf.reduce_mean(tf.reduce_max(combined, axis=1))
+    combined = (spread[:, None] + spread[None, :]) / safe  # [k, k], 0 off the real pairs
+    n_real = tf.reduce_sum(tf.cast(real, centers.dtype))
+    score = tf.reduce_sum(tf.reduce_max(combined, axis=1)) / n_real
     degenerate = _close_to_zero(spread) | _close_to_zero(center_dist)
     return tf.where(degenerate, tf.zeros_like(score), score)
 
 
-@tf.function(reduce_retracing=True)
 def calinski_harabasz(source, n_labels, chunk_size: int):
     """Calinski-Harabasz index: between- over within-label dispersion, scaled.
 
@@ -203,7 +207,8 @@ def calinski_harabasz(source, n_labels, chunk_size: int):
 
     Args:
         source: ``(x [n, d], labels [n] int32)`` tensors or a dataset of such pairs.
-        n_labels: number of labels (int or int32 scalar).
+        n_labels: label slots (an int, e.g. a bucket: slots no row has are
+            ignored) or an int32 scalar.
         chunk_size: rows per chunk for in-memory sources.
 
     Returns:
@@ -214,6 +219,6 @@ def calinski_harabasz(source, n_labels, chunk_size: int):
     mean = tf.reduce_sum(centers * counts[:, None], axis=0) / n  # [d]
     between = tf.reduce_sum(counts * squared_norms(centers - mean[None, :]))
     within = tf.reduce_sum(dist_sq)
-    k = tf.cast(n_labels, centers.dtype)
+    k = tf.reduce_sum(tf.cast(counts > 0, centers.dtype))  # labels that have rows
     score = between * (n - k) / (within * (k - 1.0))
     return tf.where(within == 0.0, tf.ones_like(score), score)
