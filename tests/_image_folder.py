@@ -78,3 +78,25 @@ def snapshot(root) -> dict:
             with open(path, "rb") as f:
                 out[os.path.relpath(path, root)] = (f.read(), os.stat(path).st_mtime_ns)
     return out
+
+
+def make_photos(root, names, seed=0, size=(24, 28)) -> dict:
+    """Small distinct photos at ``names`` (relative, "/"-separated; str or bytes) under ``root``.
+
+    Each gets the colour of group ``i % 3`` plus its own noise, in the format
+    its extension names. Returns ``{relative path (str): sha256 hex}``.
+    """
+    import hashlib
+
+    rng = np.random.default_rng(seed)
+    formats = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}
+    colours = list(GROUPS.values())
+    out = {}
+    for i, name in enumerate(names):
+        name = os.fsdecode(name)
+        fmt = formats[os.path.splitext(name)[1].lower()]
+        path = os.path.join(os.fspath(root), *name.split("/"))
+        _save(path, _colour_image(colours[i % 3], rng, size), fmt)
+        with open(path, "rb") as f:
+            out[name] = hashlib.sha256(f.read()).hexdigest()
+    return out

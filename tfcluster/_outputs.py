@@ -77,6 +77,7 @@ class OutputFolder:
         if os.path.lexists(self.path) and not os.path.isdir(self.path):
             raise OutputRefused(f"output {self.shown!r} exists and is not a folder.")
         self._check_empty()
+        self._check_no_interrupted_move()
         self.previous = {r: e for r, e in _read_manifest(self.path).items() if self._inside(r)}
         self.planned: dict[str, str] = {}  # relative path -> kind
         self.written: dict[str, dict] = {}  # relative path -> manifest entry
@@ -97,6 +98,14 @@ class OutputFolder:
                 f"output folder {self.shown!r} is not empty; choose another --out or pass "
                 "--force (it keeps every file there and replaces only unchanged outputs "
                 "tfcluster wrote)."
+            )
+
+    def _check_no_interrupted_move(self):
+        moved, interrupted = moved_state(self.path)
+        if interrupted:
+            raise OutputRefused(
+                f"output folder {self.shown!r} holds {moved} files moved by a run that was "
+                f"interrupted; put them back first: tfcluster images --undo {self.shown}"
             )
 
     def _inside(self, rel: str) -> bool:
@@ -151,12 +160,7 @@ class OutputFolder:
             self.existing = sum(
                 name not in _OWN for _, _, names in os.walk(self.path) for name in names
             )
-            moved, interrupted = moved_state(self.path)
-            if interrupted:
-                raise OutputRefused(
-                    f"output folder {where!r} holds {moved} files moved by a run that was "
-                    f"interrupted; put them back first: tfcluster images --undo {where}"
-                )
+            self._check_no_interrupted_move()
             self._probe(mode)
             free = shutil.disk_usage(self.path).free
             if need_bytes + _SPACE_MARGIN > free:

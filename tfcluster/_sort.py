@@ -142,7 +142,10 @@ def _sources(src, out, mode, max_pixels, log):
     from tfcluster._image_io import IMAGE_EXTENSIONS, scan_images
 
     paths, skipped, passed = scan_images(src, exclude=os.path.realpath(out), max_pixels=max_pixels)
-    paths, not_moved = check_sources(paths, mode)
+    try:
+        paths, not_moved = check_sources(paths, mode)
+    except PermissionError as exc:
+        raise UsageError(str(exc)) from None
     skipped += not_moved
     if passed:
         log(f"passed over {len(passed)} earlier tfcluster outputs: {show(passed[0])}, ...")
