@@ -3,18 +3,22 @@
 Private helpers of ``tfcluster.mixture``. Every initialisation is one pass of
 ``ops.mixture.init_statistics`` over the data (a hard or random assignment of
 rows to components) followed by the same M step as EM, as scikit-learn does.
+
+The components are padded to ``bucket(k)`` (masked beyond ``k``) and every
+size goes in as a tensor, so a sweep over k or n_samples reuses one compiled
+program per (assignment kind, covariance type, dtype, n_features, bucket, chunk).
 """
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import ConvergenceWarning
-from tfcluster._driver import Data, call, chunk_rows
+from tfcluster._driver import Data, call
+from tfcluster._engine import Program, bucket, chunk_size, pad_rows
 from tfcluster._validation import _to_numpy
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import gather_rows
@@ -26,6 +30,7 @@ __all__ = [
     "check_precisions_init",
     "covariance_shape",
     "initial_parameters",
+    "em_chunk",
 ]
 
 ILL_DEFINED = (
@@ -87,24 +92,23 @@ def check_precisions_init(precisions_init, covariance_type: str, k: int, d: int,
     return p
 
 
-def _init_params(source, centers, arg, total, reg_covar, chunk, kind, covariance_type):
-    stats = ops.init_statistics(source, kind, centers, arg, covariance_type, chunk)
-    nk, means, cov, prec_chol, ok = ops.m_step(*stats, centers, reg_covar, covariance_type)
+def em_chunk(data: Data, k: int) -> int:
+    """Rows per chunk of the mixture programs: blocks ``[chunk, bucket(k) * d]``."""
+    return chunk_size(data.n_samples, bucket(k) * data.n_features)
+
+
+def _init_params_fn(
+    source, centers, arg, total, reg_covar, k, *, kind, covariance_type, chunk, padded
+):
+    """Initial ``(weights [K], means [K, d], covariances, prec_chol, ok)``, padded to ``K``."""
+    if kind == "rows":  # the chosen rows, gathered in the same program (-1: zero rows)
+        centers = gather_rows(source, arg, chunk)  # [K, d]
+    stats = ops.init_statistics(source, kind, centers, arg, covariance_type, chunk, k, padded)
+    nk, means, cov, prec_chol, ok = ops.m_step(*stats, centers, reg_covar, covariance_type, k)
     return nk / total, means, cov, prec_chol, ok
 
 
-_INIT_PARAMS = {  # one tf.function per (assignment kind, covariance type)
-    (kind, ct): tf.function(
-        functools.partial(_init_params, kind=kind, covariance_type=ct), reduce_retracing=True
-    )
-    for kind in ("centers", "rows", "random")
-    for ct in ops.COVARIANCE_TYPES
-}
-
-
-@tf.function(reduce_retracing=True)
-def _gather_rows(source, indices, chunk):
-    return gather_rows(source, indices, chunk)
+_init_params = Program(_init_params_fn, "mixture.init_params", rows=(0,))
 
 
 def _random_state(seed) -> int:
@@ -112,9 +116,9 @@ def _random_state(seed) -> int:
 
 
 def _assignment(est, data: Data, offset, n_samples: int, seed):
-    """(kind, centers, arg) of ``est.init_params`` on centred ``data``."""
+    """(kind, centers [K, d], arg) of ``est.init_params`` on centred ``data``, padded to ``K``."""
     k, d, dtype = est.n_components, data.n_features, data.dtype
-    chunk = chunk_rows(max(k, d))
+    size = bucket(k)
     name = est.init_params
     if name == "kmeans":
         from tfcluster.kmeans import KMeans
@@ -130,9 +134,9 @@ def _assignment(est, data: Data, offset, n_samples: int, seed):
             else:
                 km.fit(data.x + shift, sample_weight=data.w)
         centers = tf.constant(km.cluster_centers_, dtype) - shift
-        return "centers", centers, tf.zeros([2], tf.int64)
+        return "centers", pad_rows(centers, size), tf.zeros([2], tf.int64)
     if name == "random":
-        return "random", tf.zeros([k, d], dtype), seed
+        return "random", tf.zeros([size, d], dtype), seed
     if name == "k-means++":
         if data.streamed:
             raise ValueError(
@@ -148,8 +152,8 @@ def _assignment(est, data: Data, offset, n_samples: int, seed):
     else:  # random_from_data: k distinct rows, uniformly
         u = tf.random.stateless_uniform([n_samples], seed, dtype=tf.float32)
         indices = tf.cast(tf.math.top_k(u, k).indices, tf.int64)
-    rows = call(_gather_rows, data.source, indices, chunk)
-    return "rows", rows, indices
+    indices = tf.pad(indices, [[0, size - k]], constant_values=-1)  # [K]: -1 matches no row
+    return "rows", tf.zeros([size, d], dtype), indices
 
 
 def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
@@ -163,19 +167,33 @@ def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
         seed: stateless seed ``[2]`` of this initialisation.
         user: dict of the checked ``weights``/``means``/``precisions`` inits (or None).
 
+    Returns:
+        The ``k`` real components (not padded).
+
     Raises:
         ValueError: the initial covariances are not positive definite.
     """
-    ct, dtype = est.covariance_type, data.dtype
+    ct, dtype, k = est.covariance_type, data.dtype, est.n_components
     reg = tf.constant(est.reg_covar, dtype)
     if any(v is None for v in user.values()):
         kind, centers, arg = _assignment(est, data, offset, n_samples, seed)
-        chunk = chunk_rows(est.n_components * data.n_features)
-        total = tf.constant(total, dtype)
-        fn = _INIT_PARAMS[kind, ct]
-        weights, means, cov, prec_chol, ok = call(fn, data.source, centers, arg, total, reg, chunk)
+        weights, means, cov, prec_chol, ok = call(
+            _init_params,
+            data.source,
+            centers,
+            arg,
+            tf.constant(total, dtype),
+            reg,
+            tf.constant(k, tf.int32),
+            kind=kind,
+            covariance_type=ct,
+            chunk=em_chunk(data, k),
+            padded=not data.streamed,
+        )
         if not bool(ok):
             raise ValueError(ILL_DEFINED.format(reg_covar=est.reg_covar))
+        weights, means = weights[:k], means[:k]
+        cov, prec_chol = (t if ct == "tied" else t[:k] for t in (cov, prec_chol))
     else:
         weights = means = cov = prec_chol = None
     if user["weights"] is not None:

@@ -3,6 +3,11 @@
 A thin shell: it validates, centres the data, runs the compiled EM loop of
 ``tfcluster.ops.mixture`` over the data's batches and stores the fitted
 attributes, with scikit-learn's names, shapes and convergence rule.
+
+The compiled programs take the components padded to ``bucket(k)`` (masked
+beyond ``k``) and every size or hyperparameter (``k``, ``n_samples``,
+``max_iter``, ``tol``, ``reg_covar``) as a tensor: one trace per
+(covariance type, dtype, n_features, bucket, chunk), whatever the sweep.
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ from tfcluster._base import (
     split_seed,
 )
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import as_data, call, chunk_rows, map_rows, moments
+from tfcluster._driver import as_data, call, map_rows, moments
+from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster._mixture_init import (
     ILL_DEFINED,
     check_means_init,
     check_precisions_init,
     check_weights_init,
     covariance_shape,
+    em_chunk,
     initial_parameters,
 )
 from tfcluster._validation import check_n_features
@@ -46,15 +53,25 @@ _COVARIANCE_TYPES = {name: name for name in ops.COVARIANCE_TYPES}
 _INIT_PARAMS = {name: name for name in ("kmeans", "k-means++", "random", "random_from_data")}
 
 
-def _per_type(fn):
-    """One tf.function per covariance type (each keeps its own traces)."""
-    return {
-        ct: tf.function(functools.partial(fn, covariance_type=ct), reduce_retracing=True)
-        for ct in ops.COVARIANCE_TYPES
-    }
+# The compiled programs: in-memory data are ``(x [n, d], w [n])`` with a free
+# row dimension, cut into static padded chunks; the parameters are padded to
+# ``K = bucket(k)`` components with ``k`` a scalar tensor.
 
 
-def _em(source, params, lower_bound, total, max_iter, tol, reg_covar, chunk, covariance_type):
+def _em_fn(
+    source,
+    params,
+    lower_bound,
+    total,
+    k,
+    max_iter,
+    tol,
+    reg_covar,
+    *,
+    covariance_type,
+    chunk,
+    padded,
+):
     weights, means, prec_chol = params
     return ops.em(
         source,
@@ -68,31 +85,39 @@ def _em(source, params, lower_bound, total, max_iter, tol, reg_covar, chunk, cov
         reg_covar,
         covariance_type,
         chunk,
+        k=k,
+        padded=padded,
     )
 
 
-def _score_chunks(x, params, chunk, covariance_type):
-    dtype = x.dtype
+def _score_fn(x, params, k, *, covariance_type, chunk):
+    dtype, size = x.dtype, params[1].shape[0]
     spec = (
         tf.TensorSpec([None], dtype),
-        tf.TensorSpec([None, None], dtype),
+        tf.TensorSpec([None, size], dtype),
         tf.TensorSpec([None], tf.int32),
     )
-    return map_chunks(lambda xb: ops.score_and_resp(xb, *params, covariance_type), x, chunk, spec)
+
+    def rows(xb):
+        return ops.score_and_resp(xb, *params, covariance_type, k)
+
+    return map_chunks(rows, x, chunk, spec, padded=True)
 
 
-def _total_log_likelihood(source, params, chunk, covariance_type):
+def _log_likelihood_fn(source, params, k, *, covariance_type, chunk, padded):
     def stats(x, w):
-        norm, _ = ops.log_resp(x, *params, covariance_type)
-        return tf.reduce_sum(w * norm), tf.reduce_sum(w)
+        norm, _ = ops.log_resp(x, *params, covariance_type, k)
+        return tf.reduce_sum(tf.math.multiply_no_nan(norm, w)), tf.reduce_sum(w)
 
     zero = tf.zeros([], params[1].dtype)
-    return reduce_batches(stats, (zero, zero), source, chunk)
+    return reduce_batches(stats, (zero, zero), source, chunk, padded=padded)
 
 
-_EM = _per_type(_em)
-_SCORE_CHUNKS = _per_type(_score_chunks)
-_TOTAL_LOG_LIKELIHOOD = _per_type(_total_log_likelihood)
+_EM_PROGRAM = Program(_em_fn, "mixture.em", rows=(0,))
+_SCORE = Program(_score_fn, "mixture.score", rows=(0,))
+_LOG_LIKELIHOOD = Program(_log_likelihood_fn, "mixture.log_likelihood", rows=(0,))
+# the EM program of each covariance type (a dict: tests interrupt one of them)
+_EM = {ct: functools.partial(_EM_PROGRAM, covariance_type=ct) for ct in ops.COVARIANCE_TYPES}
 
 
 class GaussianMixture(BaseEstimator):
@@ -263,12 +288,12 @@ class GaussianMixture(BaseEstimator):
         offset = mean.astype(dtype.as_numpy_dtype)
         n_init = 1 if warm else self.n_init
         seeds = split_seed(make_seed(self.random_state), n_init)
-        chunk = chunk_rows(k * data.n_features)
         args = (
             tf.constant(total, dtype),
             tf.constant(self.tol, dtype),
             tf.constant(self.reg_covar, dtype),
-            chunk,
+            em_chunk(data, k),
+            not data.streamed,
         )
         if checkpoint_dir is not None:
             check_positive_int("checkpoint_every", checkpoint_every)
@@ -311,8 +336,8 @@ class GaussianMixture(BaseEstimator):
         ``(directory, fingerprint)``, in segments of ``every`` iterations, saved
         after each and resumed from the last save. EM depends only on the parameters and the
         last lower bound, so segments give the uninterrupted result."""
-        total, tol, reg_covar, chunk = args
-        dtype = total.dtype
+        total, tol, reg_covar, chunk, padded = args
+        dtype, k, ct = total.dtype, self.n_components, self.covariance_type
         out = {
             "weights": params[0].numpy(),
             "means": params[1].numpy(),
@@ -339,19 +364,24 @@ class GaussianMixture(BaseEstimator):
             )
             lb = tf.constant(out["lower_bound"], dtype)
             seg = call(
-                _EM[self.covariance_type],
+                _EM[ct],
                 source,
-                params,
+                ops.pad_components(*params, ct, bucket(k)),
                 lb,
                 total,
-                tf.constant(int(steps)),
+                tf.constant(k, tf.int32),
+                tf.constant(int(steps), tf.int32),
                 tol,
                 reg_covar,
-                chunk,
+                chunk=chunk,
+                padded=padded,
             )
             if not bool(seg["ok"]):
                 raise ValueError(ILL_DEFINED.format(reg_covar=self.reg_covar))
             seg = {key: value.numpy() for key, value in seg.items()}
+            for key in ("weights", "means", "prec_chol", "covariances"):  # the real k
+                if ct != "tied" or key in ("weights", "means"):
+                    seg[key] = seg[key][:k]
             bounds = np.concatenate([out["lower_bounds"], seg["lower_bounds"]])
             out.update(
                 {key: seg[key] for key in ("weights", "means", "prec_chol", "covariances")},
@@ -387,6 +417,12 @@ class GaussianMixture(BaseEstimator):
             tf.constant(self.precisions_cholesky_, dtype),
         )
 
+    def _padded_params(self, offset):
+        """The parameters padded to ``bucket(k)`` components, and ``k`` as a tensor."""
+        k = int(self.means_.shape[0])
+        padded = ops.pad_components(*self._params(offset), self.covariance_type, bucket(k))
+        return padded, tf.constant(k, tf.int32)
+
     def _offset(self):
         check_is_fitted(self, "means_")
         return (self.weights_ @ self.means_).astype(self.means_.dtype)
@@ -398,12 +434,17 @@ class GaussianMixture(BaseEstimator):
         """
         offset = self._offset()
         dtype = check_dtype(self.dtype)
-        chunk = chunk_rows(self.n_components * self.n_features_in_)
-        params, score = self._params(offset), _SCORE_CHUNKS[self.covariance_type]
+        params, k_t = self._padded_params(offset)
+        k, columns = int(k_t), int(params[1].shape[0]) * self.n_features_in_
         shift = tf.constant(offset, dtype)
 
         def rows(x):
-            return tuple(t.numpy() for t in call(score, x - shift, params, chunk))
+            chunk = chunk_size(int(x.shape[0]), columns)
+            out = call(
+                _SCORE, x - shift, params, k_t, covariance_type=self.covariance_type, chunk=chunk
+            )
+            norm, resp, labels = (t.numpy() for t in out)
+            return norm, resp[:, :k], labels
 
         return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_)
 
@@ -428,9 +469,15 @@ class GaussianMixture(BaseEstimator):
         offset = self._offset()
         dtype = check_dtype(self.dtype)
         data = as_data(X, dtype=dtype, n_features=self.n_features_in_).shifted(offset)
-        chunk = chunk_rows(self.n_components * self.n_features_in_)
+        params, k = self._padded_params(offset)
         total, n = call(
-            _TOTAL_LOG_LIKELIHOOD[self.covariance_type], data.source, self._params(offset), chunk
+            _LOG_LIKELIHOOD,
+            data.source,
+            params,
+            k,
+            covariance_type=self.covariance_type,
+            chunk=em_chunk(data, int(k)),
+            padded=not data.streamed,
         )
         if float(n) == 0:
             raise ValueError("X is empty; at least 1 sample is required.")

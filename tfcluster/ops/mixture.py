@@ -15,6 +15,13 @@ new parameters, so a streamed ``tf.data.Dataset`` gives the same EM as
 in-memory data. ``s2`` is ``sum r x x^T`` per component ``[k, d, d]`` for
 "full", ``sum w x x^T`` ``[d, d]`` for "tied", ``sum r x**2`` ``[k, d]`` for
 "diag" and "spherical".
+
+Components may be padded to a bucket ``K >= k`` (``k`` a scalar tensor, the
+padded ones masked): a padded component has log weight ``-inf`` (its
+responsibilities are exactly 0), zero mean and identity precision, and its
+M-step statistics are ignored, so nothing non-finite ever appears and the
+real components get the unpadded results. In-memory chunks may be padded
+with zero rows of zero weight: every sum here is weighted by ``w``.
 """
 
 from __future__ import annotations
@@ -23,11 +30,14 @@ import math
 
 import tensorflow as tf
 
+from tfcluster._engine.compile import kernel
 from tfcluster.ops.batching import fold_batches, reduce_batches, source_spec, tree_add
-from tfcluster.ops.distances import first_argmin, nearest, squared_distances
+from tfcluster.ops.distances import first_argmin, masked_norms, nearest, squared_distances
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "component_mask",
+    "pad_components",
     "log_gaussian_prob",
     "log_resp",
     "resp_statistics",
@@ -46,6 +56,31 @@ __all__ = [
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def component_mask(k, size):
+    """``[size]`` bool: True for the ``k`` real components of a padded bucket."""
+    return tf.range(size) < k
+
+
+def pad_components(weights, means, prec_chol, covariance_type, size: int):
+    """Parameters of ``k`` components padded to ``size``: weight 0, mean 0, identity precision.
+
+    ``weights [k] -> [size]``, ``means [k, d] -> [size, d]``, ``prec_chol`` as
+    its covariance type (``[size, d, d]``, ``[size, d]``, ``[size]``; "tied"
+    ``[d, d]`` unchanged).
+    """
+    extra = size - int(means.shape[0])
+    d = int(means.shape[1])
+    weights = tf.pad(weights, [[0, extra]])
+    means = tf.pad(means, [[0, extra], [0, 0]])
+    if covariance_type == "full":
+        eye = tf.eye(d, batch_shape=[extra], dtype=prec_chol.dtype)
+        prec_chol = tf.concat([prec_chol, eye], 0)
+    elif covariance_type in ("diag", "spherical"):
+        pad = [[0, extra]] + [[0, 0]] * (prec_chol.shape.rank - 1)
+        prec_chol = tf.pad(prec_chol, pad, constant_values=1)
+    return weights, means, prec_chol
 
 
 def _log_det_cholesky(prec_chol, covariance_type, d):
@@ -73,13 +108,11 @@ def log_gaussian_prob(x, means, prec_chol, covariance_type):
     elif covariance_type == "tied":
         maha = squared_distances(tf.matmul(x, prec_chol), tf.matmul(means, prec_chol))
     elif covariance_type == "diag":
-        prec = tf.square(prec_chol)  # [k, d]
-        maha = (
-            tf.reduce_sum(tf.square(means) * prec, axis=1)
-            - 2.0 * tf.matmul(x, means * prec, transpose_b=True)
-            + tf.matmul(tf.square(x), prec, transpose_b=True)
-        )
-        maha = tf.maximum(maha, 0.0)
+        # the difference before the square, not the expansion x^2 p - 2 x m p + m^2 p,
+        # whose cancellation with huge precisions (near-constant features) makes the
+        # float32 lower bound jitter; [b, k, d] fits the chunk budget and fuses
+        scaled = (x[:, None, :] - means[None, :, :]) * prec_chol[None, :, :]  # [b, k, d]
+        maha = tf.reduce_sum(tf.square(scaled), axis=2)  # [b, k]
     else:
         prec = tf.square(prec_chol)  # [k]
         maha = squared_distances(x, means) * prec
@@ -87,20 +120,28 @@ def log_gaussian_prob(x, means, prec_chol, covariance_type):
     return -0.5 * (const + maha) + _log_det_cholesky(prec_chol, covariance_type, d)
 
 
-def log_resp(x, weights, means, prec_chol, covariance_type):
+def log_resp(x, weights, means, prec_chol, covariance_type, k=None):
     """Per-row log-likelihood and log responsibilities (log-sum-exp stable).
 
     A row so far from every component that all its densities underflow
     (log-likelihood -inf in this dtype) gets equal responsibilities, not NaN.
+    With ``k`` (a scalar tensor), only the first ``k`` components are real:
+    the others get log responsibility ``-inf``.
 
     Returns:
-        ``(log_prob_norm [b], log_resp [b, k])``.
+        ``(log_prob_norm [b], log_resp [b, K])``.
     """
     weighted = log_gaussian_prob(x, means, prec_chol, covariance_type) + tf.math.log(weights)
+    minus_inf = tf.constant(-math.inf, weighted.dtype)
+    if k is None:
+        fill = -tf.math.log(tf.cast(tf.shape(weighted)[1], weighted.dtype))
+    else:
+        mask = component_mask(k, tf.shape(weighted)[1])  # [K]
+        weighted = tf.where(mask[None, :], weighted, minus_inf)  # [b, K]
+        fill = tf.where(mask, -tf.math.log(tf.cast(k, weighted.dtype)), minus_inf)  # [K]
     norm = tf.reduce_logsumexp(weighted, axis=1)  # [b]
     lr = weighted - norm[:, None]  # NaN only where norm is -inf: -inf - -inf
-    k = tf.cast(tf.shape(weighted)[1], weighted.dtype)
-    return norm, tf.where(tf.math.is_nan(lr), -tf.math.log(k), lr)
+    return norm, tf.where(tf.math.is_nan(lr), fill, lr)
 
 
 def resp_statistics(x, w, resp, centers, covariance_type):
@@ -132,14 +173,19 @@ def resp_statistics(x, w, resp, centers, covariance_type):
     return nk, sx, tf.reduce_sum(rdiff * diff, axis=0)  # [k, d]
 
 
-def e_step_statistics(x, w, weights, means, prec_chol, covariance_type):
-    """E step of one batch: ``(sum w log p(x), nk [k], sx [k, d], s2)`` about ``means``."""
-    norm, lr = log_resp(x, weights, means, prec_chol, covariance_type)
-    resp = tf.exp(lr) * w[:, None]  # [b, k]
-    return (tf.reduce_sum(w * norm),) + resp_statistics(x, w, resp, means, covariance_type)
+def e_step_statistics(x, w, weights, means, prec_chol, covariance_type, k=None):
+    """E step of one batch: ``(sum w log p(x), nk [K], sx [K, d], s2)`` about ``means``.
+
+    Rows of zero weight (padding) add exactly nothing, even where their
+    log-likelihood is not finite.
+    """
+    norm, lr = log_resp(x, weights, means, prec_chol, covariance_type, k)
+    resp = tf.exp(lr) * w[:, None]  # [b, K]
+    log_lik = tf.reduce_sum(tf.math.multiply_no_nan(norm, w))
+    return (log_lik,) + resp_statistics(x, w, resp, means, covariance_type)
 
 
-_e_step_xla = tf.function(e_step_statistics, jit_compile=True, reduce_retracing=True)
+_e_step_xla = kernel(e_step_statistics, name="mixture.e_step")
 
 
 def zero_statistics(k, d, covariance_type, dtype):
@@ -157,42 +203,57 @@ def _symmetric(a):
     return 0.5 * (a + tf.linalg.matrix_transpose(a))
 
 
-def m_step(nk_raw, sx, s2, centers, reg_covar, covariance_type):
+def m_step(nk_raw, sx, s2, centers, reg_covar, covariance_type, k=None):
     """Parameters from summed statistics (taken about ``centers``), as scikit-learn.
 
     ``nk = sum r + 10 eps``; ``means = sum r x / nk``; covariances are the
     responsibility-weighted scatter about the new means over ``nk``, plus
     ``reg_covar`` on the diagonal ("tied": the pooled scatter over ``sum nk``).
+    With ``k``, components from ``k`` on are padding: ``nk`` 0, mean 0 and
+    identity covariance (never part of ``ok``).
 
     Returns:
-        ``(nk [k], means [k, d], covariances, prec_chol, ok)``; ``ok`` is a bool
+        ``(nk [K], means [K, d], covariances, prec_chol, ok)``; ``ok`` is a bool
         scalar, False when a covariance is not positive definite. The mixing
         weights are ``nk / sum(nk)``.
     """
     dtype = sx.dtype
-    nk = nk_raw + tf.constant(10.0 * _finfo_eps(dtype), dtype)  # [k]
-    means = (sx + nk_raw[:, None] * centers) / nk[:, None]  # [k, d]
+    nk = nk_raw + tf.constant(10.0 * _finfo_eps(dtype), dtype)  # [K]
+    mask = None if k is None else component_mask(k, tf.shape(nk)[0])  # [K]
+    if mask is not None:
+        nk = tf.where(mask, nk, tf.zeros_like(nk))
+        divisor = tf.where(mask, nk, tf.ones_like(nk))  # padded: 0 / 1, not 0 / 0
+    else:
+        divisor = nk
+    means = (sx + nk_raw[:, None] * centers) / divisor[:, None]  # [K, d]
+    if mask is not None:
+        means = tf.where(mask[:, None], means, tf.zeros_like(means))
     d = tf.shape(sx)[1]
     eye = tf.eye(d, dtype=dtype)
     if covariance_type == "full":
-        shift = means - centers  # [k, d]
-        outer = shift[:, :, None] * sx[:, None, :]  # [k, d, d]
+        shift = means - centers  # [K, d]
+        outer = shift[:, :, None] * sx[:, None, :]  # [K, d, d]
         scatter = (
             s2
             - outer
             - tf.linalg.matrix_transpose(outer)
             + nk_raw[:, None, None] * shift[:, :, None] * shift[:, None, :]
         )
-        cov = _symmetric(scatter / nk[:, None, None]) + reg_covar * eye
+        cov = _symmetric(scatter / divisor[:, None, None]) + reg_covar * eye
+        if mask is not None:
+            cov = tf.where(mask[:, None, None], cov, eye)
     elif covariance_type == "tied":
         avg_means2 = tf.matmul(nk[:, None] * means, means, transpose_a=True)  # [d, d]
         cov = _symmetric((s2 - avg_means2) / tf.reduce_sum(nk)) + reg_covar * eye
     else:
-        shift = means - centers  # [k, d]
+        shift = means - centers  # [K, d]
         scatter = s2 - 2.0 * shift * sx + nk_raw[:, None] * tf.square(shift)
-        cov = scatter / nk[:, None] + reg_covar  # [k, d]
+        cov = scatter / divisor[:, None] + reg_covar  # [K, d]
         if covariance_type == "spherical":
-            cov = tf.reduce_mean(cov, axis=1)  # [k]
+            cov = tf.reduce_mean(cov, axis=1)  # [K]
+        if mask is not None:
+            real = mask if covariance_type == "spherical" else mask[:, None]
+            cov = tf.where(real, cov, tf.ones_like(cov))
     prec_chol, ok = precision_cholesky(cov, covariance_type)
     return nk, means, cov, prec_chol, ok
 
@@ -251,44 +312,52 @@ def scale_tril(prec_chol, covariance_type, k):
     return None
 
 
-def init_statistics(source, kind, centers, arg, covariance_type, chunk_size):
+def init_statistics(source, kind, centers, arg, covariance_type, chunk_size, k=None, padded=False):
     """Statistics of an initial hard or random assignment, one pass over ``source``.
 
     Args:
         source: ``(x, w)`` or a dataset of ``(x, w)`` batches.
         kind: "centers" (each row to its nearest of ``centers``, times its
             weight), "rows" (component ``j`` is the single row ``arg[j]``,
-            ``arg`` int64 global row indices, ``centers`` those rows) or
-            "random" (uniform responsibilities per row, normalised, times the
-            weight; ``arg`` a stateless seed ``[2]``).
-        centers: ``[k, d]`` reference points of the statistics.
+            ``arg`` int64 global row indices, -1 for padded components,
+            ``centers`` those rows) or "random" (uniform responsibilities per
+            row, normalised, times the weight; ``arg`` a stateless seed ``[2]``).
+        centers: ``[K, d]`` reference points of the statistics.
         covariance_type: one of ``COVARIANCE_TYPES``.
         chunk_size: rows per in-memory chunk.
+        k: the number of real components (a scalar tensor), or None for all ``K``.
+        padded: static in-memory chunks, the last padded with zero-weight rows.
 
     Returns:
-        ``(nk [k], sx [k, d], s2)`` as ``resp_statistics``, about ``centers``.
+        ``(nk [K], sx [K, d], s2)`` as ``resp_statistics``, about ``centers``;
+        padded components get zero statistics.
     """
-    k = centers.shape[0] or tf.shape(centers)[0]  # static when known: fixed loop shapes
+    size = centers.shape[0] or tf.shape(centers)[0]  # static when known: fixed loop shapes
+    real = size if k is None else k
 
     def step(acc, x, w):
         offset, stats = acc
         b = tf.shape(x)[0]
         if kind == "centers":
-            labels, _ = nearest(x, centers)
-            resp = tf.one_hot(labels, k, dtype=x.dtype) * w[:, None]
+            centers_sq = None if k is None else masked_norms(centers, k)
+            labels, _ = nearest(x, centers, centers_sq)
+            resp = tf.one_hot(labels, size, dtype=x.dtype) * w[:, None]
         elif kind == "rows":
             rows = offset + tf.range(tf.cast(b, tf.int64), dtype=tf.int64)  # [b]
-            resp = tf.cast(rows[:, None] == arg[None, :], x.dtype)  # [b, k]
+            resp = tf.cast(rows[:, None] == arg[None, :], x.dtype)  # [b, K]
         else:
             seed = tf.random.experimental.stateless_fold_in(arg, offset)
-            u = tf.random.stateless_uniform([b, k], seed, dtype=x.dtype)
+            # [b, k] then padded: the same random stream for every bucket
+            u = tf.random.stateless_uniform([b, real], seed, dtype=x.dtype)
+            u = tf.pad(u, [[0, 0], [0, size - real]])  # [b, K]
             resp = u / tf.reduce_sum(u, axis=1, keepdims=True) * w[:, None]
         new = resp_statistics(x, w, resp, centers, covariance_type)
         return offset + tf.cast(b, tf.int64), tree_add(stats, new)
 
     d, dtype = source_spec(source)
-    zero = zero_statistics(k, d, covariance_type, dtype)[1:]
-    return fold_batches(step, (tf.constant(0, tf.int64), zero), source, chunk_size)[1]
+    zero = zero_statistics(size, d, covariance_type, dtype)[1:]
+    init = (tf.constant(0, tf.int64), zero)
+    return fold_batches(step, init, source, chunk_size, padded=padded)[1]
 
 
 def em(
@@ -304,6 +373,9 @@ def em(
     covariance_type,
     chunk_size,
     xla=True,
+    *,
+    k=None,
+    padded=False,
 ):
     """EM iterations until ``|change of lower bound| < tol`` or ``max_iter``.
 
@@ -311,6 +383,9 @@ def em(
     log-likelihood of the parameters *before* its M step; the returned
     parameters are those after the last M step. With ``xla`` the per-chunk E
     step is XLA-compiled (about 2x faster on CPU, measured on 100,000 x 16 rows).
+    ``k`` (a scalar tensor) is the number of real components of a padded
+    bucket; ``padded`` gives static in-memory chunks (the last one padded with
+    zero-weight rows), so the XLA E step compiles once per chunk shape.
 
     Returns:
         dict with ``weights, means, covariances, prec_chol`` (after the last M
@@ -318,11 +393,12 @@ def em(
         covariance stopped being positive definite) and ``lower_bounds``
         ``[n_iter]``.
     """
-    k, d = tf.shape(means)[0], tf.shape(means)[1]
+    size = means.shape[0] or tf.shape(means)[0]
+    d = means.shape[1] or tf.shape(means)[1]
     dtype = means.dtype
-    zero = zero_statistics(k, d, covariance_type, dtype)
+    zero = zero_statistics(size, d, covariance_type, dtype)
     e_step = _e_step_xla if xla else e_step_statistics
-    cov0 = tf.zeros([k], dtype) if covariance_type == "spherical" else tf.zeros_like(zero[3])
+    cov0 = tf.zeros([size], dtype) if covariance_type == "spherical" else tf.zeros_like(zero[3])
     bounds = tf.TensorArray(dtype, size=0, dynamic_size=True, element_shape=[])
 
     def cond(i, lb, converged, ok, params, bounds):
@@ -331,10 +407,14 @@ def em(
     def body(i, lb, converged, ok, params, bounds):
         w_, m_, _, u_ = params
         stats = reduce_batches(
-            lambda x, w: e_step(x, w, w_, m_, u_, covariance_type), zero, source, chunk_size
+            lambda x, w: e_step(x, w, w_, m_, u_, covariance_type, k),
+            zero,
+            source,
+            chunk_size,
+            padded=padded,
         )
         new_lb = stats[0] / total_weight
-        nk, new_m, new_c, new_u, new_ok = m_step(*stats[1:], m_, reg_covar, covariance_type)
+        nk, new_m, new_c, new_u, new_ok = m_step(*stats[1:], m_, reg_covar, covariance_type, k)
         converged = tf.abs(new_lb - lb) < tol
         return (
             i + 1,
@@ -367,9 +447,12 @@ def em(
     }
 
 
-def score_and_resp(x, weights, means, prec_chol, covariance_type):
-    """Per-row log-likelihood ``[b]``, responsibilities ``[b, k]`` and labels ``[b]``."""
-    norm, lr = log_resp(x, weights, means, prec_chol, covariance_type)
+def score_and_resp(x, weights, means, prec_chol, covariance_type, k=None):
+    """Per-row log-likelihood ``[b]``, responsibilities ``[b, K]`` and labels ``[b]``.
+
+    With ``k``, components from ``k`` on are padding (responsibility 0, never a label).
+    """
+    norm, lr = log_resp(x, weights, means, prec_chol, covariance_type, k)
     labels, _ = first_argmin(-lr)  # first index of the largest responsibility
     resp = tf.exp(lr)  # [b, k]
     # renormalised: for a far outlier, norm cannot resolve log(k) next to the
