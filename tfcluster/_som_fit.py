@@ -1,7 +1,12 @@
 """Parameter checks, decay schedules, initial codebooks and training drivers of the SOM.
 
 Private helpers of ``tfcluster.som.SelfOrganizingMap``: everything between the
-user's arguments and the compiled ops of ``tfcluster.ops.som``.
+user's arguments and the ops of ``tfcluster.ops.som``, compiled here through the
+engine's ``Program``: the data's rows, the number of steps or epochs and the
+per-step learning rates and spreads are tensor dimensions or values, so a new
+``n_samples``, ``num_iteration``, ``epochs``, ``learning_rate`` or ``sigma``
+traces and compiles nothing; a program is traced once per (dtype,
+n_features, map shape, options).
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ import tensorflow as tf
 
 from tfcluster._base import check_dtype, check_number, check_option, check_positive_int, split_seed
 from tfcluster._checkpoint import LoopCheckpoint
-from tfcluster._driver import Data, call, chunk_rows, moments
+from tfcluster._driver import Data, call, moments
+from tfcluster._engine import Program, bucket, chunk_size, pad_rows
 from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
 from tfcluster.ops.batching import gather_rows
@@ -51,20 +57,36 @@ class Config:
         return self.m * self.n
 
     @property
+    def nodes(self) -> int:
+        """Nodes of the compiled programs: ``m * n`` padded to a bucket (16, 32, 64, ...).
+
+        The padding nodes never win; one program (and one XLA kernel) serves
+        every map size of a bucket, so 12 x 12 reuses what 16 x 16 compiled.
+        """
+        return bucket(self.size)
+
+    def grid(self) -> tf.Tensor:
+        """``[m, n]`` int32: the map's shape, a tensor argument of the programs."""
+        return tf.constant([self.m, self.n], tf.int32)
+
+    @property
     def statics(self) -> dict:
-        """The trace-time options of the compiled training ops."""
+        """The trace-time options of the compiled training ops (the shape is a tensor)."""
         return dict(
-            shape=(self.m, self.n),
             topology=self.topology,
             toroidal=self.toroidal,
             neighborhood=self.neighborhood,
             distance=self.distance,
         )
 
-    def chunk(self, n_features: int) -> int:
-        """Rows per chunk: memory ``[chunk, K]``, or ``[chunk, K, d]`` for L1/L-inf."""
-        per_row = self.size * (n_features if self.distance in ("manhattan", "chebyshev") else 1)
-        return chunk_rows(per_row)
+    def chunk(self, n_features: int, n_rows: int | None = None) -> int:
+        """Rows per (padded) chunk: memory ``[chunk, K]``, or ``[chunk, K, d]`` for L1/L-inf.
+
+        A power of two (``tfcluster._engine.chunk_size``), at most ``n_rows``
+        rounded up: the chunk shape changes only at a power of two.
+        """
+        per_row = self.nodes * (n_features if self.distance in ("manhattan", "chebyshev") else 1)
+        return chunk_size(n_rows, per_row)
 
     def shift(self, codebook: np.ndarray) -> np.ndarray:
         """Offset subtracted from data and codebook before computing (float32 accuracy)."""
@@ -249,7 +271,9 @@ def _pca_codebook(data: Data, cfg: Config) -> np.ndarray:
         raise ValueError("init='pca' needs at least 2 features; use init='random'.")
     mean = moments(data)[0]
     mean_t = tf.constant(mean, data.dtype)
-    cov, _ = call(ops.covariance, data.source, mean_t, chunk_rows(d))
+    padded = not data.streamed
+    chunk = chunk_size(data.n_samples, d)
+    cov, _ = call(_covariance, data.source, mean_t, chunk=chunk, padded=padded)
     vals, vecs = np.linalg.eigh(cov.numpy().astype(np.float64))
     pcs = vecs[:, np.argsort(vals)[::-1][:2]].T  # [2, d]
     pcs *= np.sign(pcs[np.arange(2), np.argmax(np.abs(pcs), axis=1)])[:, None]
@@ -258,7 +282,38 @@ def _pca_codebook(data: Data, cfg: Config) -> np.ndarray:
     return mean + c1 * pcs[0] + c2 * pcs[1]
 
 
-_gather_rows = tf.function(gather_rows, reduce_retracing=True)
+# ---------------------------------------------------------------- compiled programs
+# Plain graph code (explicit tf.while_loop): not converted by AutoGraph, whose
+# conversion of the SOM ops cost more than their XLA compilation.
+_plain = tf.autograph.experimental.do_not_convert
+
+
+@_plain
+def _covariance_fn(source, mean, *, chunk, padded):
+    return ops.covariance(source, mean, chunk, padded=padded)
+
+
+@_plain
+def _gather_rows_fn(source, indices, *, chunk):
+    return gather_rows(source, indices, chunk)
+
+
+@_plain
+def _online_fn(x, w, order, eta, sigma, grid, **statics):
+    return ops.train_online(x, w, order, eta, sigma, shape=(grid[0], grid[1]), **statics)
+
+
+@_plain
+def _batch_fn(source, w, eta, sigma, grid, *, chunk, padded, **statics):
+    shape = (grid[0], grid[1])
+    return ops.train_batch(source, w, eta, sigma, chunk, padded=padded, shape=shape, **statics)
+
+
+# rows: the samples, the per-step (per-epoch) schedules and the sampled indices
+_covariance = Program(_covariance_fn, "som.covariance", rows=(0,))
+_gather_rows = Program(_gather_rows_fn, "som.gather_rows", rows=(0, 1))
+_online = Program(_online_fn, "som.online", rows=(0, 2, 3, 4))
+_batch = Program(_batch_fn, "som.batch", rows=(0, 2, 3))
 
 
 def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
@@ -272,7 +327,7 @@ def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
         n = data.n_samples if not data.streamed else moments(data)[3]
         idx = tf.random.stateless_uniform([cfg.size], seed, 0, n, dtype=tf.int32)
         if data.streamed:
-            w = call(_gather_rows, data.source, idx, chunk_rows(d)).numpy()
+            w = call(_gather_rows, data.source, idx, chunk=chunk_size(None, d)).numpy()
         else:
             w = tf.gather(data.x, idx).numpy()
     return w.astype(cfg.dtype.as_numpy_dtype).reshape(cfg.m, cfg.n, d)
@@ -284,50 +339,69 @@ def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
 def train(data: Data, w0: np.ndarray, cfg: Config, plan: Plan, seed, checkpoint=None):
     """Run online or batch training from ``w0 [m, n, d]``; the trained codebook.
 
-    ``checkpoint`` (batch mode): ``(directory, fingerprint, every)``; the
-    codebook is saved every ``every`` epochs and a fit started again continues
-    from the last save (each epoch depends only on the codebook).
+    Online: one program, the steps ``ONLINE_BLOCK`` at a time through an XLA
+    kernel. Batch: every epoch in one compiled loop; with ``checkpoint``
+    (``(directory, fingerprint, every)``) one ``ops.batch_epoch`` per epoch
+    instead, the codebook saved every ``every`` epochs, and a fit started
+    again continues from the last save (each epoch depends only on the
+    codebook).
+
+    Raises:
+        ValueError: the codebook became NaN or infinite (a learning rate far
+            too large for the data).
     """
     d = data.n_features
     shift = cfg.shift(w0)
     np_dtype = cfg.dtype.as_numpy_dtype
     w = tf.constant((w0.reshape(cfg.size, d) - shift).astype(np_dtype))
+    w = pad_rows(w, cfg.nodes)  # [nodes, d]: the map's nodes, then padding nodes
     shift_t = tf.constant(shift, cfg.dtype)
     eta = schedule("decay_function", cfg.lr_decay, cfg.learning_rate, plan.decay_t, plan.max_iter)
     sig = schedule("sigma_decay_function", cfg.sigma_decay, cfg.sigma, plan.decay_t, plan.max_iter)
+    eta_t, sig_t = tf.constant(eta, cfg.dtype), tf.constant(sig, cfg.dtype)
     if plan.mode == "online":
         order = online_order(
             data.n_samples, plan.steps, plan.epochs, plan.random_order, split_seed(seed, 2)[1]
         )
-        w = ops.train_online(
-            data.x - shift_t,
-            w,
-            order,
-            tf.constant(eta, cfg.dtype),
-            tf.constant(sig, cfg.dtype),
-            **cfg.statics,
-        )
+        w = _online(data.x - shift_t, w, order, eta_t, sig_t, cfg.grid(), **cfg.statics)
     else:
         source = data.shifted(shift_t).source
-        chunk = cfg.chunk(d)
-        start, saved = 0, None
-        if checkpoint is not None:
-            directory, fingerprint, every = checkpoint
-            saved = LoopCheckpoint(directory, {"codebook": w, "epoch": 0}, fingerprint)
-            restored = saved.restore()
-            if restored is not None:
-                w, start = tf.constant(restored["codebook"]), int(restored["epoch"])
-        for epoch in range(start, len(eta)):
-            w = call(
-                ops.batch_epoch,
-                source,
-                w,
-                tf.constant(eta[epoch], cfg.dtype),
-                tf.constant(sig[epoch], cfg.dtype),
-                chunk,
-                **cfg.statics,
-            )
-            done = epoch + 1
-            if saved is not None and (done % every == 0 or done == len(eta)):
-                saved.save({"codebook": w, "epoch": done})
-    return (w.numpy().astype(np.float64) + shift).astype(np_dtype).reshape(cfg.m, cfg.n, d)
+        options = dict(chunk=cfg.chunk(d, data.n_samples), padded=not data.streamed)
+        if checkpoint is None:
+            w = call(_batch, source, w, eta_t, sig_t, cfg.grid(), **options, **cfg.statics)
+        else:
+            w = _batch_checkpointed(source, w, eta_t, sig_t, options, cfg, checkpoint)
+    out = w[: cfg.size].numpy().astype(np.float64) + shift
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"The codebook became NaN or infinite: learning_rate={cfg.learning_rate!r} is too "
+            f"large for this data (mode={plan.mode!r}); use a smaller learning_rate "
+            "(typically 0.01 to 1)."
+        )
+    return out.astype(np_dtype).reshape(cfg.m, cfg.n, d)
+
+
+def _batch_checkpointed(source, w, eta, sig, options, cfg: Config, checkpoint):
+    """Batch epochs one ``ops.batch_epoch`` call at a time, saved every ``every`` epochs."""
+    directory, fingerprint, every = checkpoint
+    saved = LoopCheckpoint(directory, {"codebook": w, "epoch": 0}, fingerprint)
+    start, restored = 0, saved.restore()
+    if restored is not None:
+        w, start = tf.constant(restored["codebook"]), int(restored["epoch"])
+    epochs, grid = int(eta.shape[0]), cfg.grid()
+    for epoch in range(start, epochs):
+        w = call(
+            ops.batch_epoch,
+            source,
+            w,
+            eta[epoch],
+            sig[epoch],
+            options["chunk"],
+            padded=options["padded"],
+            shape=(grid[0], grid[1]),
+            **cfg.statics,
+        )
+        done = epoch + 1
+        if done % every == 0 or done == epochs:
+            saved.save({"codebook": w, "epoch": done})
+    return w

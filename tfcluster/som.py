@@ -24,6 +24,7 @@ from tfcluster._base import (
 )
 from tfcluster._checkpoint import fit_settings
 from tfcluster._driver import as_data, call, map_rows
+from tfcluster._engine import Program, pad_rows
 from tfcluster._validation import check_array, check_labels
 from tfcluster.ops import som as ops
 from tfcluster.ops.batching import map_chunks
@@ -31,16 +32,30 @@ from tfcluster.ops.batching import map_chunks
 __all__ = ["SelfOrganizingMap"]
 
 
-@tf.function(reduce_retracing=True)
-def _transform(x, w, distance, chunk_size):
-    spec = tf.TensorSpec([None, None], x.dtype)
-    return map_chunks(lambda xb: ops.activation(xb, w, distance), x, chunk_size, spec)
+# The compiled inference programs: ``x [n, d]`` with a free row dimension and
+# static padded chunks, so a new number of samples traces nothing.
 
 
-@tf.function(reduce_retracing=True)
-def _two_best(x, w, chunk_size):
+@tf.autograph.experimental.do_not_convert
+def _winners_fn(x, w, size, *, distance, chunk):
+    return ops.winners(x, w, distance, chunk, padded=True, size=size)
+
+
+@tf.autograph.experimental.do_not_convert
+def _transform_fn(x, w, *, distance, chunk):
+    spec = tf.TensorSpec([None, w.shape[0]], x.dtype)
+    return map_chunks(lambda xb: ops.activation(xb, w, distance), x, chunk, spec, padded=True)
+
+
+@tf.autograph.experimental.do_not_convert
+def _two_best_fn(x, w, *, chunk):
     spec = tf.TensorSpec([None, 2], tf.int32)
-    return map_chunks(lambda xb: ops.best_two(xb, w), x, chunk_size, spec)
+    return map_chunks(lambda xb: ops.best_two(xb, w), x, chunk, spec, padded=True)
+
+
+_winners_program = Program(_winners_fn, "som.winners", rows=(0,))
+_transform = Program(_transform_fn, "som.transform", rows=(0,))
+_two_best = Program(_two_best_fn, "som.two_best", rows=(0,))
 
 
 class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
@@ -270,8 +285,16 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
 
     def _winners(self, X, checked=False) -> np.ndarray:
         x, w, cfg = self._prepare(X, checked=checked)
-        labels = call(ops.winners, x, w, cfg.distance, cfg.chunk(w.shape[1]))
+        labels = call(self._winners_padded, x, w, cfg, cfg.distance)
         return labels.numpy().astype(np.int32)  # as every estimator's labels
+
+    @staticmethod
+    def _winners_padded(x, w, cfg, distance):
+        """Winners of ``x [b, d]`` among ``w [m * n, d]``, the codebook padded to
+        ``cfg.nodes`` (one program per bucket of map sizes, not per map size)."""
+        chunk = cfg.chunk(w.shape[1], int(x.shape[0]))
+        size = tf.constant(cfg.size, tf.int32)
+        return _winners_program(x, pad_rows(w, cfg.nodes), size, distance=distance, chunk=chunk)
 
     def _grid_shape(self):
         return tuple(np.asarray(self.weights_).shape[:2])
@@ -318,14 +341,15 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
 
         def distances(x):
             x, w, cfg = self._prepare(x, checked=True)
-            return _transform(x, w, cfg.distance, cfg.chunk(w.shape[1])).numpy()
+            chunk = cfg.chunk(w.shape[1], int(x.shape[0]))
+            return _transform(x, w, distance=cfg.distance, chunk=chunk).numpy()
 
         return self._per_row(distances, X)
 
     def quantization(self, X):
         """Codebook vector of each sample's Euclidean best unit ``[n_samples, n_features]``."""
         x, w, cfg = self._prepare(X, euclidean=True)
-        idx = ops.winners(x, w, "euclidean", cfg.chunk(w.shape[1]))
+        idx = self._winners_padded(x, w, cfg, "euclidean")
         return np.asarray(self.weights_).reshape(w.shape)[idx.numpy()]
 
     def quantization_error(self, X):
@@ -345,7 +369,7 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
         x, w, cfg = self._prepare(X, euclidean=True)
         if cfg.size < 2:
             raise ValueError("The topographic error is not defined for a 1 x 1 map.")
-        pairs = _two_best(x, w, cfg.chunk(w.shape[1]))
+        pairs = _two_best(x, w, chunk=cfg.chunk(w.shape[1], int(x.shape[0])))
         m, n = self._grid_shape()
         errors = ops.topographic_errors(pairs, (m, n), cfg.topology, cfg.toroidal, tf.float64)
         return float(tf.reduce_mean(errors).numpy())

@@ -1,6 +1,8 @@
 """Self-organizing map ops: grid, topologies, neighbourhoods, decay, online and batch updates.
 
-Pure TensorFlow, safe inside ``tf.function`` and XLA. The map has ``m x n``
+Pure TensorFlow, safe inside ``tf.function`` and XLA; no ``tf.function`` here
+(the shells compile through ``tfcluster._engine``; the online inner loop is
+an engine ``kernel``). The map has ``m x n``
 nodes, flattened row by row: node ``k`` sits at grid index
 ``(k // n, k % n)``. Codebooks are ``[K, n_features]`` with ``K = m * n``.
 The definitions follow MiniSom (2.3.6) exactly: the hexagonal layout shifts
@@ -16,9 +18,12 @@ import math
 
 import tensorflow as tf
 
+from tfcluster._engine.compile import kernel
 from tfcluster.ops.batching import map_chunks, reduce_batches
 from tfcluster.ops.distances import (
+    _row_min,
     first_argmin,
+    masked_norms,
     nearest,
     squared_distances,
     squared_norms,
@@ -35,7 +40,10 @@ __all__ = [
     "activation",
     "winners",
     "train_online",
+    "online_block",
+    "ONLINE_BLOCK",
     "batch_epoch",
+    "train_batch",
     "best_two",
     "topographic_errors",
     "umatrix",
@@ -47,10 +55,16 @@ TOPOLOGIES = ("rectangular", "hexagonal")
 
 
 class Grid:
-    """Node positions of an ``m x n`` map, built from Python constants.
+    """Node positions of an ``m x n`` map.
+
+    ``m`` and ``n`` are Python ints or int32 scalar tensors (then one compiled
+    program serves every map of ``size`` nodes or fewer). With ``size`` above
+    ``m * n`` the nodes ``k >= m * n`` are padding (a bucket of nodes): they
+    get positions beyond the map, and callers mask them (``node_mask``).
 
     Attributes:
-        m, n: the map's shape (Python ints); ``size = m * n`` nodes.
+        m, n: the map's shape; ``size``: the number of nodes ``K`` (a Python
+            int, ``m * n`` unless given).
         rows, cols: integer grid index of each node as ``dtype`` ``[K]``.
         x, y: Euclidean position of each node ``[K]`` (MiniSom's
             ``get_euclidean_coordinates``).
@@ -58,10 +72,10 @@ class Grid:
             (None if not toroidal).
     """
 
-    def __init__(self, m: int, n: int, topology: str, toroidal: bool, dtype=tf.float32):
-        self.m, self.n, self.size = m, n, m * n
+    def __init__(self, m, n, topology: str, toroidal: bool, dtype=tf.float32, size=None):
+        self.m, self.n, self.size = m, n, m * n if size is None else size
         self.topology, self.toroidal, self.dtype = topology, toroidal, dtype
-        k = tf.range(m * n)
+        k = tf.range(self.size)
         self.rows = tf.cast(k // n, dtype)  # [K]
         self.cols = tf.cast(k % n, dtype)  # [K]
         if topology == "hexagonal":
@@ -70,11 +84,17 @@ class Grid:
             self.y = self.cols * HEX_Y
         else:
             self.x, self.y = self.rows, self.cols
-        y_period = n * HEX_Y if topology == "hexagonal" else float(n)
-        self.period_x = float(m) if toroidal else None
-        self.period_y = y_period if toroidal else None
-        self.period_rows = float(m) if toroidal else None
-        self.period_cols = float(n) if toroidal else None
+        if toroidal:  # the periods rounded from float64, as Python constants would be
+            m64, n64 = (tf.cast(v, tf.float64) if tf.is_tensor(v) else float(v) for v in (m, n))
+            y_period = n64 * HEX_Y if topology == "hexagonal" else n64
+            self.period_x = self.period_rows = _as(m64, dtype)
+            self.period_y, self.period_cols = _as(y_period, dtype), _as(n64, dtype)
+        else:
+            self.period_x = self.period_y = self.period_rows = self.period_cols = None
+
+    def node_mask(self):
+        """``[K]`` True for the nodes of the map, False for padding nodes."""
+        return tf.range(self.size) < self.m * self.n
 
     @staticmethod
     def gap(a, b, period):
@@ -101,21 +121,39 @@ class Grid:
         return di, dj
 
 
+def _as(value, dtype):
+    """A period as ``dtype``: a Python float stays one (converted where it is used)."""
+    return tf.cast(value, dtype) if tf.is_tensor(value) else value
+
+
 # ---------------------------------------------------------------- neighbourhoods
 # Each maps (grid, winners c [b] int32, sigma scalar) to weights h [b, K].
 
 
+def _spread(sigma, dtype):
+    """``2 sigma^2``, at least the smallest normal number of ``dtype``.
+
+    A sigma so small that ``2 sigma^2`` underflows (1e-20 in float32) would
+    make ``0 / 0`` at the winner; clamped, the neighbourhood is the winner
+    alone, the limit MiniSom reaches in float64.
+    """
+    tiny = 2.0**-126 if dtype == tf.float32 else 2.0**-1022
+    return tf.maximum(2.0 * sigma * sigma, tf.constant(tiny, dtype))
+
+
 def _gaussian(grid, c, sigma):
     dx, dy = grid.coordinate_gaps(c)
-    d = 2.0 * sigma * sigma
+    d = _spread(sigma, grid.dtype)
     return tf.exp(-tf.square(dx) / d) * tf.exp(-tf.square(dy) / d)
 
 
 def _mexican_hat(grid, c, sigma):
     dx, dy = grid.coordinate_gaps(c)
     p = tf.square(dx) + tf.square(dy)
-    d = 2.0 * sigma * sigma
-    return tf.exp(-p / d) * (1.0 - 2.0 / d * p)
+    d = _spread(sigma, grid.dtype)
+    e = tf.exp(-p / d)
+    # where the exponential underflows to 0 the product is 0 (not 0 * inf)
+    return tf.where(e > 0, e * (1.0 - 2.0 / d * p), tf.zeros_like(e))
 
 
 def _bubble(grid, c, sigma):
@@ -215,18 +253,30 @@ def activation(x, w, name: str):
     return ACTIVATIONS[name](x, w)
 
 
-def _winners(x, w, name: str):
-    """Best-matching unit (first on ties) of each row of ``x [b, d]``: ``[b]`` int32."""
+def _winners(x, w, name: str, size=None):
+    """Best-matching unit (first on ties) of each row of ``x [b, d]``: ``[b]`` int32.
+
+    ``size``: only the first ``size`` rows of ``w`` are nodes (the rest pad a
+    bucket and never win); None: all of them.
+    """
     if name == "euclidean":
-        return nearest(x, w)[0]
-    return first_argmin(activation(x, w, name))[0]
+        norms = None if size is None else masked_norms(w, size)
+        return nearest(x, w, norms)[0]
+    scores = activation(x, w, name)  # [b, K]
+    if size is not None:
+        valid = tf.range(tf.shape(w)[0]) < size
+        scores = tf.where(valid[None, :], scores, tf.constant(float("inf"), scores.dtype))
+    return first_argmin(scores)[0]
 
 
-@tf.function(reduce_retracing=True)
-def winners(x, w, name: str, chunk_size: int):
-    """Best-matching unit of every row of ``x [n, d]``, chunk by chunk: ``[n]`` int32."""
+def winners(x, w, name: str, chunk_size: int, *, padded: bool = False, size=None):
+    """Best-matching unit of every row of ``x [n, d]``, chunk by chunk: ``[n]`` int32.
+
+    ``padded``: every chunk ``[chunk_size, d]`` (the last padded, cut back).
+    ``size``: nodes of the map, the first rows of ``w`` (None: all rows).
+    """
     spec = tf.TensorSpec([None], tf.int32)
-    return map_chunks(lambda xb: _winners(xb, w, name), x, chunk_size, spec)
+    return map_chunks(lambda xb: _winners(xb, w, name, size), x, chunk_size, spec, padded=padded)
 
 
 # ---------------------------------------------------------------- online training
@@ -251,15 +301,59 @@ def _column_scores(x, wt, diff, name: str):
     return 1.0 - dot / (norms + 1e-8)
 
 
-_UNROLL = 4
+_UNROLL = 2
+ONLINE_BLOCK = 512  # steps per kernel call: the kernel's shapes never depend on T or N
 
 
-@tf.function(jit_compile=True, reduce_retracing=True)
+@kernel
+@tf.autograph.experimental.do_not_convert  # plain graph code: converting it cost seconds
+def online_block(v, wt, eta, sigma, m, n, *, topology, toroidal, neighborhood, distance):
+    """``ONLINE_BLOCK`` sequential Kohonen steps, XLA-compiled: the new ``wt [d, K]``.
+
+    Args:
+        v: the samples of the steps, in order ``[B, d]``.
+        wt: the codebook as columns ``[d, K]``, ``K >= m * n`` (the columns
+            beyond ``m * n`` pad a bucket of nodes: they never win).
+        eta: learning rate of each step ``[B]`` (0 for a padding step: no change).
+        sigma: neighbourhood spread of each step ``[B]``.
+        m, n: the map's shape, int32 scalars.
+        topology, toroidal, neighborhood, distance: names.
+    """
+    # the kernel may be traced with a relaxed (unknown) node count: read it at run time
+    grid = Grid(m, n, topology, toroidal, wt.dtype, size=tf.shape(wt)[1])
+    spread = NEIGHBORHOODS[neighborhood]
+    block = v.shape[0]
+    inf = tf.constant(float("inf"), wt.dtype)
+    valid = grid.node_mask()  # [K]
+
+    def step(s, wt):  # wt [d, K]
+        x = v[s]  # [d]
+        diff = x[:, None] - wt  # [d, K]
+        # the maths of first_argmin, inline: already inside this XLA kernel, a
+        # nested kernel per unrolled step only costs tracing
+        scores = tf.where(valid, _column_scores(x, wt, diff, distance), inf)  # [K]
+        c = _row_min(scores[None, :])[0]  # [1]
+        h = spread(grid, c, sigma[s])[0] * eta[s]  # [K]
+        return wt + h[None, :] * diff
+
+    def unrolled(i, wt):  # unrolled by _UNROLL steps (about 20% faster on CPU)
+        for u in range(_UNROLL):
+            wt = step(i * _UNROLL + u, wt)
+        return i + 1, wt
+
+    _, wt = tf.while_loop(lambda i, _: i < block // _UNROLL, unrolled, (tf.constant(0), wt))
+    return wt
+
+
 def train_online(x, w, order, eta, sigma, *, shape, topology, toroidal, neighborhood, distance):
-    """The sequential Kohonen rule, one sample per step, as one compiled loop.
+    """The sequential Kohonen rule, one sample per step.
 
     At step ``s`` with sample ``v = x[order[s]]`` and winner ``c``:
     ``w += eta[s] * h(c, sigma[s])[:, None] * (v - w)`` (MiniSom's ``update``).
+    The steps run ``ONLINE_BLOCK`` at a time through the XLA kernel
+    ``online_block``, whose shapes depend on neither ``T`` nor ``N``: a new
+    number of steps or samples compiles nothing. The last block is padded
+    with steps of ``eta = 0``, which leave the codebook unchanged.
 
     Args:
         x: samples ``[N, d]``.
@@ -267,54 +361,57 @@ def train_online(x, w, order, eta, sigma, *, shape, topology, toroidal, neighbor
         order: the sample index of each step ``[T]`` int32.
         eta: learning rate of each step ``[T]``.
         sigma: neighbourhood spread of each step ``[T]``.
-        shape: ``(m, n)``; topology, toroidal, neighborhood, distance: names.
+        shape: ``(m, n)``, ints or int32 scalars (``K >= m * n``: the rows of
+            ``w`` beyond ``m * n`` pad a bucket, never win, and are returned
+            as they come out).
+        topology, toroidal, neighborhood, distance: names.
 
     Returns:
         The trained codebook ``[K, d]``.
     """
-    grid = Grid(shape[0], shape[1], topology, toroidal, w.dtype)
-    spread = NEIGHBORHOODS[neighborhood]
-    # Unrolled by _UNROLL steps per loop iteration (about 20% faster on CPU);
-    # the padding steps have eta = 0, which leaves the codebook unchanged.
+    m, n = (tf.cast(v, tf.int32) for v in shape)
+    statics = dict(
+        topology=topology,
+        toroidal=toroidal,
+        neighborhood=neighborhood,
+        distance=distance,
+    )
+    block = ONLINE_BLOCK
     steps = tf.shape(order)[0]
-    pad = (-steps) % _UNROLL
+    pad = (-steps) % block
     order = tf.concat([order, tf.zeros([pad], order.dtype)], 0)
     eta = tf.concat([eta, tf.zeros([pad], eta.dtype)], 0)
-    sigma = tf.concat([sigma, tf.fill([pad], sigma[-1])], 0)
+    sigma = tf.concat([sigma, tf.ones([pad], sigma.dtype)], 0)
+    d = x.shape[1]
 
-    def step(s, wt):  # wt [d, K]
-        v = tf.gather(x, tf.gather(order, s))  # [d]
-        diff = v[:, None] - wt  # [d, K]
-        c = first_argmin(_column_scores(v, wt, diff, distance)[None, :])[0]  # [1]
-        h = spread(grid, c, tf.gather(sigma, s))[0] * tf.gather(eta, s)  # [K]
-        return wt + h[None, :] * diff
+    def body(b, wt):
+        rows = tf.range(b * block, (b + 1) * block)  # [B]
+        v = tf.ensure_shape(tf.gather(x, tf.gather(order, rows)), [block, d])  # [B, d]
+        eta_b = tf.ensure_shape(tf.gather(eta, rows), [block])
+        sigma_b = tf.ensure_shape(tf.gather(sigma, rows), [block])
+        new = online_block(v, wt, eta_b, sigma_b, m, n, **statics)
+        return b + 1, tf.ensure_shape(new, wt.shape)  # the kernel may relax its shapes
 
-    def unrolled(i, wt):
-        for u in range(_UNROLL):
-            wt = step(i * _UNROLL + u, wt)
-        return i + 1, wt
-
-    rounds = (steps + pad) // _UNROLL
-    _, wt = tf.while_loop(lambda i, _: i < rounds, unrolled, (tf.constant(0), tf.transpose(w)))
+    blocks = (steps + pad) // block
+    _, wt = tf.while_loop(lambda b, _: b < blocks, body, (tf.constant(0), tf.transpose(w)))
     return tf.transpose(wt)
 
 
 # ---------------------------------------------------------------- batch training
 
 
-def _bmu_sums(x, sw, w, distance: str):
+def _bmu_sums(x, sw, w, distance: str, size=None):
     """Weight and weighted sum of the samples won by each node: ``[K]``, ``[K, d]``.
 
     Not under XLA: TensorFlow's own GEMM is faster than XLA's on CPU here.
     """
-    c = _winners(x, w, distance)  # [b]
+    c = _winners(x, w, distance, size)  # [b]
     k = tf.shape(w)[0]
     counts = tf.math.unsorted_segment_sum(sw, c, k)
     sums = tf.math.unsorted_segment_sum(sw[:, None] * x, c, k)
     return counts, sums
 
 
-@tf.function(reduce_retracing=True)
 def batch_epoch(
     source,
     w,
@@ -327,6 +424,7 @@ def batch_epoch(
     toroidal,
     neighborhood,
     distance,
+    padded=False,
 ):
     """One epoch of the batch map (MiniSom's ``train_batch_offline`` step).
 
@@ -341,15 +439,26 @@ def batch_epoch(
         w: codebook ``[K, d]``.
         learning_rate, sigma: this epoch's values (scalars).
         chunk_size: rows per chunk for in-memory sources.
+        shape: ``(m, n)``, ints or int32 scalars; ``K >= m * n`` (the rows
+            of ``w`` beyond pad a bucket: they win nothing).
+        padded: static ``[chunk_size, d]`` chunks, the last padded with
+            zero-weight rows (which add nothing to the weighted sums).
 
     Returns:
         The new codebook ``[K, d]``.
     """
-    grid = Grid(shape[0], shape[1], topology, toroidal, w.dtype)
-    k = grid.size
+    k = w.shape[0]
+    grid = Grid(shape[0], shape[1], topology, toroidal, w.dtype, size=k)
+    size = shape[0] * shape[1]
+    if not tf.is_tensor(size) and size == k:
+        size = None  # no padding nodes
     init = (tf.zeros([k], w.dtype), tf.zeros_like(w))
     counts, sums = reduce_batches(
-        lambda x, sw: _bmu_sums(x, sw, w, distance), init, source, chunk_size
+        lambda x, sw: _bmu_sums(x, sw, w, distance, size),
+        init,
+        source,
+        chunk_size,
+        padded=padded,
     )
     g = NEIGHBORHOODS[neighborhood](grid, tf.range(k), sigma)  # [K winners, K nodes]
     num = tf.matmul(g, sums, transpose_a=True)  # [K, d]
@@ -357,6 +466,28 @@ def batch_epoch(
     moved = den > 0
     new = num / tf.where(moved, den, 1.0)[:, None]
     return tf.where(moved[:, None], (1.0 - learning_rate) * w + learning_rate * new, w)
+
+
+def train_batch(source, w, eta, sigma, chunk_size, **options):
+    """Every epoch of the batch map as one loop: ``batch_epoch`` with ``eta[e]``, ``sigma[e]``.
+
+    Args:
+        source: as ``batch_epoch``.
+        w: the initial codebook ``[K, d]``.
+        eta, sigma: this fit's learning rate and spread of each epoch ``[E]``
+            (``E`` a tensor dimension: a new number of epochs retraces nothing).
+        chunk_size: rows per chunk for in-memory sources.
+        **options: ``batch_epoch``'s keywords (shape, topology, ..., padded).
+
+    Returns:
+        The trained codebook ``[K, d]``.
+    """
+
+    def body(e, w):
+        return e + 1, batch_epoch(source, w, eta[e], sigma[e], chunk_size, **options)
+
+    epochs = tf.shape(eta)[0]
+    return tf.while_loop(lambda e, _: e < epochs, body, (tf.constant(0), w))[1]
 
 
 # ---------------------------------------------------------------- diagnostics
@@ -428,10 +559,11 @@ def umatrix(w, shape, topology: str, toroidal: bool, scaling: str):
 # ---------------------------------------------------------------- initialisation
 
 
-@tf.function(reduce_retracing=True)
-def covariance(source, mean, chunk_size):
+def covariance(source, mean, chunk_size, *, padded=False):
     """Weighted covariance ``[d, d]`` about ``mean [d]``, with ``sum(w) - 1`` in the
-    denominator (numpy.cov for unit weights), and the total weight."""
+    denominator (numpy.cov for unit weights), and the total weight.
+
+    ``padded``: static chunks, the last padded with zero-weight rows."""
 
     def stats(x, sw):
         xc = x - mean
@@ -439,5 +571,5 @@ def covariance(source, mean, chunk_size):
 
     d = tf.shape(mean)[0]
     init = (tf.zeros([], mean.dtype), tf.zeros([d, d], mean.dtype))
-    total, scatter = reduce_batches(stats, init, source, chunk_size)
+    total, scatter = reduce_batches(stats, init, source, chunk_size, padded=padded)
     return scatter / tf.maximum(total - 1.0, 1.0), total
