@@ -450,3 +450,116 @@ def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, die_on_call)
     assert gm.converged_ == ref.converged_
     with pytest.raises(ValueError, match="another fit"):
         GaussianMixture(2, **params).fit(X, checkpoint_dir=tmp_path)
+
+
+def _traces():
+    from tfcluster._engine import trace_counts
+
+    return {name: n for name, n in trace_counts().items() if name.startswith("mixture.")}
+
+
+def _new_traces(before):
+    return {
+        name: n - before.get(name, 0) for name, n in _traces().items() if n > before.get(name, 0)
+    }
+
+
+def test_sweep_over_k_and_n_samples_traces_once_per_bucket():
+    """k=2..12 (one bucket) over two n_samples (one chunk): one trace per covariance type."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 3)) + rng.integers(0, 4, size=(500, 1)) * 3.0
+    before = _traces()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for ct in TYPES:
+            for n in (300, 500):
+                for k in range(2, 13):
+                    gm = GaussianMixture(k, covariance_type=ct, max_iter=5, random_state=0)
+                    gm.fit(X[:n])
+                    gm.score(X[:n])
+                    assert gm.predict_proba(X[:n]).shape == (n, k)
+    new = _new_traces(before)
+    for name in ("mixture.init_params", "mixture.em", "mixture.score", "mixture.log_likelihood"):
+        assert new.get(name, 0) <= len(TYPES), (name, new)
+    assert new.get("mixture.e_step", 0) <= len(TYPES), new
+
+
+def test_refits_with_new_max_iter_tol_n_samples_add_no_trace():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 5))
+    gm = GaussianMixture(3, covariance_type="diag", random_state=0, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X)
+        gm.predict(X)
+        before = _traces()
+        for params, n in [
+            ({"max_iter": 7}, 400),
+            ({"tol": 1e-5}, 400),
+            ({"reg_covar": 1e-4}, 400),
+            ({}, 250),
+            ({"n_components": 5, "max_iter": 9}, 321),
+            ({"n_init": 2}, 400),
+        ]:
+            gm.set_params(**params).fit(X[:n])
+            gm.predict(X[:n])
+    assert _new_traces(before) == {}
+
+
+@pytest.mark.parametrize("ct", TYPES)
+def test_components_padded_to_a_bucket_match_unpadded_em(ct, iris):
+    """EM on 3 components padded to 16 (and padded chunks) equals the unpadded EM."""
+    from tfcluster.ops import mixture as ops
+
+    X = tf.constant(iris[0] - iris[0].mean(0))
+    w = tf.ones([len(iris[0])], tf.float64)
+    init = _sk_init(iris[0], 3, ct)
+    prec_chol = ops.precision_cholesky_from_precisions(tf.constant(init["precisions_init"]), ct)
+    means = tf.constant(init["means_init"] - iris[0].mean(0))
+    params = (tf.constant(init["weights_init"]), means, prec_chol)
+    scalars = [tf.constant(v, tf.float64) for v in (-np.inf, len(iris[0]), 0.0, 1e-6)]
+    lb, total, tol, reg = scalars
+    plain = ops.em((X, w), *params, lb, total, tf.constant(20), tol, reg, ct, 150, xla=False)
+    padded_params = ops.pad_components(*params, ct, 16)
+    padded = ops.em(
+        (X, w),
+        *padded_params,
+        lb,
+        total,
+        tf.constant(20),
+        tol,
+        reg,
+        ct,
+        64,
+        k=tf.constant(3),
+        padded=True,
+    )
+    np.testing.assert_allclose(padded["lower_bounds"], plain["lower_bounds"], rtol=1e-12)
+    np.testing.assert_allclose(padded["weights"][:3], plain["weights"], rtol=1e-12)
+    np.testing.assert_array_equal(padded["weights"][3:], 0.0)
+    np.testing.assert_allclose(padded["means"][:3], plain["means"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(padded["means"][3:], 0.0)
+    real = (lambda t: t) if ct == "tied" else (lambda t: t[:3])
+    np.testing.assert_allclose(real(padded["covariances"]), plain["covariances"], rtol=1e-10)
+    np.testing.assert_allclose(real(padded["prec_chol"]), plain["prec_chol"], rtol=1e-10)
+    for key in ("covariances", "prec_chol"):
+        assert np.all(np.isfinite(padded[key]))
+    fitted = (padded["weights"], padded["means"], padded["prec_chol"])
+    _, resp, labels = ops.score_and_resp(X, *fitted, ct, tf.constant(3))
+    np.testing.assert_array_equal(resp.numpy()[:, 3:], 0.0)
+    assert labels.numpy().max() < 3
+
+
+def test_refit_with_other_n_features_and_datasets():
+    """Issue 17 item 2: a second fit with another n_features (also streamed) works."""
+    rng = np.random.default_rng(2)
+    gm = GaussianMixture(2, covariance_type="diag", random_state=0)
+    for d in (4, 3):
+        gm.fit(rng.normal(size=(120, d)))
+        assert gm.means_.shape == (2, d) and gm.predict(rng.normal(size=(5, d))).shape == (5,)
+    for d in (2, 5):
+        ds = tf.data.Dataset.from_tensor_slices(rng.normal(size=(90, d))).batch(32)
+        gm.fit(ds)
+        assert gm.means_.shape == (2, d) and np.isfinite(gm.score(ds))
+    gm.fit(rng.normal(size=(60, 6)))
+    assert gm.n_features_in_ == 6

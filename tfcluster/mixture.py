@@ -58,36 +58,12 @@ _INIT_PARAMS = {name: name for name in ("kmeans", "k-means++", "random", "random
 # ``K = bucket(k)`` components with ``k`` a scalar tensor.
 
 
-def _em_fn(
-    source,
-    params,
-    lower_bound,
-    total,
-    k,
-    max_iter,
-    tol,
-    reg_covar,
-    *,
-    covariance_type,
-    chunk,
-    padded,
-):
-    weights, means, prec_chol = params
-    return ops.em(
-        source,
-        weights,
-        means,
-        prec_chol,
-        lower_bound,
-        total,
-        max_iter,
-        tol,
-        reg_covar,
-        covariance_type,
-        chunk,
-        k=k,
-        padded=padded,
-    )
+def _em_fn(source, params, lower_bound, total, k, max_iter, tol, reg_covar, **static):
+    """EM from ``params = (weights, means, prec_chol)``; ``static``: covariance_type,
+    chunk, padded (they select code, so they key the traces)."""
+    ct, chunk, padded = static["covariance_type"], static["chunk"], static["padded"]
+    bound = (lower_bound, total, max_iter, tol, reg_covar)
+    return ops.em(source, *params, *bound, ct, chunk, k=k, padded=padded)
 
 
 def _score_fn(x, params, k, *, covariance_type, chunk):
