@@ -657,3 +657,68 @@ def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch,
         )
     with pytest.raises(ValueError, match="mode='batch'"):
         som.fit(X, checkpoint_dir=tmp_path)
+
+
+# ---------------------------------------------------------------- compiled programs
+
+
+def _traces():
+    from tfcluster._engine import trace_counts
+
+    return sum(trace_counts().values())
+
+
+def test_new_lengths_rates_spreads_and_sizes_trace_nothing(small):
+    X, _ = small
+    base = dict(random_state=0, num_iteration=1000)
+    SelfOrganizingMap(6, 6, **base).fit(X)  # the first fit of this map size traces
+    before = _traces()
+    SelfOrganizingMap(6, 6, **base).fit(X, num_iteration=1004)
+    SelfOrganizingMap(6, 6, learning_rate=0.3, **base).fit(X)
+    SelfOrganizingMap(6, 6, learning_rate=0.7, **base).fit(X)
+    SelfOrganizingMap(6, 6, sigma=0.8, **base).fit(X)
+    SelfOrganizingMap(6, 6, sigma=1.7, **base).fit(X)
+    SelfOrganizingMap(6, 6, **base).fit(X[:217])  # a new n_samples
+    SelfOrganizingMap(5, 7, **base).fit(X)  # another map size of the same node bucket
+    SelfOrganizingMap(6, 6, random_state=0).fit(X, epochs=2)  # online epochs
+    assert _traces() == before
+
+
+def test_batch_fit_is_one_loop_and_new_epochs_trace_nothing(small):
+    X, _ = small
+    SelfOrganizingMap(4, 5, mode="batch", epochs=3, random_state=0).fit(X)
+    before = _traces()
+    for epochs, lr, sigma, rows in ((4, 0.5, 1.0, 300), (7, 0.9, 2.0, 150), (2, 0.2, 0.5, 61)):
+        SelfOrganizingMap(4, 5, mode="batch", learning_rate=lr, sigma=sigma).fit(
+            X[:rows], epochs=epochs
+        )
+    assert _traces() == before
+
+
+def test_refit_with_other_n_features_and_a_dataset(small):
+    X, _ = small
+    som = SelfOrganizingMap(3, 4, mode="batch", epochs=2, random_state=0)
+    som.fit(X)
+    assert som.weights_.shape == (3, 4, 64)
+    X2 = np.random.default_rng(0).normal(size=(50, 5))
+    som.fit(X2)
+    assert som.weights_.shape == (3, 4, 5)
+    ds = tf.data.Dataset.from_tensor_slices(X2[:, :3]).batch(16)
+    som.fit(ds)
+    assert som.weights_.shape == (3, 4, 3) and som.labels_.shape == (50,)
+    online = SelfOrganizingMap(3, 4, num_iteration=100, random_state=0)
+    for d in (64, 5, 3):
+        assert online.fit(X[:, :d] if d == 64 else X2[:, :d]).weights_.shape == (3, 4, d)
+
+
+def test_extreme_sigma_and_learning_rate_give_an_answer_or_a_clear_error(small):
+    X, _ = small
+    som = SelfOrganizingMap(4, 4, sigma=1e-20, num_iteration=300, random_state=0).fit(X)
+    assert np.all(np.isfinite(som.weights_))
+    for hood in ("gaussian", "mexican_hat"):
+        batch = SelfOrganizingMap(4, 4, sigma=1e-20, neighborhood_function=hood, mode="batch")
+        assert np.all(np.isfinite(batch.fit(X, epochs=2).weights_))
+    with pytest.raises(ValueError, match="learning_rate"):
+        SelfOrganizingMap(4, 4, learning_rate=100, num_iteration=300, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="learning_rate"):
+        SelfOrganizingMap(4, 4, learning_rate=1e30, mode="batch", random_state=0).fit(X)

@@ -62,13 +62,20 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
     """Self-organizing map on an ``m x n`` grid, trained online or in batch.
 
     ``mode="online"`` is the sequential Kohonen rule of ``MiniSom.train``, one
-    sample per step, the whole loop compiled into one XLA ``tf.while_loop``;
+    sample per step, the steps run in fixed blocks through one XLA kernel;
     ``mode="batch"`` is the batch map of ``MiniSom.train_batch_offline``, one
-    pass per epoch accumulating neighbourhood-weighted sums, so it also takes
+    pass per epoch accumulating neighbourhood-weighted sums, all epochs one
+    compiled loop, so it also takes
     a ``tf.data.Dataset`` and ``sample_weight``. Neighbourhoods, hexagonal
     layout, decay schedules, quantization and topographic errors and the
     U-matrix follow MiniSom 2.3.6's definitions, so the same codebook gives the
     same numbers.
+
+    Compilation: the programs are traced once per (dtype, n_features, node
+    bucket, options), where the node bucket is ``m * n`` rounded up to 16,
+    32, 64, ... (padding nodes never win). A new ``num_iteration``,
+    ``epochs``, ``learning_rate``, ``sigma``, number of samples or map size
+    within a bucket traces and compiles nothing.
 
     Args:
         m: rows of the map (MiniSom's ``x``).
