@@ -117,6 +117,11 @@ def symlink_to_temp(target: str, folder: str) -> str:
     raise FileExistsError(f"no free temporary name in {folder!r}")
 
 
+def _reserve(final: str) -> None:
+    """Create ``final`` empty with ``O_EXCL``: the name is ours (FileExistsError if taken)."""
+    os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def claim(tmp: str, final: str, *, hardlinks: bool = True) -> None:
     """Give the finished temporary file ``tmp`` the name ``final``; never replace anything.
 
@@ -135,8 +140,7 @@ def claim(tmp: str, final: str, *, hardlinks: bool = True) -> None:
         else:
             os.remove(tmp)
             return
-    fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # the name is ours now
-    os.close(fd)
+    _reserve(final)
     try:
         os.replace(tmp, final)
     except BaseException:
@@ -170,8 +174,7 @@ def move_new(source: str, final: str, *, hardlinks: bool = True) -> None:
         else:
             _drop_source(source, final)
             return
-    fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
+    _reserve(final)
     try:
         os.rename(source, final)
     except OSError as exc:

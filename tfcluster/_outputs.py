@@ -149,9 +149,11 @@ class OutputFolder:
             self._lock.acquire()
         except fo.LockHeld as exc:
             self._lock = None
+            self.close()
             raise OutputRefused(str(exc)) from None
         except OSError as exc:
             self._lock = None
+            self.close()
             raise OutputRefused(
                 f"output folder {where!r} is not writable: {exc.strerror}"
             ) from None

@@ -69,7 +69,10 @@ def bytes_needed(paths, mode, out) -> int:
     """Bytes the new files take in ``out``: copies, and moves from another disk."""
     if mode == "symlink":
         return 0
-    device = os.stat(out if os.path.isdir(out) else os.path.dirname(out) or ".").st_dev
+    existing = os.path.abspath(out)
+    while not os.path.isdir(existing):  # OUT may not exist yet: the disk it will be on
+        existing = os.path.dirname(existing)
+    device = os.stat(existing).st_dev
     total = 0
     for p in paths:
         st = os.stat(p)
