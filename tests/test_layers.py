@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 import zipfile
 
 import keras
@@ -55,7 +56,11 @@ def som(X):
 def _reference(est, output):
     """What the estimator itself says for each head output."""
     if isinstance(est, KMeans):
-        return {"labels": est.predict, "distances": est.transform}.get(output)
+        return {
+            "labels": est.predict,
+            "distances": est.transform,
+            "soft": lambda X: _student_t(est.transform(X).astype(np.float64) ** 2),
+        }[output]
     if isinstance(est, GaussianMixture):
         return {"proba": est.predict_proba, "log_prob": est.score_samples, "labels": est.predict}[
             output
@@ -112,6 +117,124 @@ def test_head_equals_estimator_in_model_saved_and_exported(
     model.export(str(tmp_path / "served"), verbose=False)
     served = tf.saved_model.load(str(tmp_path / "served"))
     _assert_same(served.serve(tf.constant(X)).numpy(), want)
+
+
+# Build paths: a layer first built in any of these ways holds its given values ----------------
+
+
+def _no_loss(y, p):
+    return 0.0 * tf.reduce_mean(tf.cast(p, "float32"))
+
+
+def _eager(make, X, tmp_path):
+    return [make()(X)]
+
+
+def _keras_input(make, X, tmp_path):
+    return [keras.Sequential([keras.Input((X.shape[1],)), make()]).predict(X, verbose=0)]
+
+
+def _traced_predict(make, X, tmp_path):  # no keras.Input: built inside the traced predict step
+    return [keras.Sequential([make()]).predict(X, verbose=0)]
+
+
+def _traced_fit(make, X, tmp_path):  # built inside the traced train step; lr 0 moves nothing
+    model = keras.Sequential([make()])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=_no_loss)
+    with warnings.catch_warnings():  # the heads are non-trainable
+        warnings.filterwarnings("ignore", "The model does not have any trainable weights")
+        model.fit(X, np.zeros(len(X)), batch_size=len(X), epochs=1, verbose=0)
+    return [model.predict(X, verbose=0)]
+
+
+def _tf_function(make, X, tmp_path):
+    layer = make()
+    return [tf.function(lambda x: layer(x))(tf.constant(X)).numpy()]
+
+
+def _strategy_scope(make, X, tmp_path):
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = keras.Sequential([make()])
+    return [model.predict(X, verbose=0)]
+
+
+def _saved_loaded_and_exported(make, X, tmp_path):
+    """Built in a traced predict, saved, loaded (weights from the file), then exported."""
+    model = keras.Sequential([make()])
+    model.predict(X[:1], verbose=0)
+    model.save(str(tmp_path / "m.keras"))
+    loaded = keras.models.load_model(str(tmp_path / "m.keras"))
+    loaded.export(str(tmp_path / "served"), verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "served"))  # kept alive while serving
+    return [loaded.predict(X, verbose=0), served.serve(tf.constant(X)).numpy()]
+
+
+# Each path makes a layer with make(), builds it in its way and returns its outputs on X.
+BUILD_PATHS = [
+    _eager,
+    _keras_input,
+    _traced_predict,
+    _traced_fit,
+    _tf_function,
+    _strategy_scope,
+    _saved_loaded_and_exported,
+]
+
+
+def _student_t(d2, alpha=1.0):
+    """DEC's soft assignment of squared distances ``d2 [n, k]``, by hand (float64)."""
+    kernel = (1.0 + np.asarray(d2, np.float64) / alpha) ** (-(alpha + 1) / 2)
+    return kernel / kernel.sum(1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def fitted(iris):
+    """Iris (well conditioned in float32) and an estimator of each head kind fitted on it."""
+    X = iris[0].astype(np.float32)
+    return X, {
+        "kmeans": KMeans(3, random_state=0).fit(X),
+        "gmm": GaussianMixture(3, random_state=0).fit(X),
+        "som": SelfOrganizingMap(3, 4, random_state=0).fit(X, num_iteration=300),
+    }
+
+
+HEAD_OUTPUTS = CASES[:2] + [("kmeans", kmeans_layer, "soft")] + CASES[2:]
+
+
+@pytest.mark.parametrize("path", BUILD_PATHS, ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("name, make, output", HEAD_OUTPUTS)
+def test_head_holds_fitted_values_whatever_the_build_path(
+    name, make, output, path, fitted, tmp_path
+):
+    X, estimators = fitted
+    est = estimators[name]
+    want = _reference(est, output)(X)
+    for got in path(lambda: make(est, output=output), X, tmp_path):
+        _assert_same(got, want)
+
+
+CENTERS = np.array([[0.0, 0.0], [3.0, 4.0], [-2.0, 1.0]])
+
+
+@pytest.mark.parametrize("path", BUILD_PATHS, ids=lambda f: f.__name__.strip("_"))
+def test_clustering_layer_starts_at_initial_centers_whatever_the_build_path(path, tmp_path):
+    Z = np.random.default_rng(0).normal(scale=2.0, size=(40, 2)).astype(np.float32)
+    want = _student_t(((Z[:, None, :] - CENTERS[None]) ** 2).sum(-1))  # [40, 3]
+    for got in path(lambda: ClusteringLayer(3, initial_centers=CENTERS), Z, tmp_path):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_clustering_layer_built_in_fit_trains_from_initial_centers():
+    Z = np.random.default_rng(0).normal(scale=2.0, size=(40, 2)).astype(np.float32)
+    p = target_distribution(_student_t(((Z[:, None, :] - CENTERS[None]) ** 2).sum(-1)))
+    layer = ClusteringLayer(3, initial_centers=CENTERS)
+    model = keras.Sequential([layer])  # no keras.Input: built inside the traced train step
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=clustering_loss)
+    model.fit(Z, p.numpy().astype(np.float32), batch_size=40, epochs=3, verbose=0)
+    assert [w.name for w in layer.trainable_weights] == ["clusters"]
+    centers = layer.clusters.numpy()
+    assert not np.array_equal(centers, CENTERS.astype(np.float32))  # trained
+    np.testing.assert_allclose(centers, CENTERS, atol=0.1)  # from the initial centers
 
 
 def test_functional_model_with_preprocessing(X, kmeans):

@@ -73,6 +73,26 @@ def layer_inputs(layer, inputs, n_features, why=""):
     return tf.cast(x, layer.compute_dtype)  # [b, d]
 
 
+def value_initializer(value):
+    """A Keras initializer returning ``value`` (an array) cast to the weight's dtype.
+
+    Given to ``add_weight``, the value is part of the variable's creation, so
+    the weight holds it whatever the build path: eager, symbolic
+    (``keras.Input``), inside a traced function (``Sequential.predict``/``fit``
+    without ``keras.Input``, ``tf.function``) or under a ``tf.distribute``
+    scope. (A ``weight.assign`` in ``build`` is lost when ``build`` runs in a
+    trace.)
+    """
+    value = np.asarray(value)
+
+    def initializer(shape, dtype=None):
+        if tuple(shape) != value.shape:
+            raise ValueError(f"expected a weight of shape {value.shape}; got {tuple(shape)}.")
+        return tf.cast(value, dtype or keras.config.floatx())
+
+    return initializer
+
+
 class InputChecked:
     """Mixin for a Keras layer taking ``[batch, n_features]``: checks inputs before Keras does.
 
@@ -202,7 +222,8 @@ class ClusteringLayer(InputChecked, keras.layers.Layer):
         self.n_clusters = check_positive_int("n_clusters", n_clusters)
         self.alpha = check_number("alpha", alpha, strict=True)
         if initial_centers is not None:
-            # float64 holds float32 and float64 centers exactly; build casts to the weight dtype.
+            # float64 holds float32 and float64 centers exactly; the weight's initializer casts
+            # them to its dtype.
             initial_centers = check_array(
                 initial_centers, dtype=tf.float64, name="initial_centers"
             ).numpy()
@@ -229,11 +250,10 @@ class ClusteringLayer(InputChecked, keras.layers.Layer):
             raise ValueError(
                 f"initial_centers have {self._initial.shape[1]} features; inputs have {d}."
             )
+        initial = "glorot_uniform" if self._initial is None else value_initializer(self._initial)
         self.clusters = self.add_weight(
-            name="clusters", shape=(self.n_clusters, d), initializer="glorot_uniform"
+            name="clusters", shape=(self.n_clusters, d), initializer=initial
         )
-        if self._initial is not None:
-            self.clusters.assign(self._initial.astype(self.clusters.dtype))
         self._initial = None
 
     def _n_features(self):

@@ -20,6 +20,7 @@ from tfcluster._dec_layer import (
     check_input_shape,
     layer_inputs,
     student_t_assignment,
+    value_initializer,
 )
 from tfcluster._driver import chunk_rows
 from tfcluster._validation import check_array
@@ -37,8 +38,10 @@ class _FittedHead(InputChecked, keras.layers.Layer):
 
     Subclasses set ``_OUTPUTS`` (output name -> per-row shape maker, dtype) and
     ``_weight_shapes()``; ``call`` dispatches on ``self.output_kind``. Values
-    given at construction are assigned when the layer is built; a layer made
-    by ``from_config`` starts at zeros and receives its weights from the file.
+    given at construction are the weights' initializers, so they hold whatever
+    the build path (eager, ``keras.Input``, a traced ``predict``/``fit`` or
+    ``tf.function``, a ``tf.distribute`` scope); a layer made by
+    ``from_config`` starts at zeros and receives its weights from the file.
     """
 
     _OUTPUTS: dict = {}
@@ -60,11 +63,12 @@ class _FittedHead(InputChecked, keras.layers.Layer):
     def build(self, input_shape):
         check_input_shape(self, input_shape, self.n_features)
         for name, shape in self._weight_shapes().items():
-            weight = self.add_weight(name=name, shape=shape, initializer="zeros", trainable=False)
-            setattr(self, name, weight)
             value = (self._values or {}).get(name)
-            if value is not None:
-                weight.assign(np.asarray(value, dtype=weight.dtype))
+            initializer = "zeros" if value is None else value_initializer(value)
+            weight = self.add_weight(
+                name=name, shape=shape, initializer=initializer, trainable=False
+            )
+            setattr(self, name, weight)
         self._values = None
 
     def _shifted(self, inputs, *params):
