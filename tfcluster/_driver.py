@@ -206,7 +206,7 @@ def _moments_fn(source, shift, *, chunk_size: int, wide: bool):
     return reduce_batches(stats, init, source, chunk_size)
 
 
-_moments = Program(_moments_fn, "driver.moments", rows=(0,))
+_moments = Program(_moments_fn, "driver.moments", rows=(0,), autograph=False)
 
 
 def moments(data: Data):

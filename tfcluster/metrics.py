@@ -84,16 +84,19 @@ _silhouette = Program(
     lambda x, codes, block, *, slots: ops.silhouette_samples(x, codes, slots, block),
     "metrics.silhouette",
     rows=(0, 1),
+    autograph=False,
 )
 _davies_bouldin = Program(
     lambda source, chunk, *, slots: ops.davies_bouldin(source, slots, chunk),
     "metrics.davies_bouldin",
     rows=(0,),
+    autograph=False,
 )
 _calinski_harabasz = Program(
     lambda source, chunk, *, slots: ops.calinski_harabasz(source, slots, chunk),
     "metrics.calinski_harabasz",
     rows=(0,),
+    autograph=False,
 )
 
 

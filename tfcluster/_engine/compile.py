@@ -56,13 +56,18 @@ class Program:
         rows: positions of the arguments (each a tensor or a nest of tensors)
             whose leading dimension varies between calls.
         jit: compile the whole program with XLA.
+        autograph: convert Python control flow on tensors (``while t:``,
+            ``for x in dataset``). Converting costs tracing time (a large part
+            of a first fit), so programs written with ``tf.while_loop`` and
+            ``tf.cond`` pass False.
     """
 
-    def __init__(self, fn, name: str, *, rows=(), jit: bool = False):
+    def __init__(self, fn, name: str, *, rows=(), jit: bool = False, autograph: bool = True):
         self._fn = fn
         self.name = name
         self._rows = frozenset(rows)
         self._jit = jit
+        self._autograph = autograph
         self._functions: dict = {}
         functools.update_wrapper(self, fn)
 
@@ -82,6 +87,7 @@ class Program:
                 functools.partial(self._traced, key[1]),
                 input_signature=signature,
                 jit_compile=self._jit or None,
+                autograph=self._autograph,
             )
             self._functions[key] = function
         return function(*args)
@@ -98,4 +104,5 @@ def kernel(fn=None, *, name: str | None = None):
         _TRACES[label] += 1
         return fn(*args, **kwargs)
 
-    return tf.function(traced, jit_compile=True, reduce_retracing=True)
+    # No AutoGraph: kernels are straight-line maths, and converting them costs tracing time.
+    return tf.function(traced, jit_compile=True, reduce_retracing=True, autograph=False)

@@ -96,10 +96,10 @@ def _reduce_distributed(fn, init, source, chunk_size, strategy):
         return sum_over_replicas(strategy.run(shard_sums))
     with warnings.catch_warnings():  # TF warns that dataset options are read in graph mode
         warnings.filterwarnings("ignore", message="To make it possible to preserve tf.data")
-        acc = init
-        for batch in strategy.experimental_distribute_dataset(source):
-            acc = tree_add(acc, sum_over_replicas(strategy.run(fn, args=batch)))
-    return acc
+        batches = strategy.experimental_distribute_dataset(source)
+        return batches.reduce(
+            init, lambda acc, batch: tree_add(acc, sum_over_replicas(strategy.run(fn, args=batch)))
+        )
 
 
 def fold_batches(

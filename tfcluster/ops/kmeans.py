@@ -146,14 +146,15 @@ def lloyd(
     Returns:
         ``(centers [K, d], n_iter, converged)``.
     """
-    i = tf.constant(0)
-    converged = tf.constant(False)
-    while i < max_iter and not converged:
+
+    def body(i, centers, _):
         centers, shift, n_empty = lloyd_step(source, centers, k, chunk_size, weighted, padded)
-        i += 1
-        converged = shift <= tol
         if verbose:
-            tf.print("Iteration", i, "center shift", shift, "empty clusters relocated", n_empty)
+            tf.print("Iteration", i + 1, "center shift", shift, "relocated", n_empty)
+        return i + 1, centers, shift <= tol
+
+    start = (tf.constant(0), centers, tf.constant(False))
+    i, centers, converged = tf.while_loop(lambda i, _, done: (i < max_iter) & ~done, body, start)
     return centers, i, converged
 
 
@@ -259,14 +260,18 @@ def kmeans_plusplus(x, w, n_clusters: int, seed, n_local_trials: int | None = No
     first = sample_by_weight(w, 1, seeds(0))  # [1]
     closest = squared_distances(tf.gather(x, first), x, tf.gather(x_sq, first), x_sq)[0]  # [n]
     indices = tf.TensorArray(tf.int32, size=n_clusters).write(0, first[0])
-    for c in tf.range(1, n_clusters):
+
+    def body(c, closest, indices):
         cand = sample_by_weight(w * closest, n_local_trials, seeds(c))  # [t]
         d_cand = squared_distances(tf.gather(x, cand), x, tf.gather(x_sq, cand), x_sq)  # [t, n]
         d_cand = tf.minimum(closest[None, :], d_cand)
         pots = tf.linalg.matvec(d_cand, w)  # [t]
         best = tf.argmin(pots, output_type=tf.int32)
-        closest = d_cand[best]
-        indices = indices.write(c, cand[best])
+        return c + 1, d_cand[best], indices.write(c, cand[best])
+
+    _, _, indices = tf.while_loop(
+        lambda c, *_: c < n_clusters, body, (tf.constant(1), closest, indices)
+    )
     indices = indices.stack()
     return tf.gather(x, indices), indices
 
