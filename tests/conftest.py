@@ -78,3 +78,41 @@ def die_on_call(monkeypatch):
         return lambda: put(owner, name, real)
 
     return patch
+
+
+def _ours(message: str) -> bool:
+    """A retracing warning about tfcluster's code, not Keras's own step functions
+    (``one_step_on_data``/``one_step_on_iterator``: a test that builds many
+    models retraces them, as in any Keras program)."""
+    return "retracing" in message and "one_step_on_" not in message
+
+
+class _RetracingLog:
+    """Collects TensorFlow's "triggered tf.function retracing" warnings."""
+
+    def __init__(self):
+        import logging
+
+        self.messages = []
+        handler = logging.Handler()
+        handler.emit = lambda record: (
+            self.messages.append(record.getMessage()) if _ours(record.getMessage()) else None
+        )
+        self.handler = handler
+
+
+@pytest.fixture(autouse=True)
+def no_retracing_warning():
+    """Every test fails if TensorFlow warned about retracing while it ran: the engine
+    compiles once per shape family, so such a warning is a regression."""
+    import logging
+
+    log = _RetracingLog()
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(log.handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(log.handler)
+    if log.messages:
+        pytest.fail("TensorFlow warned about retracing: " + log.messages[0][:300])

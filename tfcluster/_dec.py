@@ -24,6 +24,7 @@ from tfcluster._base import (
     make_seed,
 )
 from tfcluster._dec_layer import ClusteringLayer, clustering_loss, target_distribution
+from tfcluster._engine import Program
 from tfcluster._validation import check_array
 from tfcluster.ops.distances import first_argmin
 
@@ -263,8 +264,7 @@ class DeepClustering(BaseEstimator):
         optimizer.build(variables)
         gamma = tf.constant(self.gamma, tf.float32)
 
-        @tf.function(reduce_retracing=True)
-        def step(xb, pb):
+        def step_fn(xb, pb):
             with tf.GradientTape() as tape:
                 z = encoder(xb, training=True)
                 loss = clustering_loss(pb, clustering(z))
@@ -273,9 +273,9 @@ class DeepClustering(BaseEstimator):
             optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
             return loss
 
-        @tf.function(reduce_retracing=True)
-        def soft(xs):
-            return model(xs, training=False)
+        # Programs of this fit's model: one trace each, whatever the batch size.
+        step = Program(step_fn, "dec.step", rows=(0, 1))
+        soft = Program(lambda xs: model(xs, training=False), "dec.soft", rows=(0,))
 
         rng = np.random.default_rng(seed)
         n, bs = x.shape[0], int(self.batch_size)

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from tfcluster import _image_io as io
 from tfcluster._base import BaseEstimator, check_option, check_positive_int
+from tfcluster._engine import Program
 from tfcluster._image_io import IMAGE_EXTENSIONS, list_images
 
 __all__ = ["ImageEmbedder", "WeightsUnavailableError", "list_images", "IMAGE_EXTENSIONS"]
@@ -195,7 +196,6 @@ class ImageEmbedder(BaseEstimator):
         pool = _POOLINGS[self.pooling]
         normalize = bool(self.normalize)
 
-        @tf.function(reduce_retracing=True)
         def forward(images):
             out = model(images, training=False)
             if out.shape.rank == 4:
@@ -208,7 +208,8 @@ class ImageEmbedder(BaseEstimator):
                 out = tf.math.l2_normalize(out, axis=1)
             return out
 
-        self._forward = forward
+        # One program per built model: every batch size reuses its one trace.
+        self._forward = Program(forward, "embedder.forward", rows=(0,))
         self._built_key = self._key()
 
     def _build_keras(self, build, size):

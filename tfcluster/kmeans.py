@@ -28,7 +28,7 @@ from tfcluster._base import (
 )
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._driver import Data, as_data, call, map_rows, moments
-from tfcluster._engine import Program, bucket, chunk_size, pad_rows
+from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
 from tfcluster._validation import check_array
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches, source_spec
@@ -59,8 +59,8 @@ def _random_rows_fn(source, seed, *, bucket, chunk, padded):
     return ops.sample_rows(source, bucket, d, seed, chunk, dtype, padded)
 
 
-def _lloyd_fn(source, centers, k, max_iter, tol, *, chunk, verbose, weighted, padded):
-    return ops.lloyd(source, centers, k, max_iter, tol, chunk, verbose, weighted, padded)
+def _lloyd_fn(source, centers, k, max_iter, tol, *, chunk, verbose, weighted, padded, splits):
+    return ops.lloyd(source, centers, k, max_iter, tol, chunk, verbose, weighted, padded, splits)
 
 
 def _inertia_fn(source, centers, k, *, chunk, padded):
@@ -448,6 +448,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
             verbose=bool(self.verbose),
             weighted=data.weighted,
             padded=not data.streamed,
+            splits=parallel_splits(chunk) if not data.streamed else 1,
         )
         return centers[:k], int(n_iter), bool(converged)
 

@@ -6,7 +6,15 @@
 number of clusters to a few sizes so a sweep over k reuses its programs.
 """
 
-from tfcluster._engine.buckets import bucket, chunk_size, pad_rows
+from tfcluster._engine.buckets import bucket, chunk_size, pad_rows, parallel_splits
 from tfcluster._engine.compile import Program, kernel, trace_counts
 
-__all__ = ["Program", "kernel", "trace_counts", "bucket", "chunk_size", "pad_rows"]
+__all__ = [
+    "Program",
+    "kernel",
+    "trace_counts",
+    "bucket",
+    "chunk_size",
+    "pad_rows",
+    "parallel_splits",
+]

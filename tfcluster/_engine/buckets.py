@@ -7,9 +7,11 @@ row is ever nearest to them, and their statistics stay zero.
 
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
 
-__all__ = ["bucket", "pad_rows", "chunk_size", "MIN_BUCKET"]
+__all__ = ["bucket", "pad_rows", "chunk_size", "parallel_splits", "MIN_BUCKET"]
 
 MIN_BUCKET = 16
 _ELEMENTS = 2**20  # elements of one [chunk, n_columns] block
@@ -49,3 +51,20 @@ def chunk_size(n_rows: int | None, n_columns: int) -> int:
     if n_rows is not None:
         size = min(size, max(_MIN_CHUNK, 1 << max(int(n_rows) - 1, 0).bit_length()))
     return size
+
+
+def parallel_splits(chunk: int) -> int:
+    """Independent pieces per chunk for the fused CPU passes (``nearest_sums``).
+
+    An XLA fused pass runs on one CPU thread; cutting each chunk into as many
+    independent pieces as there are cores (at most 8, a power of two that
+    divides ``chunk``) lets TensorFlow's inter-op pool run them at once. With
+    a GPU visible, 1: there the pass is one fused kernel.
+    """
+    if tf.config.list_logical_devices("GPU"):
+        return 1
+    cores = min(os.cpu_count() or 1, 8)
+    splits = 1
+    while splits * 2 <= cores and chunk % (splits * 2) == 0 and chunk // (splits * 2) >= 512:
+        splits *= 2
+    return splits

@@ -121,16 +121,27 @@ def nearest(x, centers, centers_sq=None):
     return _nearest_exact(_cross(x, centers), centers_sq, x, centers)
 
 
-def nearest_sums(x, w, centers, centers_sq=None, *, weighted: bool = True):
+def nearest_sums(x, w, centers, centers_sq=None, *, weighted: bool = True, splits: int = 1):
     """Weighted sums ``[k, d]`` and weights ``[k]`` of the rows nearest each center.
 
     ``sums[j] = sum(w[i] * x[i] for rows i whose nearest center is j)`` (the
     first one on exact ties, as ``nearest``), ``counts[j]`` likewise of
     ``w``: the Lloyd statistics of one batch, one GEMM and one fused pass.
     ``weighted=False`` promises ``w`` is all ones and skips the product.
+
+    ``splits > 1`` (a divisor of the batch rows) cuts the batch into that many
+    independent GEMM + fused-pass pairs whose results are summed: on a CPU
+    the fused pass runs on one thread, and TensorFlow's inter-op pool runs
+    the independent passes on the other cores at once. On a GPU keep 1.
     """
     centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
-    return _nearest_sums(_cross(x, centers), centers_sq, x, w, weighted)
+    if splits == 1:
+        return _nearest_sums(_cross(x, centers), centers_sq, x, w, weighted)
+    parts = [
+        _nearest_sums(_cross(xs, centers), centers_sq, xs, ws, weighted)
+        for xs, ws in zip(tf.split(x, splits), tf.split(w, splits), strict=True)
+    ]
+    return tf.add_n([p[0] for p in parts]), tf.add_n([p[1] for p in parts])
 
 
 def nearest_chunked(x, centers, chunk_size: int, centers_sq=None, *, padded: bool = False):

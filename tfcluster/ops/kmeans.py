@@ -96,16 +96,26 @@ def relocate_empty(sums, counts, source, centers, k, chunk_size: int, padded: bo
     return sums, counts
 
 
-def lloyd_step(source, centers, k, chunk_size: int, weighted: bool = True, padded: bool = False):
+def lloyd_step(
+    source,
+    centers,
+    k,
+    chunk_size: int,
+    weighted: bool = True,
+    padded: bool = False,
+    splits: int = 1,
+):
     """One Lloyd iteration: ``(new_centers [K, d], squared center shift, n_empty)``.
 
     ``weighted=False`` promises every sample weight is one (a faster pass);
-    ``padded`` cuts in-memory data into static chunks (``reduce_batches``).
+    ``padded`` cuts in-memory data into static chunks (``reduce_batches``);
+    ``splits`` runs each (padded) chunk as that many independent passes
+    (``nearest_sums``: every CPU core busy).
     """
     centers_sq = masked_norms(centers, k)
     init = (tf.zeros_like(centers), tf.zeros_like(centers[:, 0]))
     sums, counts = reduce_batches(
-        lambda x, w: nearest_sums(x, w, centers, centers_sq, weighted=weighted),
+        lambda x, w: nearest_sums(x, w, centers, centers_sq, weighted=weighted, splits=splits),
         init,
         source,
         chunk_size,
@@ -134,6 +144,7 @@ def lloyd(
     verbose: bool = False,
     weighted: bool = True,
     padded: bool = False,
+    splits: int = 1,
 ):
     """Lloyd's algorithm as one compiled loop, as scikit-learn runs it.
 
@@ -141,14 +152,17 @@ def lloyd(
     ``<= tol`` (``tol`` already scaled by the data variance). A shift of zero
     means the labels did not change, so ``tol=0`` runs until labels are stable.
     ``weighted=False`` promises every sample weight is one. ``k``, ``max_iter``
-    and ``tol`` may be tensors (one trace serves them all).
+    and ``tol`` may be tensors (one trace serves them all); ``padded`` and
+    ``splits`` as ``lloyd_step``.
 
     Returns:
         ``(centers [K, d], n_iter, converged)``.
     """
 
     def body(i, centers, _):
-        centers, shift, n_empty = lloyd_step(source, centers, k, chunk_size, weighted, padded)
+        centers, shift, n_empty = lloyd_step(
+            source, centers, k, chunk_size, weighted, padded, splits
+        )
         if verbose:
             tf.print("Iteration", i + 1, "center shift", shift, "relocated", n_empty)
         return i + 1, centers, shift <= tol
