@@ -54,7 +54,7 @@ def reduce_batches(fn, init, source, chunk_size: int, *, padded: bool = False):
     """
     strategy = current_strategy()
     if strategy is not None:
-        return _reduce_distributed(fn, init, source, chunk_size, strategy)
+        return _reduce_distributed(fn, init, source, chunk_size, strategy, padded)
     return fold_batches(
         lambda acc, x, w: tree_add(acc, fn(x, w)), init, source, chunk_size, padded=padded
     )
@@ -67,7 +67,7 @@ def current_strategy():
     return None
 
 
-def _reduce_distributed(fn, init, source, chunk_size, strategy):
+def _reduce_distributed(fn, init, source, chunk_size, strategy, padded=False):
     """``reduce_batches`` over the replicas of ``strategy``: SUM of per-replica sums.
 
     In-memory data: each replica takes its own contiguous share of the rows and
@@ -90,7 +90,11 @@ def _reduce_distributed(fn, init, source, chunk_size, strategy):
             start, stop = n * replica // replicas, n * (replica + 1) // replicas
             shard = (x[start:stop], w[start:stop])
             return fold_batches(
-                lambda acc, xb, wb: tree_add(acc, fn(xb, wb)), init, shard, chunk_size
+                lambda acc, xb, wb: tree_add(acc, fn(xb, wb)),
+                init,
+                shard,
+                chunk_size,
+                padded=padded,
             )
 
         return sum_over_replicas(strategy.run(shard_sums))
