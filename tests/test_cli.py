@@ -277,3 +277,20 @@ def test_help_says_how_the_som_is_trained(capsys):
     assert "batch map for 20 epochs" in " ".join(capsys.readouterr().out.split())
     som = make_clusterer("som", 6, 0)
     assert (som.m, som.n, som.mode, som.epochs, som.sigma) == (2, 3, "batch", 20, 1.0)
+
+
+def test_import_prints_no_tensorflow_start_up_lines():
+    """TensorFlow's C++ start-up lines (oneDNN, CUDA drivers, CPU features) stay off
+    the terminal: ``import tfcluster`` and a fit print nothing on stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "TFCLUSTER"))}
+    code = "import numpy as np, tfcluster; tfcluster.KMeans(2).fit(np.random.rand(20, 3))"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    shown = subprocess.run(
+        [sys.executable, "-c", "import tfcluster"],
+        env={**env, "TFCLUSTER_TF_LOGS": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0  # the escape hatch imports as usual

@@ -5,6 +5,10 @@ TensorFlow ops, with metrics, k selection, plots, an image pipeline and Keras
 heads around them. See README.md.
 """
 
+from tfcluster._quiet import import_tensorflow
+
+import_tensorflow()  # before anything imports TensorFlow: no C++ start-up lines
+
 from tfcluster import layers, metrics, plot, selection
 from tfcluster._base import ConvergenceWarning, NotFittedError
 from tfcluster._dec import DeepClustering
