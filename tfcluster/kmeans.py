@@ -115,6 +115,12 @@ def _k(n_clusters: int) -> tf.Tensor:
     return tf.constant(int(n_clusters), tf.int32)
 
 
+def _bucket(k: int, data: Data) -> int:
+    """The center bucket for ``k`` clusters on ``data`` (exact to 8 on large data)."""
+    size = None if data.n_samples is None else data.n_samples * data.n_features
+    return bucket(k, size)
+
+
 def _chunk(data: Data, n_columns: int) -> int:
     """Rows per chunk for ``data``: at most the rows of the data (a power of two)."""
     return chunk_size(data.n_samples, n_columns)
@@ -133,9 +139,9 @@ def plusplus(x, w, n_clusters: int, seed):
 def assign(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
     """Nearest-center label of every row ``[n]`` and the weighted inertia."""
     k = int(centers.shape[0])
-    padded, k_t = pad_rows(centers, bucket(k)), _k(k)
+    padded, k_t = pad_rows(centers, _bucket(k, data)), _k(k)
     if not data.streamed:
-        chunk = _chunk(data, bucket(k))
+        chunk = _chunk(data, _bucket(k, data))
         labels, inertia = call(_assign, data.x, data.w, padded, k_t, chunk=chunk)
         return labels.numpy(), float(inertia.numpy())
     parts, total = [], 0.0
@@ -170,7 +176,7 @@ def initial_centers(init, data: Data, n_clusters: int, seed, offset) -> tf.Tenso
         name = check_option("init", init, _INITS)
         if name == "k-means++" and not data.streamed:
             return plusplus(data.x, data.w, n_clusters, seed)[0]
-        size = bucket(n_clusters)
+        size = _bucket(n_clusters, data)
         chunk, padded = _chunk(data, size), not data.streamed
         if name == "random":
             rows = call(_random_rows, data.source, seed, bucket=size, chunk=chunk, padded=padded)
@@ -406,7 +412,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
             n_init = 1
         centered = data.shifted(mean)
         tol = tf.constant(float(np.mean(var)) * self.tol, dtype)
-        chunk = _chunk(data, bucket(self.n_clusters))
+        chunk = _chunk(data, _bucket(self.n_clusters, data))
         seeds = tf.random.experimental.stateless_split(make_seed(self.random_state), n_init)
         best = None
         if checkpoint_dir is not None:
@@ -440,7 +446,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
         centers, n_iter, converged = call(
             _lloyd,
             data.source,
-            pad_rows(centers, bucket(k)),
+            pad_rows(centers, _bucket(k, data)),
             _k(k),
             tf.constant(int(max_iter), tf.int32),
             tol,
