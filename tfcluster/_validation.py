@@ -85,6 +85,10 @@ def check_array(
     """
     if is_dataset(X):
         raise TypeError(f"{name} must be an array here; a tf.data.Dataset is not accepted.")
+    if isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.ndim == 2:
+        # A float array goes to a tensor first (one copy) and is checked there:
+        # TensorFlow's reductions use every core, numpy's min/max one.
+        X = tf.convert_to_tensor(X)
     if tf.is_tensor(X) and (X.dtype.is_floating or X.dtype.is_integer):
         # A numeric tensor is checked where it lives (no copy to the host), in
         # its own dtype: a cast first could turn large values into infinity.
