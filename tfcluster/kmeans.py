@@ -47,7 +47,7 @@ _INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||"
 
 def _plusplus_fn(x, w, k, seed, trials, *, bucket):
     centers, indices = ops.kmeans_plusplus(x, w, k, seed, trials)
-    return pad_centers(centers, bucket), indices
+    return ops.pad_centers(centers, bucket), indices
 
 
 def _parallel_fn(source, k, seed, *, bucket, chunk, padded):
@@ -103,12 +103,6 @@ _inertia = Program(_inertia_fn, "kmeans.inertia", rows=(0,), autograph=False)
 _nearest = Program(_nearest_fn, "kmeans.nearest", rows=(0,), autograph=False)
 _assign = Program(_assign_fn, "kmeans.assign", rows=(0, 1), autograph=False)
 _distances = Program(_distances_fn, "kmeans.distances", rows=(0,), autograph=False)
-
-
-def pad_centers(centers, size: int):
-    """``centers [k, d]`` (``k`` possibly dynamic) padded with zero rows to ``[size, d]``."""
-    centers = tf.pad(centers, [[0, size - tf.shape(centers)[0]], [0, 0]])
-    return tf.ensure_shape(centers, [size, centers.shape[1]])
 
 
 def _k(n_clusters: int) -> tf.Tensor:

@@ -25,6 +25,7 @@ from tfcluster.ops.distances import (
 )
 
 __all__ = [
+    "pad_centers",
     "relocate_empty",
     "lloyd",
     "assign",
@@ -39,6 +40,12 @@ __all__ = [
     "minibatch_state",
     "minibatch_fit",
 ]
+
+
+def pad_centers(centers, size: int):
+    """``centers [k, d]`` (``k`` possibly dynamic) padded with zero rows to ``[size, d]``."""
+    centers = tf.pad(centers, [[0, size - tf.shape(centers)[0]], [0, 0]])
+    return tf.ensure_shape(centers, [size, centers.shape[1]])
 
 
 def _farthest(acc, x, w, centers, centers_sq):
@@ -370,8 +377,7 @@ def kmeans_parallel(
         trials = 2 + tf.cast(tf.math.log(tf.cast(n_clusters, tf.float64)), tf.int32)
     init, _ = kmeans_plusplus(centers, cand_w, n_clusters, seeds[-2], trials)
     if bucket is not None:
-        init = tf.pad(init, [[0, bucket - tf.shape(init)[0]], [0, 0]])
-        init = tf.ensure_shape(init, [bucket, n_features])
+        init = pad_centers(init, bucket)
     cand_source = (centers, cand_w)
     final, _, _ = lloyd(cand_source, init, n_clusters, 30, tf.constant(0.0, dtype), 65536)
     return final
