@@ -28,7 +28,8 @@ def _data(n, d=5, seed=0):
 
 def test_bucket_and_chunk_sizes():
     assert [bucket(k) for k in (1, 2, 16, 17, 32, 33, 100)] == [16, 16, 16, 32, 32, 64, 128]
-    assert bucket(100, 100_000 * 64) == 104 and bucket(100, 1797 * 64) == 128  # large: to 8
+    assert bucket(100, 100_000 * 64) == 104 and bucket(100, 500 * 64) == 128  # large: to 8
+    assert bucket(12, 1797 * 64) == 16  # a sweep on the digits stays bucketed
     assert chunk_size(10, 16) == chunk_size(4000, 16) == 4096  # small data share one shape
     assert chunk_size(5000, 16) == 8192
     assert chunk_size(10**7, 16) == 65536 and chunk_size(10**7, 1024) == 1024

@@ -92,9 +92,20 @@ def check_precisions_init(precisions_init, covariance_type: str, k: int, d: int,
     return p
 
 
-def em_chunk(data: Data, k: int) -> int:
-    """Rows per chunk of the mixture programs: blocks ``[chunk, bucket(k) * d]``."""
-    return chunk_size(data.n_samples, bucket(k) * data.n_features)
+def fit_bucket(data: Data, k: int, covariance_type: str) -> int:
+    """The component bucket of a fit on ``data``: ``bucket(k)``, or ``k`` to a
+    multiple of 8 when one EM pass outweighs a trace (its work per row and
+    component is ``d`` for "diag"/"spherical", ``d * d`` for "full"/"tied")."""
+    if data.n_samples is None:
+        return bucket(k)
+    d = data.n_features
+    per_row = d * d if covariance_type in ("full", "tied") else d
+    return bucket(k, data.n_samples * per_row)
+
+
+def em_chunk(data: Data, k: int, covariance_type: str) -> int:
+    """Rows per chunk of the mixture programs: blocks ``[chunk, K * d]``."""
+    return chunk_size(data.n_samples, fit_bucket(data, k, covariance_type) * data.n_features)
 
 
 def _init_params_fn(
@@ -118,7 +129,7 @@ def _random_state(seed) -> int:
 def _assignment(est, data: Data, offset, n_samples: int, seed):
     """(kind, centers [K, d], arg) of ``est.init_params`` on centred ``data``, padded to ``K``."""
     k, d, dtype = est.n_components, data.n_features, data.dtype
-    size = bucket(k)
+    size = fit_bucket(data, k, est.covariance_type)
     name = est.init_params
     if name == "kmeans":
         from tfcluster.kmeans import KMeans
@@ -187,7 +198,7 @@ def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
             tf.constant(k, tf.int32),
             kind=kind,
             covariance_type=ct,
-            chunk=em_chunk(data, k),
+            chunk=em_chunk(data, k, ct),
             padded=not data.streamed,
         )
         if not bool(ok):

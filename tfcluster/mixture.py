@@ -41,6 +41,7 @@ from tfcluster._mixture_init import (
     check_weights_init,
     covariance_shape,
     em_chunk,
+    fit_bucket,
     initial_parameters,
 )
 from tfcluster._validation import check_n_features
@@ -268,8 +269,9 @@ class GaussianMixture(BaseEstimator):
             tf.constant(total, dtype),
             tf.constant(self.tol, dtype),
             tf.constant(self.reg_covar, dtype),
-            em_chunk(data, k),
+            em_chunk(data, k, self.covariance_type),
             not data.streamed,
+            fit_bucket(data, k, self.covariance_type),
         )
         if checkpoint_dir is not None:
             check_positive_int("checkpoint_every", checkpoint_every)
@@ -312,7 +314,7 @@ class GaussianMixture(BaseEstimator):
         ``(directory, fingerprint)``, in segments of ``every`` iterations, saved
         after each and resumed from the last save. EM depends only on the parameters and the
         last lower bound, so segments give the uninterrupted result."""
-        total, tol, reg_covar, chunk, padded = args
+        total, tol, reg_covar, chunk, padded, size = args
         dtype, k, ct = total.dtype, self.n_components, self.covariance_type
         out = {
             "weights": params[0].numpy(),
@@ -342,7 +344,7 @@ class GaussianMixture(BaseEstimator):
             seg = call(
                 _EM[ct],
                 source,
-                ops.pad_components(*params, ct, bucket(k)),
+                ops.pad_components(*params, ct, size),
                 lb,
                 total,
                 tf.constant(k, tf.int32),
@@ -452,7 +454,7 @@ class GaussianMixture(BaseEstimator):
             params,
             k,
             covariance_type=self.covariance_type,
-            chunk=em_chunk(data, int(k)),
+            chunk=em_chunk(data, int(k), self.covariance_type),
             padded=not data.streamed,
         )
         if float(n) == 0:

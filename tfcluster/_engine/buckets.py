@@ -18,16 +18,19 @@ _ELEMENTS = 2**20  # elements of one [chunk, n_columns] block
 _MIN_CHUNK = 4096  # small data share one chunk shape (padding them costs microseconds)
 
 
-_LARGE = 2**28  # n_samples * n_features * k from which one pass outweighs a trace
+_LARGE = 2**23  # work per pass (n_samples * n_features * k) from which padding k costs more
+# over a fit than the trace it saves
 
 
 def bucket(k: int, data_size: int | None = None) -> int:
     """The padded size for ``k`` clusters: 16, 32, 64, ... (the next power of two >= k).
 
-    ``data_size`` (n_samples * n_features, if known) marks large fits: when
-    ``data_size * k >= 2**28`` one pass over the data costs more than a
-    trace, so k is padded only to a multiple of 8 (a fit of k=100 on 100,000
-    x 64 runs 104 centers, not 128).
+    ``data_size`` (the work per row and cluster of a pass times n_samples: n_samples
+    * n_features for k-means, times n_features again for full covariances, if
+    known) marks large fits: when ``data_size * k >= 2**23`` the padded work
+    summed over a fit's iterations costs more than the trace a bucket saves,
+    so k is padded only to a multiple of 8 (a fit of k=100 on 100,000 x 64
+    runs 104 centers, not 128; a sweep on the digits stays bucketed).
     """
     k = int(k)
     if data_size is not None and int(data_size) * k >= _LARGE:
