@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcluster import KMeans, MiniBatchKMeans
+from tfcluster import GaussianMixture, KMeans, MiniBatchKMeans, SelfOrganizingMap
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, trace_counts
 
 
@@ -119,7 +119,10 @@ def test_kmeans_refit_on_other_n_features(init):
         assert mbk.cluster_centers_.shape == (2, d)
 
 
-@pytest.mark.parametrize("estimator", [KMeans(2), MiniBatchKMeans(2)])
+@pytest.mark.parametrize(
+    "estimator",
+    [KMeans(2), MiniBatchKMeans(2), GaussianMixture(2), SelfOrganizingMap(2, 2, mode="batch")],
+)
 def test_infinite_dataset_is_refused(estimator):
     """Issue 17 item 3: an infinite dataset used to hang the fit."""
     ds = tf.data.Dataset.from_tensor_slices(_data(20)).batch(7).repeat()
