@@ -422,3 +422,20 @@ def test_checkpoint_of_another_fit_is_refused(iris, tmp_path):
     np.testing.assert_array_equal(
         again.cluster_centers_, KMeans(3, random_state=0).fit(X).cluster_centers_
     )
+
+
+def test_array_init_with_auto_n_init_runs_once_as_scikit_learn():
+    """Issue 14 item 1: ``init=X[:3], n_init="auto"`` compared the array with a string."""
+    import warnings
+
+    from sklearn.cluster import KMeans as SKKMeans
+
+    from tfcluster import KMeans
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scikit-learn warns only for an explicit n_init > 1
+        ours = KMeans(3, init=X[:3], n_init="auto", dtype="float64").fit(X)
+        ref = SKKMeans(3, init=X[:3], n_init="auto").fit(X)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-10)

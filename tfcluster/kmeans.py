@@ -395,7 +395,8 @@ class KMeans(_KMeansMixin, BaseEstimator):
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         n_init = self.n_init
         if n_init == "auto":  # as scikit-learn: 10 runs for "random" or a callable
-            n_init = 10 if self.init == "random" or callable(self.init) else 1
+            random = isinstance(self.init, str) and self.init == "random"
+            n_init = 10 if random or callable(self.init) else 1  # an array: one run
         if not isinstance(self.init, str) and not callable(self.init) and n_init != 1:
             warnings.warn(
                 "Explicit initial center position passed: performing only one init "
