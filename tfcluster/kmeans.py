@@ -207,9 +207,9 @@ class _KMeansMixin(FeatureNamesOutMixin):
         return int(self.cluster_centers_.shape[0])
 
     def _per_row(self, fn, X):
-        """``fn(x - offset, centers - offset, chunk)`` for ``X`` (an array or a
-        dataset, read batch by batch), both shifted by the centers' mean (float32
-        accuracy)."""
+        """``fn(x - offset, padded centers - offset, k, chunk)`` for ``X`` (an array or
+        a dataset, read batch by batch), both shifted by the centers' mean (float32
+        accuracy); the centers padded to their bucket, ``k`` a scalar tensor."""
         check_is_fitted(self, "cluster_centers_")
         dtype = check_dtype(self.dtype)
         centers = tf.constant(self.cluster_centers_, dtype)
@@ -239,8 +239,7 @@ class _KMeansMixin(FeatureNamesOutMixin):
 
         ``X`` may be an array or a ``tf.data.Dataset`` of batches.
         """
-        k = int(self.cluster_centers_.shape[0]) if hasattr(self, "cluster_centers_") else 0
-        return self._per_row(lambda x, c, _, chunk: _distances(x, c, chunk=chunk)[:, :k], X)
+        return self._per_row(lambda x, c, k, chunk: _distances(x, c, chunk=chunk)[:, :k], X)
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return ``labels_`` ``[n_samples]``."""

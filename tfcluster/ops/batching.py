@@ -170,12 +170,13 @@ def padded_chunk(x, w, i, chunk_size: int):
     """
     start = i * chunk_size
     xb, wb = x[start : start + chunk_size], w[start : start + chunk_size]
-    rows = tf.shape(xb)[0]
-    short = chunk_size - rows
-    xb = tf.pad(xb, [[0, short], [0, 0]])  # forwarded unchanged when short == 0
-    wb = tf.pad(wb, [[0, short]])
-    xb = tf.ensure_shape(xb, [chunk_size, x.shape[1]])
-    return xb, tf.ensure_shape(wb, [chunk_size]), rows
+    return _pad_rows_to(xb, chunk_size), _pad_rows_to(wb, chunk_size), tf.shape(xb)[0]
+
+
+def _pad_rows_to(t, size: int):
+    """``t [m, ...]`` (``m <= size``) padded with zero rows to the static ``[size, ...]``."""
+    pad = [[0, size - tf.shape(t)[0]]] + [[0, 0]] * (t.shape.rank - 1)
+    return tf.ensure_shape(tf.pad(t, pad), [size, *t.shape[1:]])  # forwarded when m == size
 
 
 def source_spec(source):
@@ -243,13 +244,7 @@ def map_chunks(fn, x, chunk_size: int, fn_output_signature, *, padded: bool = Fa
         parts = [t[start : start + chunk_size] for t in inputs]
         rows = tf.shape(parts[0])[0]
         if padded:  # static shapes: every chunk chunk_size rows
-            parts = [
-                tf.ensure_shape(
-                    tf.pad(p, [[0, chunk_size - rows]] + [[0, 0]] * (p.shape.rank - 1)),
-                    [chunk_size, *p.shape[1:]],
-                )
-                for p in parts
-            ]
+            parts = [_pad_rows_to(p, chunk_size) for p in parts]
         out = tf.nest.flatten(fn(*parts))
         if padded:
             out = [o[:rows] for o in out]
