@@ -344,7 +344,8 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
             arr = arr[0]
         if arr.ndim != 1:
             raise ValueError(
-                f"x must be one sample [n_features] or [1, n_features]; got shape {arr.shape}."
+                f"x must be one sample, 1-D [n_features] or one row [1, n_features]; got "
+                f"shape {arr.shape}."
             )
         k = int(self._winners(arr[None, :])[0])
         return tuple(int(v) for v in np.unravel_index(k, self._grid_shape()))
