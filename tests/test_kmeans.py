@@ -463,7 +463,9 @@ def test_algorithm_accepts_scikit_learns_names(iris):
 
 
 def _numbers(line):
-    return [float(t.rstrip(".:")) for t in line.split() if t.rstrip(".:").replace(".", "").isdigit()]
+    import re
+
+    return [float(t) for t in re.findall(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?", line)]
 
 
 def test_verbose_prints_as_scikit_learn_on_stdout(iris, capfd):

@@ -86,7 +86,7 @@ def expected_failed_checks(estimator) -> dict:
 
 
 with warnings.catch_warnings():  # "does not inherit from sklearn.base.BaseEstimator": by design
-    warnings.filterwarnings("ignore", message="Estimator .* does not inherit", category=UserWarning)
+    warnings.filterwarnings("ignore", "Estimator .* does not inherit", UserWarning)
     _CHECKS = parametrize_with_checks(
         ESTIMATORS, expected_failed_checks=expected_failed_checks, xfail_strict=True
     )
