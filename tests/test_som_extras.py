@@ -179,6 +179,9 @@ def test_a_bad_callable_activation_distance_is_a_clear_error():
         SelfOrganizingMap(2, 2, activation_distance=lambda x, w: x.nope).fit(X, num_iteration=5)
     with pytest.raises(ValueError, match="or a callable"):
         SelfOrganizingMap(2, 2, activation_distance="minkowski").fit(X, num_iteration=5)
+    fitted = SelfOrganizingMap(2, 2, activation_distance=_manhattan).fit(X, num_iteration=5)
+    with pytest.raises(ValueError, match="named activation_distance"):
+        fitted.as_layer()
 
 
 # ---------------------------------------------------------------- fit_transform and winner

@@ -357,9 +357,17 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
             output: "bmu" (flat winner index ``[batch]``), "coords" (``(i, j)``
                 ``[batch, 2]``) or "distances" ``[batch, m * n]``.
             **kwargs: passed to the layer (``name``, ...).
+
+        Raises:
+            ValueError: the map's ``activation_distance`` is a callable.
         """
         from tfcluster.layers import som_layer
 
+        if callable(self.activation_distance):
+            raise ValueError(
+                "as_layer needs a named activation_distance (a Keras layer is saved by its "
+                "config); this map was trained with a callable."
+            )
         return som_layer(self, output=output, **kwargs)
 
     def _per_row(self, fn, X):
