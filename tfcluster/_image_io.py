@@ -182,13 +182,16 @@ def decoder_messages():
     ``sys.stderr`` again, unchanged.
     """
     found: list[str] = []
-    with captured_stderr() as captured:
-        yield found
-    for line in captured.lines():
-        if _DECODER_LINES.match(line):
-            found.append(line.strip())
-        else:
-            print(line, file=sys.stderr)
+    captured = None
+    try:
+        with captured_stderr() as captured:
+            yield found
+    finally:  # also when the block raises: nothing else written meanwhile is lost
+        for line in captured.lines() if captured is not None else ():
+            if _DECODER_LINES.match(line):
+                found.append(line.strip())
+            else:
+                print(line, file=sys.stderr)
 
 
 def decode_failure(path: str) -> str | None:
