@@ -46,7 +46,7 @@ class Config:
     learning_rate: float
     neighborhood: str
     topology: str
-    distance: str
+    distance: object  # a name of ops.ACTIVATIONS or a callable (x, w) -> [b, K]
     lr_decay: object
     sigma_decay: object
     toroidal: bool
