@@ -109,11 +109,16 @@ def fit_bucket(data: Data, k: int, covariance_type: str) -> int:
 
 
 def em_chunk(data: Data, k: int, covariance_type: str) -> int:
-    """Rows per chunk of the mixture programs: blocks ``[chunk, K * d]``; on small
-    data (exact ``k``) ``[chunk, 16 * d]`` whatever ``k``, so the chunk, part of
-    the programs' key, does not change with ``k``."""
+    """Rows per chunk of the mixture programs: blocks ``[chunk, K * d]``.
+
+    On small data (exact ``k``, no XLA) 1024 rows whenever ``k * d <= 2**14``
+    (blocks of at most 128 MiB in float64): the chunk is part of the programs'
+    key, so it must not change with ``k`` or ``n_features`` in a sweep.
+    """
     if data.n_samples is not None and data.n_samples < XLA_MIN_ROWS:
-        return chunk_size(data.n_samples, 16 * data.n_features)
+        if k * data.n_features <= 2**14:
+            return 1024
+        return chunk_size(data.n_samples, k * data.n_features)
     return chunk_size(data.n_samples, fit_bucket(data, k, covariance_type) * data.n_features)
 
 
