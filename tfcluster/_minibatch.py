@@ -53,9 +53,9 @@ def _sample_fn(source, n_rows, seed, *, chunk):
 
 # Sizes and rules go in as tensors: one trace per (dtype, n_features, k) for
 # every n_samples, batch_size, max_iter, tol, ratio and max_no_improvement.
-_fit = Program(_fit_fn, "minibatch.fit", rows=(0,))
-_step = Program(_step_fn, "minibatch.step", rows=(1, 2))
-_sample = Program(_sample_fn, "minibatch.sample", rows=(0,))
+_fit = Program(_fit_fn, "minibatch.fit", rows=(0,), free_shapes=True)
+_step = Program(_step_fn, "minibatch.step", rows=(1, 2), free_shapes=True)
+_sample = Program(_sample_fn, "minibatch.sample", rows=(0,), free_shapes=True)
 
 
 def _init_name(init) -> str:

@@ -315,10 +315,10 @@ def _batch_fn(source, w, eta, sigma, grid, *, chunk, padded, **statics):
 
 
 # rows: the samples, the per-step (per-epoch) schedules and the sampled indices
-_covariance = Program(_covariance_fn, "som.covariance", rows=(0,))
-_gather_rows = Program(_gather_rows_fn, "som.gather_rows", rows=(0, 1))
-_online = Program(_online_fn, "som.online", rows=(0, 2, 3, 4, 6))
-_batch = Program(_batch_fn, "som.batch", rows=(0, 2, 3))
+_covariance = Program(_covariance_fn, "som.covariance", rows=(0,), free_shapes=True)
+_gather_rows = Program(_gather_rows_fn, "som.gather_rows", rows=(0, 1), free_shapes=True)
+_online = Program(_online_fn, "som.online", rows=(0, 2, 3, 4, 6), free_shapes=True)
+_batch = Program(_batch_fn, "som.batch", rows=(0, 2, 3), free_shapes=True)
 
 
 def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:

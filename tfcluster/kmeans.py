@@ -101,14 +101,20 @@ def _distances_fn(x, centers, *, chunk):
     )
 
 
-_plusplus = Program(_plusplus_fn, "kmeans.plusplus", rows=(0, 1), autograph=False)
-_parallel = Program(_parallel_fn, "kmeans.parallel", rows=(0,), autograph=False)
-_random_rows = Program(_random_rows_fn, "kmeans.random_rows", rows=(0,), autograph=False)
-_lloyd = Program(_lloyd_fn, "kmeans.lloyd", rows=(0,), autograph=False)
-_inertia = Program(_inertia_fn, "kmeans.inertia", rows=(0,), autograph=False)
-_nearest = Program(_nearest_fn, "kmeans.nearest", rows=(0,), autograph=False)
-_assign = Program(_assign_fn, "kmeans.assign", rows=(0, 1), autograph=False)
-_distances = Program(_distances_fn, "kmeans.distances", rows=(0,), autograph=False)
+_plusplus = Program(
+    _plusplus_fn, "kmeans.plusplus", rows=(0, 1), free_shapes=True, autograph=False
+)
+_parallel = Program(_parallel_fn, "kmeans.parallel", rows=(0,), free_shapes=True, autograph=False)
+_random_rows = Program(
+    _random_rows_fn, "kmeans.random_rows", rows=(0,), free_shapes=True, autograph=False
+)
+_lloyd = Program(_lloyd_fn, "kmeans.lloyd", rows=(0,), free_shapes=True, autograph=False)
+_inertia = Program(_inertia_fn, "kmeans.inertia", rows=(0,), free_shapes=True, autograph=False)
+_nearest = Program(_nearest_fn, "kmeans.nearest", rows=(0,), free_shapes=True, autograph=False)
+_assign = Program(_assign_fn, "kmeans.assign", rows=(0, 1), free_shapes=True, autograph=False)
+_distances = Program(
+    _distances_fn, "kmeans.distances", rows=(0,), free_shapes=True, autograph=False
+)
 
 
 def _k(n_clusters: int) -> tf.Tensor:

@@ -54,9 +54,9 @@ def _two_best_fn(x, w, *, chunk):
     return map_chunks(lambda xb: ops.best_two(xb, w), x, chunk, spec, padded=True)
 
 
-_winners_program = Program(_winners_fn, "som.winners", rows=(0,))
-_transform = Program(_transform_fn, "som.transform", rows=(0,))
-_two_best = Program(_two_best_fn, "som.two_best", rows=(0,))
+_winners_program = Program(_winners_fn, "som.winners", rows=(0,), free_shapes=True)
+_transform = Program(_transform_fn, "som.transform", rows=(0,), free_shapes=True)
+_two_best = Program(_two_best_fn, "som.two_best", rows=(0,), free_shapes=True)
 
 
 class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):

@@ -20,6 +20,8 @@ import warnings
 
 import tensorflow as tf
 
+from tfcluster._engine.compile import xla_active
+
 __all__ = [
     "reduce_batches",
     "fold_batches",
@@ -47,7 +49,8 @@ def reduce_batches(fn, init, source, chunk_size: int, *, padded: bool = False):
         source: ``(x, w)`` tensors or a ``tf.data.Dataset`` of ``(x, w)``.
         chunk_size: rows per chunk for in-memory sources.
         padded: every in-memory chunk ``chunk_size`` rows, the last one padded
-            with zero rows of zero weight (for ``fn`` whose sums are weighted).
+            with zero rows of zero weight (for ``fn`` whose sums are weighted),
+            when the program being traced uses XLA kernels (``_engine.xla_active``).
 
     Returns:
         The summed statistics, same structure as ``init``.
@@ -132,6 +135,10 @@ def fold_batches(
     x, w = source
     n = tf.shape(x)[0]
     n_chunks = (n + chunk_size - 1) // chunk_size
+    # Static chunk shapes matter only to XLA kernels: without them the fit loops skip
+    # the padding (map_chunks keeps it: a row's output then never depends on how the
+    # rows were batched, the GEMM's blocking included).
+    padded = padded and xla_active()
 
     def body(i, acc):
         if padded:

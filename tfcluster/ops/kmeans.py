@@ -15,7 +15,7 @@ import math
 
 import tensorflow as tf
 
-from tfcluster.ops.batching import fold_batches, reduce_batches
+from tfcluster.ops.batching import fold_batches, reduce_batches, source_spec
 from tfcluster.ops.distances import (
     masked_norms,
     nearest,
@@ -336,8 +336,7 @@ def kmeans_parallel(
     Returns:
         ``centers [k, d]``, or ``[bucket, d]`` (rows beyond ``k`` zero) with ``bucket``.
     """
-    spec = source.element_spec[0] if isinstance(source, tf.data.Dataset) else source[0]
-    dtype, n_features = spec.dtype, spec.shape[1]
+    n_features, dtype = source_spec(source)
     seeds = tf.random.experimental.stateless_split(seed, n_rounds + 2)
     first = sample_rows(source, 1, n_features, seeds[-1], chunk_size, dtype, padded)  # [1, d]
     n_rows = 2 * (n_clusters if bucket is None else bucket)

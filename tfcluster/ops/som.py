@@ -311,7 +311,7 @@ _UNROLL = 2
 ONLINE_BLOCK = 512  # steps per kernel call: the kernel's shapes never depend on T or N
 
 
-@kernel
+@kernel(always=True)
 @tf.autograph.experimental.do_not_convert  # plain graph code: converting it cost seconds
 def online_block(v, wt, eta, sigma, m, n, fixed, *, topology, toroidal, neighborhood, distance):
     """``ONLINE_BLOCK`` sequential Kohonen steps, XLA-compiled: the new ``wt [d, K]``.
@@ -465,10 +465,11 @@ def batch_epoch(
     Returns:
         The new codebook ``[K, d]``.
     """
-    k = w.shape[0]
+    k_static = w.shape[0]
+    k = tf.shape(w)[0] if k_static is None else k_static  # traced with free shapes: a tensor
     grid = Grid(shape[0], shape[1], topology, toroidal, w.dtype, size=k)
     size = shape[0] * shape[1]
-    if not tf.is_tensor(size) and size == k:
+    if not tf.is_tensor(size) and size == k_static:
         size = None  # no padding nodes
     init = (tf.zeros([k], w.dtype), tf.zeros_like(w))
     counts, sums = reduce_batches(
