@@ -665,3 +665,23 @@ def test_target_distribution_and_loss_refuse_bad_shapes_and_values():
 
     with pytest.raises(ValueError, match=r"p \(None, 3\) and q \(None, 4\)"):
         loss.get_concrete_function()  # static shapes checked when traced
+
+
+@pytest.mark.parametrize("order", ["tfcluster, keras", "keras, tfcluster"])
+def test_layers_are_registered_once_both_are_imported(order):
+    """``import tfcluster`` imports no Keras (the command line starts at once), yet the
+    layers are registered for ``load_model`` whichever of the two comes first."""
+    code = (
+        f"import sys, {order}; import keras; "
+        "print(keras.saving.get_registered_object('tfcluster>KMeansHead') is not None)"
+    )
+    root = str(pathlib.Path(__file__).parent.parent)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        cwd=root,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True"

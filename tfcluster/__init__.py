@@ -8,13 +8,16 @@ heads around them. See README.md.
 import importlib
 import importlib.util
 
-from tfcluster._quiet import install_quiet_import
+from tfcluster._quiet import after_import, install_quiet_import
 
 # Nothing here imports TensorFlow: the public names are imported on first use
 # (PEP 562), so ``tfcluster --help`` starts in a fraction of a second; the first
 # ``import tensorflow`` after this one (by tfcluster or the user) prints no C++
 # start-up lines on the terminal (see ``tfcluster._quiet``).
 install_quiet_import()
+# The Keras layers register themselves (``keras.models.load_model`` of a saved head
+# needs no custom_objects after ``import tfcluster``) once Keras is imported.
+after_import("keras", lambda: importlib.import_module("tfcluster._heads"))
 
 _PUBLIC = {
     "ConvergenceWarning": "tfcluster._base",

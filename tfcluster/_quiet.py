@@ -25,6 +25,7 @@ import sys
 import tempfile
 
 __all__ = [
+    "after_import",
     "captured_stderr",
     "import_tensorflow",
     "install_quiet_import",
@@ -81,42 +82,68 @@ def quiet_python_loggers() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-class _QuietLoader(importlib.abc.Loader):
-    """TensorFlow's own loader, run through ``_load_quietly``."""
+class _HookedLoader(importlib.abc.Loader):
+    """A module's own loader, run through ``hook(load, module)``."""
 
-    def __init__(self, loader):
-        self._loader = loader
+    def __init__(self, loader, hook):
+        self._loader, self._hook = loader, hook
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
-        module.__loader__ = module.__spec__.loader = self._loader  # TensorFlow's own, as usual
-        _load_quietly(lambda: self._loader.exec_module(module), lambda: module)
+        module.__loader__ = module.__spec__.loader = self._loader  # its own, as usual
+        self._hook(lambda: self._loader.exec_module(module), module)
 
 
-class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
-    """Finds ``tensorflow`` as the other finders do, once, with a loader that
-    imports it quietly; then leaves ``sys.meta_path``."""
+class _ImportHooks(importlib.abc.MetaPathFinder):
+    """Finds a hooked top-level module as the other finders do, once, with a loader
+    that runs the hook; leaves ``sys.meta_path`` when no hook is left."""
+
+    def __init__(self):
+        self.hooks: dict = {}
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "tensorflow":
+        hook = self.hooks.pop(fullname, None)
+        if hook is None:
             return None
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(self)
+        if not self.hooks:
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(self)
         spec = importlib.util.find_spec(fullname)  # the usual finders
-        if spec is not None and spec.loader is not None and not _keep_logs():
-            spec.loader = _QuietLoader(spec.loader)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _HookedLoader(spec.loader, hook)
         return spec
+
+
+def _hook(name: str, hook) -> None:
+    """Run ``hook(load, module)`` in place of ``load()`` when ``name`` is first imported."""
+    finder = next((f for f in sys.meta_path if isinstance(f, _ImportHooks)), None)
+    if finder is None:
+        finder = _ImportHooks()
+        sys.meta_path.insert(0, finder)
+    finder.hooks.setdefault(name, hook)
 
 
 def install_quiet_import() -> None:
     """Make the first ``import tensorflow`` of the process quiet (a no-op once
     TensorFlow is imported)."""
-    if "tensorflow" not in sys.modules and not any(
-        isinstance(f, _QuietTensorFlowFinder) for f in sys.meta_path
-    ):
-        sys.meta_path.insert(0, _QuietTensorFlowFinder())
+    if "tensorflow" not in sys.modules and not _keep_logs():
+        _hook("tensorflow", lambda load, module: _load_quietly(load, lambda: module))
+
+
+def after_import(name: str, callback) -> None:
+    """``callback()`` once module ``name`` is imported: now if it is, else right
+    after its first import."""
+    if name in sys.modules:
+        callback()
+        return
+
+    def run(load, module):
+        load()
+        callback()
+
+    _hook(name, run)
 
 
 class CapturedStderr:
