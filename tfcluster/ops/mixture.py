@@ -400,8 +400,14 @@ def init_statistics(source, kind, centers, arg, covariance_type, chunk_size, k=N
 
     d, dtype = source_spec(source)
     zero = zero_statistics(size, d, covariance_type, dtype)[1:]
-    init = (tf.constant(0, tf.int64), zero)
-    return fold_batches(step, init, source, chunk_size, padded=padded)[1]
+
+    def init(first):  # the row offset of the first batch (the "rows" and "random" kinds)
+        return tf.cast(first, tf.int64) * chunk_size, zero
+
+    def merge(a, b):
+        return b[0], tree_add(a[1], b[1])
+
+    return fold_batches(step, init, source, chunk_size, padded=padded, merge=merge)[1]
 
 
 def em(
