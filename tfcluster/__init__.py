@@ -27,6 +27,7 @@ from tfcluster.mixture import GaussianMixture
 from tfcluster.pipeline import ImageClusterer
 from tfcluster.selection import SweepResult, suggest_k, sweep
 from tfcluster.som import SelfOrganizingMap
+from tfcluster.spherical import SphericalKMeans
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ __all__ = [
     "MiniBatchKMeans",
     "NotFittedError",
     "SelfOrganizingMap",
+    "SphericalKMeans",
     "SweepResult",
     "adjusted_rand_score",
     "calinski_harabasz_score",
