@@ -190,3 +190,15 @@ def test_not_fitted_and_too_few_rows():
         SphericalKMeans(2).predict(np.eye(2))
     with pytest.raises(ValueError, match="n_samples=2 should be >= n_clusters=3"):
         SphericalKMeans(3).fit(np.eye(2))
+
+
+def test_sweep_and_image_sorter(iris):
+    from tfcluster import suggest_k, sweep
+    from tfcluster._sort import make_clusterer
+
+    X, _ = iris
+    assert isinstance(make_clusterer("spherical", 3, 0), SphericalKMeans)
+    scores = ("silhouette", "inertia")
+    result = sweep(SphericalKMeans(random_state=0), X, range(2, 5), scores=scores)
+    assert suggest_k(result, "silhouette") in (2, 3, 4)
+    assert np.all(np.diff(result.scores["inertia"]) <= 1e-6)  # more clusters, less 1 - cos
