@@ -13,6 +13,7 @@ from tfcluster import layers, metrics, plot, selection
 from tfcluster._base import ConvergenceWarning, NotFittedError
 from tfcluster._dec import DeepClustering
 from tfcluster._minibatch import MiniBatchKMeans
+from tfcluster.bayesian_mixture import BayesianGaussianMixture
 from tfcluster.bisecting import BisectingKMeans
 from tfcluster.features import ImageEmbedder
 from tfcluster.kmeans import KMeans, kmeans_plusplus
@@ -33,6 +34,7 @@ from tfcluster.spherical import SphericalKMeans
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianGaussianMixture",
     "BisectingKMeans",
     "ConvergenceWarning",
     "DeepClustering",
