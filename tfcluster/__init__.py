@@ -13,6 +13,8 @@ from tfcluster import layers, metrics, plot, selection
 from tfcluster._base import ConvergenceWarning, NotFittedError
 from tfcluster._dec import DeepClustering
 from tfcluster._minibatch import MiniBatchKMeans
+from tfcluster.bayesian_mixture import BayesianGaussianMixture
+from tfcluster.bisecting import BisectingKMeans
 from tfcluster.features import ImageEmbedder
 from tfcluster.kmeans import KMeans, kmeans_plusplus
 from tfcluster.metrics import (
@@ -27,10 +29,13 @@ from tfcluster.mixture import GaussianMixture
 from tfcluster.pipeline import ImageClusterer
 from tfcluster.selection import SweepResult, suggest_k, sweep
 from tfcluster.som import SelfOrganizingMap
+from tfcluster.spherical import SphericalKMeans
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianGaussianMixture",
+    "BisectingKMeans",
     "ConvergenceWarning",
     "DeepClustering",
     "GaussianMixture",
@@ -40,6 +45,7 @@ __all__ = [
     "MiniBatchKMeans",
     "NotFittedError",
     "SelfOrganizingMap",
+    "SphericalKMeans",
     "SweepResult",
     "adjusted_rand_score",
     "calinski_harabasz_score",
