@@ -22,12 +22,12 @@ import tensorflow as tf
 
 from tfcluster._base import (
     BaseEstimator,
-    ConvergenceWarning,
     check_dtype,
     check_is_fitted,
     check_number,
     check_option,
     check_positive_int,
+    convergence_warning,
     make_seed,
     split_seed,
 )
@@ -306,7 +306,7 @@ class GaussianMixture(BaseEstimator):
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
-                ConvergenceWarning,
+                convergence_warning(),
                 stacklevel=2,
             )
         return self
