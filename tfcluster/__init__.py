@@ -8,13 +8,17 @@ heads around them. See README.md.
 import importlib
 import importlib.util
 
-from tfcluster._quiet import install_quiet_import
+from tfcluster._quiet import install_quiet_import, when_imported
 
 # Nothing here imports TensorFlow: the public names are imported on first use
 # (PEP 562), so ``tfcluster --help`` starts in a fraction of a second; the first
 # ``import tensorflow`` after this one (by tfcluster or the user) prints no C++
 # start-up lines on the terminal (see ``tfcluster._quiet``).
 install_quiet_import()
+# Keras finds tfcluster's layers in a .keras file once they are registered, which
+# importing ``tfcluster.layers`` does: at once if Keras is here, else right after it
+# and TensorFlow are imported (nothing heavy is imported for that).
+when_imported(("tensorflow", "keras"), lambda: importlib.import_module("tfcluster.layers"))
 
 _PUBLIC = {
     "ConvergenceWarning": "tfcluster._base",

@@ -29,6 +29,7 @@ __all__ = [
     "import_tensorflow",
     "install_quiet_import",
     "quiet_python_loggers",
+    "when_imported",
 ]
 
 
@@ -93,6 +94,7 @@ class _QuietLoader(importlib.abc.Loader):
     def exec_module(self, module):
         module.__loader__ = module.__spec__.loader = self._loader  # TensorFlow's own, as usual
         _load_quietly(lambda: self._loader.exec_module(module), lambda: module)
+        _run_waiting(module.__name__)
 
 
 class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
@@ -105,9 +107,80 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         with contextlib.suppress(ValueError):
             sys.meta_path.remove(self)
         spec = importlib.util.find_spec(fullname)  # the usual finders
-        if spec is not None and spec.loader is not None and not _keep_logs():
+        if spec is not None and spec.loader is not None:  # quiet unless TFCLUSTER_TF_LOGS=1
             spec.loader = _QuietLoader(spec.loader)
         return spec
+
+
+_WAITING: list = []  # (module names, callback) for ``when_imported``
+
+
+def _ready(names, finished=None) -> bool:
+    """Every module of ``names`` imported, none of them still initialising
+    (``finished``: the module whose loader has just returned, still flagged)."""
+    modules = [sys.modules.get(name) for name in names if name != finished]
+    return all(
+        m is not None and not getattr(getattr(m, "__spec__", None), "_initializing", False)
+        for m in modules
+    ) and (finished is None or finished in sys.modules)
+
+
+def _run_waiting(finished=None) -> None:
+    for entry in list(_WAITING):
+        if _ready(entry[0], finished) and entry in _WAITING:
+            _WAITING.remove(entry)
+            entry[1]()
+
+
+class _AfterLoader(importlib.abc.Loader):
+    """A module's own loader, then the callbacks of ``when_imported`` now ready."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        _run_waiting(module.__name__)
+
+
+class _AfterFinder(importlib.abc.MetaPathFinder):
+    """Finds ``name`` as the other finders do, once, with an ``_AfterLoader``."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self._name:
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _AfterLoader(spec.loader)
+        return spec
+
+
+def when_imported(names, callback) -> None:
+    """Call ``callback()`` once every module of ``names`` is imported: now if
+    they are, else right after the outermost of their imports ends (``import
+    tensorflow`` imports keras and ``import keras`` TensorFlow: the callback
+    never runs with one of them half initialised)."""
+    if _ready(names):
+        callback()
+        return
+    _WAITING.append((tuple(names), callback))
+    for name in names:
+        if name not in sys.modules and not any(
+            isinstance(f, (_AfterFinder, _QuietTensorFlowFinder))
+            and getattr(f, "_name", "tensorflow") == name
+            for f in sys.meta_path
+        ):
+            if name != "tensorflow":  # TensorFlow's quiet loader runs the callbacks too
+                sys.meta_path.insert(0, _AfterFinder(name))
 
 
 def install_quiet_import() -> None:
