@@ -147,6 +147,14 @@ def assign(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
     return (np.concatenate(parts) if parts else np.zeros([0], np.int32)), total
 
 
+def assign_as_predict(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
+    """``assign`` in ``predict``'s frame: rows and ``centers [k, d]`` both shifted by
+    the centers' mean, so that the labels equal ``predict``'s bit for bit even
+    where two centers coincide up to rounding."""
+    offset = tf.reduce_mean(centers, axis=0)
+    return assign(data.shifted(offset), centers - offset)
+
+
 def check_init_array(init, n_clusters: int, n_features: int, dtype) -> tf.Tensor:
     """Validate user-given initial centers ``[n_clusters, n_features]``."""
     centers = check_array(init, dtype=dtype, name="init")
@@ -423,11 +431,12 @@ class KMeans(_KMeansMixin, BaseEstimator):
                 centers, n_iter, converged = _resumable(
                     lloyd, int(self.max_iter), directory, checkpoint_every, fingerprint, dtype
                 )
-            labels, inertia = assign(centered, centers)
+            centers = centers + tf.cast(mean, dtype)  # as cluster_centers_ will hold them
+            labels, inertia = assign_as_predict(data, centers)
             if best is None or inertia < best[0]:
                 best = (inertia, labels, centers, int(n_iter), bool(converged))
         self.inertia_, self.labels_, centers, self.n_iter_, self.converged_ = best
-        self.cluster_centers_ = (centers + tf.cast(mean, dtype)).numpy()
+        self.cluster_centers_ = centers.numpy()
         self.n_features_in_ = data.n_features
         self._check_distinct(self.labels_)
         return self
