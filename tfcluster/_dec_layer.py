@@ -31,6 +31,8 @@ def student_t_assignment(sq_distances, alpha=1.0):
     Returns:
         ``[b, k]``.
     """
+    if not tf.is_tensor(alpha):
+        alpha = check_number("alpha", alpha, strict=True)
     logits = -0.5 * (alpha + 1.0) * tf.math.log1p(sq_distances / alpha)  # [b, k]
     return tf.nn.softmax(logits, axis=-1)
 

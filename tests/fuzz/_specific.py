@@ -154,6 +154,11 @@ def _dec(**params):
     return call
 
 
+@functools.cache
+def _gmm_2d():
+    return _tc().GaussianMixture(2, random_state=0).fit(BASE[:, :2])
+
+
 def _plot(fn, **params):
     def call():
         import matplotlib
@@ -165,8 +170,7 @@ def _plot(fn, **params):
 
         try:
             if fn == "gmm_contours":
-                gm = _tc().GaussianMixture(2, random_state=0).fit(BASE[:, :2])
-                return plot.gmm_contours(gm, BASE[:, :2], **params) and None
+                return plot.gmm_contours(_gmm_2d(), BASE[:, :2], **params) and None
             return plot.image_grid([_images()[0]] * 4, [0, 0, 1, 1], **params) and None
         finally:
             plt.close("all")
