@@ -7,8 +7,8 @@ import functools
 
 import numpy as np
 
-from tests.fuzz._harness import Case
-from tests.fuzz._inputs import BASE, LABELS
+from ._harness import Case
+from ._inputs import BASE, LABELS
 
 
 def _tc():

@@ -11,8 +11,8 @@ import os
 import sys
 import time
 
-from tests.fuzz import _harness, _specific
-from tests.fuzz._cases import table
+from . import _harness, _specific
+from ._cases import table
 
 
 def main(argv):
