@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_is_fitted, check_number, check_positive_int
-from tfcluster._validation import check_array
+from tfcluster._validation import check_array, check_dense
 from tfcluster.ops.distances import squared_distances
 
 __all__ = ["ClusteringLayer", "student_t_assignment", "target_distribution", "clustering_loss"]
@@ -65,6 +65,7 @@ def layer_inputs(layer, inputs, n_features, why=""):
     Integer and boolean inputs are cast to the compute dtype (Keras itself
     casts floating inputs only); other dtypes raise TypeError.
     """
+    check_dense(inputs, f"{type(layer).__name__} inputs")
     x = tf.convert_to_tensor(inputs)
     if not (x.dtype.is_floating or x.dtype.is_integer or x.dtype.is_bool):
         raise TypeError(

@@ -29,7 +29,7 @@ from tfcluster._base import (
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._driver import Data, as_data, call, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
-from tfcluster._validation import check_array
+from tfcluster._validation import check_array, check_dense
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches, source_spec
 from tfcluster.ops.distances import masked_norms, nearest_chunked, squared_distances
@@ -508,6 +508,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, dty
         [0, 1]
     """
     check_positive_int("n_clusters", n_clusters)
+    check_dense(X)  # the indices are of rows in memory: no tf.data.Dataset
     data = as_data(X, sample_weight, dtype=check_dtype(dtype))
     if n_clusters > data.n_samples:
         raise ValueError(f"n_samples={data.n_samples} should be >= n_clusters={n_clusters}.")

@@ -109,13 +109,14 @@ _SCORES = {
 
 def _check_capable(estimator, X, scores) -> None:
     """Raise for a score this estimator or this X cannot give (before any fit)."""
+    own = isinstance(estimator, BaseEstimator)  # others may still set inertia_
     for name in scores:
         if name in ("bic", "aic") and not callable(getattr(estimator, name, None)):
             raise ValueError(
                 f"score {name!r} needs a '{name}(X)' method, which "
                 f"{type(estimator).__name__} does not have."
             )
-        if name == "inertia" and not _has_inertia(estimator):
+        if name == "inertia" and own and not _has_inertia(estimator):
             raise ValueError(
                 f"score 'inertia' is the k-means objective; {type(estimator).__name__} "
                 f"has none. Use {_default_scores(estimator)} for it."
