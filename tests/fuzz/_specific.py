@@ -27,7 +27,7 @@ def _embedder():
 
 
 def _assert_close(got, want, rtol=1e-5):
-    np.testing.assert_allclose(got, want, rtol=rtol)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-12)
 
 
 def _sklearn_ch(X, labels):
@@ -391,8 +391,67 @@ def cases() -> list[Case]:
     for alpha in (0, -1, np.nan, 1e6):
         call = _embedder_alpha(alpha)
         out.append(Case(f"ImageEmbedder-alpha-{alpha}", call, ("alpha",), fast=alpha == 0))
-    return out
+    return out + label_cases()
 
 
 def _embedder_alpha(alpha):
     return lambda: _tc().ImageEmbedder(weights=None, alpha=alpha, input_size=32).embed(_images())
+
+
+# ---------------------------------------------------------------- labels
+
+
+def _label_kinds():
+    """``name: (make, valid)`` for a ``labels`` argument of 20 rows (two groups)."""
+    import tensorflow as tf
+
+    return {
+        "list": (lambda: LABELS.tolist(), True),
+        "int64": (lambda: LABELS, True),
+        "uint8": (lambda: LABELS.astype(np.uint8), True),
+        "float": (lambda: LABELS.astype(np.float64), True),
+        "str": (lambda: np.where(LABELS == 0, "a", "b"), True),
+        "tf_int32": (lambda: tf.constant(LABELS, tf.int32), True),
+        "nan": (lambda: np.where(LABELS == 0, np.nan, 1.0), False),
+        "complex": (lambda: LABELS + 1j, False),
+        "ragged": (lambda: [[0, 1], [1]] * 10, False),
+        "two_d": (lambda: LABELS[:, None], False),
+        "short": (lambda: LABELS[:-1], False),
+        "none": (lambda: None, False),
+        "sparse": (lambda: tf.sparse.from_dense(tf.constant(LABELS[None, :])), False),
+        "dataset": (lambda: tf.data.Dataset.from_tensor_slices(LABELS), False),
+    }
+
+
+def label_cases() -> list[Case]:
+    """Every label kind through the metrics that take labels."""
+    from sklearn import metrics as skm
+
+    tc = _tc()
+    entries = {
+        "silhouette_score": (lambda y: tc.silhouette_score(BASE, y), ("labels",)),
+        "calinski_harabasz_score": (
+            lambda y: tc.calinski_harabasz_score(BASE, y),
+            ("labels",),
+        ),
+        "adjusted_rand_score": (lambda y: tc.adjusted_rand_score(y, LABELS), ("labels_true",)),
+        "normalized_mutual_info_score": (
+            lambda y: tc.normalized_mutual_info_score(LABELS, y),
+            ("labels_pred",),
+        ),
+    }
+    out = []
+    for e, (entry, (call, names)) in enumerate(entries.items()):
+        want = getattr(skm, entry)
+        reference = 1.0 if entry.startswith(("adjusted", "normalized")) else want(BASE, LABELS)
+        for i, (kind, (make, valid)) in enumerate(_label_kinds().items()):
+            out.append(
+                Case(
+                    f"{entry}-labels-{kind}",
+                    functools.partial(lambda c, m: c(m()), call, make),
+                    None if valid else names,
+                    check=functools.partial(_assert_close, want=reference) if valid else None,
+                    fast=(e + i) % 5 == 0,
+                )
+            )
+    return out
