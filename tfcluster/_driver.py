@@ -35,6 +35,14 @@ _TOO_LARGE = (
     "scale the data, or use dtype float64."
 )
 _W_NEGATIVE = "sample_weight contains negative values; weights must be >= 0."
+_W_TOO_LARGE = (
+    "sample_weight has values so large that their sum overflows the dtype; only the "
+    "ratios of the weights matter to the clusters: divide them by their maximum."
+)
+_WIDTH = "a batch has a different number of features than the first batch"
+_W_LENGTH = "the sample_weight of a batch has a different length than its samples"
+_DATASET_CHECKS = (_NON_FINITE, _TOO_LARGE, _W_NON_FINITE, _W_NEGATIVE, _W_TOO_LARGE, _WIDTH)
+_DATASET_CHECKS += (_W_LENGTH,)
 _CHUNK_ELEMENTS = 2**20  # elements of one [chunk, n_columns] block (4 MiB in float32)
 
 
@@ -128,6 +136,8 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
             "the dataset to its end each pass. Pass a finite dataset, e.g. "
             "dataset.take(n_batches), or .repeat(n) with a count."
         )
+    if int(dataset.cardinality()) == 0:
+        raise ValueError("The dataset is empty; at least 1 sample is required.")
     spec = dataset.element_spec
     if isinstance(spec, dict):
         raise TypeError("Dataset elements must be tensors or tuples, not dicts.")
@@ -154,10 +164,19 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
             raise ValueError("The dataset is empty; at least 1 sample is required.")
         d = int((first[0] if isinstance(first, tuple) else first).shape[1])
     check_n_features(int(d), n_features)
+    if w_spec is not None and not (
+        isinstance(w_spec, tf.TensorSpec) and (w_spec.dtype.is_floating or w_spec.dtype.is_integer)
+    ):
+        raise TypeError(
+            "The dataset's third element is taken as sample_weight and must be a numeric "
+            f"tensor [batch]; got {w_spec}."
+        )
 
     def prepare(*element):
         x = element[0]
-        x = tf.ensure_shape(tf.cast(x, dtype), [None, d])
+        width = tf.debugging.assert_equal(tf.shape(x)[1], d, message=_WIDTH)
+        with tf.control_dependencies([width]):
+            x = tf.ensure_shape(tf.cast(x, dtype), [None, d])
         x = tf.debugging.assert_all_finite(x, _NON_FINITE)
         limit = tf.constant(largest_value(dtype, d), dtype)
         check = tf.debugging.assert_less_equal(tf.reduce_max(tf.abs(x)), limit, message=_TOO_LARGE)
@@ -166,14 +185,23 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
         if w_spec is None:
             w = tf.ones(tf.shape(x)[:1], dtype)
         else:
-            w = tf.cast(tf.reshape(element[2], [-1]), dtype)
-            w = tf.debugging.assert_all_finite(w, _W_NON_FINITE)
-            check = tf.debugging.assert_non_negative(w, message=_W_NEGATIVE)
-            with tf.control_dependencies([check]):
-                w = tf.identity(w)
+            w = tf.reshape(element[2], [-1])
+            length = tf.debugging.assert_equal(tf.size(w), tf.shape(x)[0], message=_W_LENGTH)
+            wide = tf.cast(w, tf.float64)  # the check before a cast to dtype overflows
+            wide = tf.debugging.assert_all_finite(wide, _W_NON_FINITE)
+            limit = tf.constant(np.finfo(dtype.as_numpy_dtype).max / 4, tf.float64)
+            checks = [
+                length,
+                tf.debugging.assert_non_negative(wide, message=_W_NEGATIVE),
+                tf.debugging.assert_less_equal(tf.reduce_sum(wide), limit, message=_W_TOO_LARGE),
+            ]
+            with tf.control_dependencies(checks):
+                w = tf.cast(wide, dtype)
         return x, w
 
-    source = dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    # An empty batch adds nothing to any statistic; left out, no op sees a [0, d] batch.
+    source = dataset.filter(lambda *element: tf.shape(element[0])[0] > 0)
+    source = source.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return Data(source, int(d), None, dtype, weighted=w_spec is not None)
 
 
@@ -182,9 +210,7 @@ def call(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except tf.errors.InvalidArgumentError as exc:
-        known = [
-            m for m in (_NON_FINITE, _TOO_LARGE, _W_NON_FINITE, _W_NEGATIVE) if m in exc.message
-        ]
+        known = [m for m in _DATASET_CHECKS if m in exc.message]
         if not known:
             raise
         raise ValueError(f"Invalid data from the dataset: {known[0]}") from None

@@ -113,6 +113,28 @@ def _parameter(name, value, axes):
     return check_array(rows, dtype=dtype, name=name).numpy().reshape(arr.shape)
 
 
+def _offset(offset, default, n_features):
+    """``offset`` (or ``default`` when None) checked as a finite ``[n_features]`` vector."""
+    value = _parameter("offset", default if offset is None else offset, ("n_features",))
+    if value.shape != (n_features,):
+        raise ValueError(f"offset must be [n_features={n_features}]; got shape {value.shape}.")
+    return value
+
+
+def _check_mixture(weights, prec, covariance_type):
+    """Mixing weights ``>= 0`` with a positive sum; precision Cholesky factors with a
+    positive diagonal (as ``GaussianMixture.precisions_cholesky_``)."""
+    if np.any(weights < 0) or not np.sum(weights) > 0:
+        raise ValueError(f"weights must be >= 0 with a positive sum; got {weights.tolist()}.")
+    matrices = covariance_type in ("full", "tied")
+    diagonal = np.diagonal(prec, axis1=-2, axis2=-1) if matrices else prec
+    if np.any(diagonal <= 0):
+        raise ValueError(
+            "precisions_cholesky must be Cholesky factors of precisions: positive "
+            f"(on the diagonal for covariance_type={covariance_type!r}); got values <= 0."
+        )
+
+
 @_register
 class KMeansHead(_FittedHead):
     """K-means assignment of each input row to fixed, fitted centers.
@@ -152,9 +174,8 @@ class KMeansHead(_FittedHead):
         if cluster_centers is not None:
             centers = _parameter("cluster_centers", cluster_centers, ("n_clusters", "n_features"))
             n_clusters, n_features = centers.shape
-            if offset is None:
-                offset = tf.reduce_mean(tf.constant(centers), axis=0).numpy()  # as KMeans
-            values = {"cluster_centers": centers, "offset": np.asarray(offset)}
+            default = tf.reduce_mean(tf.constant(centers), axis=0).numpy()  # as KMeans
+            values = {"cluster_centers": centers, "offset": _offset(offset, default, n_features)}
         elif n_clusters is None or n_features is None:
             raise ValueError("Give cluster_centers, or n_clusters and n_features.")
         self.alpha = check_number("alpha", alpha, strict=True)
@@ -234,13 +255,12 @@ class GaussianMixtureHead(_FittedHead):
                     f"{list(expected)} for covariance_type={covariance_type!r}; got "
                     f"{list(weights.shape)} and {list(prec.shape)}."
                 )
-            if offset is None:
-                offset = weights @ means
+            _check_mixture(weights, prec, covariance_type)
             values = {
                 "mixture_weights": weights,
                 "means": means,
                 "precisions_cholesky": prec,
-                "offset": np.asarray(offset),
+                "offset": _offset(offset, weights @ means, n_features),
             }
         elif n_components is None or n_features is None:
             raise ValueError("Give weights, means and precisions_cholesky, or the shapes.")
@@ -322,7 +342,7 @@ class SOMHead(_FittedHead):
         if codebook is not None:
             w = _parameter("codebook", codebook, ("m", "n", "n_features"))
             grid_shape, n_features = w.shape[:2], w.shape[2]
-            offset = np.zeros(n_features) if offset is None else np.asarray(offset)
+            offset = _offset(offset, np.zeros(n_features), n_features)
             values = {"codebook": w.reshape(-1, n_features), "offset": offset}
         elif grid_shape is None or n_features is None:
             raise ValueError("Give codebook, or grid_shape and n_features.")

@@ -11,7 +11,7 @@ from tfcluster._base import BaseEstimator, check_dtype, check_number, check_posi
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._driver import Data, as_data, call, moments
 from tfcluster._engine import Program, bucket, chunk_size
-from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
+from tfcluster.kmeans import _KMeansMixin, assign, assign_as_predict, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import source_spec
 
@@ -290,8 +290,8 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         self.converged_ = bool(state[-1])
         self._state = (centers + tf.cast(mean, dtype), *state[1:])  # partial_fit goes on from here
         if self.compute_labels:
-            self.labels_, self.inertia_ = assign(centered, centers)
-        self.cluster_centers_ = (centers + tf.cast(mean, dtype)).numpy()
+            self.labels_, self.inertia_ = assign_as_predict(data, self._state[0])
+        self.cluster_centers_ = self._state[0].numpy()
         self.n_features_in_ = data.n_features
         if self.compute_labels:
             self._check_distinct(self.labels_)
@@ -334,6 +334,8 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             )
         fitted = hasattr(self, "cluster_centers_")
         n_features = self.n_features_in_ if fitted else None
+        if fitted:
+            self._check_same_state(dtype)
         data = as_data(X, sample_weight, dtype=dtype, n_features=n_features)
         seed = make_seed(self.random_state)
         if not fitted:
@@ -354,5 +356,17 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         self._counts = state[1].numpy()
         self.n_steps_ += 1
         if self.compute_labels:
-            self.labels_, self.inertia_ = assign(data, state[0])
+            self.labels_, self.inertia_ = assign_as_predict(data, state[0])
         return self
+
+    def _check_same_state(self, dtype) -> None:
+        """Raise if ``n_clusters`` or ``dtype`` changed since the centers were fitted."""
+        centers = self._state[0]
+        fitted = (int(centers.shape[0]), centers.dtype.name)
+        now = (int(self.n_clusters), dtype.name)
+        if fitted != now:
+            raise ValueError(
+                f"partial_fit continues from the fitted centers ({fitted[0]} clusters, "
+                f"{fitted[1]}), but n_clusters={now[0]} and dtype={now[1]!r} now. Call "
+                "fit to start again with the new parameters."
+            )

@@ -19,7 +19,7 @@ import tensorflow as tf
 from tfcluster._base import ConvergenceWarning
 from tfcluster._driver import Data, call
 from tfcluster._engine import XLA_MIN_ROWS, Program, bucket, chunk_size, pad_rows
-from tfcluster._validation import _to_numpy
+from tfcluster._validation import _to_numpy, largest_value
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import gather_rows
 
@@ -46,12 +46,20 @@ def covariance_shape(covariance_type: str, k: int, d: int) -> tuple:
     return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
 
 
-def _checked(value, name, shape, dtype) -> np.ndarray:
+def _checked(value, name, shape, dtype, limit=None) -> np.ndarray:
+    """``value`` of ``shape``, finite, and within ``limit`` in magnitude if given."""
     arr = _to_numpy(value, name)
     if arr.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}; got {arr.shape}.")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinity; only finite values are accepted.")
+    largest = float(np.max(np.abs(arr))) if arr.size else 0.0
+    if limit is not None and largest > limit:
+        raise ValueError(
+            f"{name} has values up to {largest:.3g} in magnitude; with {dtype.name} they "
+            f"must stay within {limit:.3g} (beyond it squared distances overflow). Scale "
+            "the data and the initial parameters, or use dtype='float64'."
+        )
     return arr.astype(dtype.as_numpy_dtype)
 
 
@@ -70,13 +78,13 @@ def check_weights_init(weights_init, k: int, dtype) -> np.ndarray:
 
 def check_means_init(means_init, k: int, d: int, dtype) -> np.ndarray:
     """``[k, d]`` initial means."""
-    return _checked(means_init, "means_init", (k, d), dtype)
+    return _checked(means_init, "means_init", (k, d), dtype, largest_value(dtype, d))
 
 
 def check_precisions_init(precisions_init, covariance_type: str, k: int, d: int, dtype):
     """Initial precisions of ``covariance_shape``: symmetric positive definite or > 0."""
     shape = covariance_shape(covariance_type, k, d)
-    p = _checked(precisions_init, "precisions_init", shape, dtype)
+    p = _checked(precisions_init, "precisions_init", shape, dtype, largest_value(dtype, d))
     if covariance_type in ("full", "tied"):
         mats = p.reshape(-1, d, d).astype(np.float64)
         symmetric = np.allclose(mats, np.swapaxes(mats, 1, 2))

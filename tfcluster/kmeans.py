@@ -30,7 +30,7 @@ from tfcluster._base import (
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._driver import Data, as_data, call, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
-from tfcluster._validation import check_array
+from tfcluster._validation import check_array, check_dense
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches, source_spec
 from tfcluster.ops.distances import masked_norms, nearest_chunked, squared_distances
@@ -157,6 +157,14 @@ def assign(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
         parts.append(labels.numpy())
         total += float(inertia.numpy())
     return (np.concatenate(parts) if parts else np.zeros([0], np.int32)), total
+
+
+def assign_as_predict(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
+    """``assign`` in ``predict``'s frame: rows and ``centers [k, d]`` both shifted by
+    the centers' mean, so that the labels equal ``predict``'s bit for bit even
+    where two centers coincide up to rounding."""
+    offset = tf.reduce_mean(centers, axis=0)
+    return assign(data.shifted(offset), centers - offset)
 
 
 def check_init_array(init, n_clusters: int, n_features: int, dtype) -> tf.Tensor:
@@ -447,11 +455,12 @@ class KMeans(_KMeansMixin, BaseEstimator):
                 centers, n_iter, converged = _resumable(
                     lloyd, int(self.max_iter), directory, checkpoint_every, fingerprint, dtype
                 )
-            labels, inertia = assign(centered, centers)
+            centers = centers + tf.cast(mean, dtype)  # as cluster_centers_ will hold them
+            labels, inertia = assign_as_predict(data, centers)
             if best is None or inertia < best[0]:
                 best = (inertia, labels, centers, int(n_iter), bool(converged))
         self.inertia_, self.labels_, centers, self.n_iter_, self.converged_ = best
-        self.cluster_centers_ = (centers + tf.cast(mean, dtype)).numpy()
+        self.cluster_centers_ = centers.numpy()
         self.n_features_in_ = data.n_features
         self._check_distinct(self.labels_)
         return self
@@ -554,6 +563,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, dty
         [0, 1]
     """
     check_positive_int("n_clusters", n_clusters)
+    check_dense(X)  # the indices are of rows in memory: no tf.data.Dataset
     data = as_data(X, sample_weight, dtype=check_dtype(dtype))
     if n_clusters > data.n_samples:
         raise ValueError(f"n_samples={data.n_samples} should be >= n_clusters={n_clusters}.")

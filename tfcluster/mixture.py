@@ -83,10 +83,12 @@ def _score_fn(x, params, k, *, covariance_type, chunk):
 
 def _log_likelihood_fn(source, params, k, *, covariance_type, chunk, padded):
     def stats(x, w):
+        # summed in float64: far rows have log-likelihoods whose float32 sum rounds badly
         norm, _ = ops.log_resp(x, *params, covariance_type, k)
+        norm, w = tf.cast(norm, tf.float64), tf.cast(w, tf.float64)
         return tf.reduce_sum(tf.math.multiply_no_nan(norm, w)), tf.reduce_sum(w)
 
-    zero = tf.zeros([], params[1].dtype)
+    zero = tf.zeros([], tf.float64)
     return reduce_batches(stats, (zero, zero), source, chunk, padded=padded)
 
 
@@ -194,10 +196,17 @@ class GaussianMixture(BaseEstimator):
         check_option("covariance_type", self.covariance_type, _COVARIANCE_TYPES)
         check_option("init_params", self.init_params, _INIT_PARAMS)
         check_number("tol", self.tol)
-        check_number("reg_covar", self.reg_covar)
         check_positive_int("max_iter", self.max_iter, minimum=0)
         check_positive_int("n_init", self.n_init)
-        return check_dtype(self.dtype)
+        dtype = check_dtype(self.dtype)
+        # a variance beyond 1 / tiny has a precision that underflows to zero
+        limit = 1.0 / float(np.finfo(dtype.as_numpy_dtype).tiny)
+        if check_number("reg_covar", self.reg_covar) > limit:
+            raise ValueError(
+                f"reg_covar={self.reg_covar!r} is too large for {dtype.name}: its precision "
+                f"underflows to zero. Use a value up to {limit:.3g} (typically 1e-6)."
+            )
+        return dtype
 
     def _user_init(self, d, dtype):
         k, ct = self.n_components, self.covariance_type

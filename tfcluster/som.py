@@ -332,6 +332,7 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
         return _winners_program(x, pad_rows(w, cfg.nodes), size, distance=distance, chunk=chunk)
 
     def _grid_shape(self):
+        check_is_fitted(self, "weights_")
         return tuple(np.asarray(self.weights_).shape[:2])
 
     # ------------------------------------------------------------ inference
