@@ -224,3 +224,10 @@ def test_errors(iris):
         BayesianGaussianMixture().predict(iris[0])
     with pytest.raises(ValueError, match="n_samples >= n_components"):
         BayesianGaussianMixture(n_components=5).fit(iris[0][:4])
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(bm, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -173,3 +173,24 @@ def test_errors():
     bkm = BisectingKMeans(2, random_state=0).fit(_three_groups())
     with pytest.raises(ValueError, match="feature"):
         bkm.predict(np.zeros((2, 3)))
+
+
+def test_docstring_examples_and_pipeline(iris):
+    import doctest
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import tfcluster.bisecting
+
+    result = doctest.testmod(tfcluster.bisecting, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+    X = iris[0]
+    pipe = make_pipeline(StandardScaler(), BisectingKMeans(3, random_state=0)).fit(X)
+    alone = BisectingKMeans(3, random_state=0).fit(StandardScaler().fit_transform(X))
+    np.testing.assert_array_equal(pipe.predict(X), alone.labels_)
+    assert list(pipe.get_feature_names_out()) == [
+        "bisectingkmeans0",
+        "bisectingkmeans1",
+        "bisectingkmeans2",
+    ]
