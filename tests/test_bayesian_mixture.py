@@ -236,3 +236,10 @@ def test_docstring_examples():
 
     result = doctest.testmod(bm, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_sweep(iris):
+    from tfcluster import suggest_k, sweep
+
+    result = sweep(BayesianGaussianMixture(random_state=0), iris[0], range(2, 5))
+    assert suggest_k(result, "silhouette") in range(2, 5)

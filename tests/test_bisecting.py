@@ -194,3 +194,11 @@ def test_docstring_examples_and_pipeline(iris):
         "bisectingkmeans1",
         "bisectingkmeans2",
     ]
+
+
+def test_sweep(iris):
+    from tfcluster import suggest_k, sweep
+
+    result = sweep(BisectingKMeans(random_state=0), iris[0], range(2, 6))
+    assert np.all(np.diff(result.scores["inertia"]) < 0)  # each k splits one more leaf
+    assert suggest_k(result, "silhouette") in range(2, 6)
