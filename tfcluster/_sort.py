@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tfcluster._fileops import LockHeld, OutputLock
+from tfcluster._image_io import short_reason
 from tfcluster._journal import JOURNAL, UndoReport, undo_moves
 from tfcluster._outputs import OutputFolder, OutputRefused
 from tfcluster._sort_files import (
@@ -245,7 +246,7 @@ def run_images(
         X, kept, failed = _embed(paths, embedder)
         skipped += failed
         for path, reason in skipped:
-            print(f"skipped: {show(path)}: {reason}", file=sys.stderr)
+            print(f"skipped: {show(path)}: {short_reason(reason)}", file=sys.stderr)
         sweep_result = None
         if k == "auto":
             k, sweep_result = _choose_k(algorithm, X, k_max, seed, log)

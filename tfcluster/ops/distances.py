@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfcluster._engine.compile import kernel
+from tfcluster._engine.compile import kernel, xla_active
 from tfcluster.ops.batching import map_chunks
 
 __all__ = [
@@ -135,7 +135,7 @@ def nearest_sums(x, w, centers, centers_sq=None, *, weighted: bool = True, split
     the independent passes on the other cores at once. On a GPU keep 1.
     """
     centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
-    if splits == 1:
+    if splits == 1 or not xla_active():  # without XLA the ops are multi-threaded anyway
         return _nearest_sums(_cross(x, centers), centers_sq, x, w, weighted)
     parts = [
         _nearest_sums(_cross(xs, centers), centers_sq, xs, ws, weighted)
