@@ -73,9 +73,12 @@ def _score_fn(x, post, k, *, covariance_type, process, chunk):
     )
 
 
-_init_stats = Program(_init_stats_fn, "bayesian.init", rows=(0,), autograph=False)
-_vem = Program(_vem_fn, "bayesian.em", rows=(0,), autograph=False)
-_score = Program(_score_fn, "bayesian.score", rows=(0,), autograph=False)
+# free shapes: one trace per (dtype, options) whatever n_features or k
+_init_stats = Program(
+    _init_stats_fn, "bayesian.init", rows=(0,), free_shapes=True, autograph=False
+)
+_vem = Program(_vem_fn, "bayesian.em", rows=(0,), free_shapes=True, autograph=False)
+_score = Program(_score_fn, "bayesian.score", rows=(0,), free_shapes=True, autograph=False)
 
 
 def _initial_statistics(est, data: Data, offset, n_samples: int, seed):

@@ -158,7 +158,7 @@ _e_step_xla = kernel(e_step_statistics, name="bayesian.e_step")
 
 
 def _log_wishart_norm(nu, log_det_chol, d: int):
-    steps = tf.range(d, dtype=nu.dtype)[:, None]  # [d, 1]
+    steps = tf.range(tf.cast(d, nu.dtype))[:, None]  # [d, 1]
     gammas = tf.reduce_sum(tf.math.lgamma(0.5 * (nu - steps)), 0)  # [k]
     return -(nu * log_det_chol + nu * d * 0.5 * math.log(2.0) + gammas)
 
@@ -167,6 +167,7 @@ def lower_bound(neg_entropy, post: Posterior, covariance_type, process: bool, d:
     """The evidence lower bound (up to scikit-learn's constant) after an M step."""
     nu = post.degrees_of_freedom  # [K]
     real = _real(nu, k)
+    d = tf.cast(d, nu.dtype)  # a tensor under free shapes
 
     def total(v):  # the sum over the real components
         return tf.reduce_sum(tf.where(real, v, tf.zeros_like(v)))
@@ -201,7 +202,8 @@ def variational_em(
         dict: ``posterior`` (a ``Posterior``), ``n_iter``, ``lower_bound``,
         ``converged``, ``ok`` and ``lower_bounds [n_iter]``.
     """
-    size, d = post.means.shape[0], post.means.shape[1]
+    size = post.means.shape[0] or tf.shape(post.means)[0]  # static unless free shapes
+    d = post.means.shape[1] or tf.shape(post.means)[1]
     zero = zero_statistics(size, d, covariance_type, post.means.dtype)
     bounds = tf.TensorArray(post.means.dtype, size=0, dynamic_size=True, element_shape=[])
 
