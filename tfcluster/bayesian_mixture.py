@@ -362,9 +362,8 @@ class BayesianGaussianMixture(BaseEstimator):
     def _posterior(self, nk, sx, s2, centers, reg, prior, k):
         """The posterior of initial statistics (about ``centers``): M step, then priors."""
         ct, process = self.covariance_type, self._process
-        nk, xk, sk, _, ok = gm_ops.m_step(nk, sx, s2, centers, reg, ct, k)
-        post, ok_post = ops.posterior(nk, xk, sk, prior, ct, process, k)
-        return post, ok & ok_post
+        nk, xk, sk, _, _ = gm_ops.m_step(nk, sx, s2, centers, reg, ct, k)
+        return ops.posterior(nk, xk, sk, prior, ct, process, k)  # only its covariances must be PD
 
     def _stored_posterior(self, offset, dtype, size: int) -> ops.Posterior:
         """The fitted posterior, centred on ``offset``, padded to ``size`` components."""

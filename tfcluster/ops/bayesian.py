@@ -218,11 +218,13 @@ def variational_em(
             chunk,
             padded=padded,
         )
-        nk, xk, sk, _, ok_sk = m_step(*stats[1:], post.means, reg_covar, covariance_type, k)
-        new, ok_post = posterior(nk, xk, sk, prior, covariance_type, process, k)
+        # sk need not be positive definite (float32 cancellation on a near-constant
+        # feature): as scikit-learn, only the posterior's covariances, prior added, must be
+        nk, xk, sk, _, _ = m_step(*stats[1:], post.means, reg_covar, covariance_type, k)
+        new, ok = posterior(nk, xk, sk, prior, covariance_type, process, k)
         new_lb = lower_bound(stats[0], new, covariance_type, process, d, k)
         converged = tf.abs(new_lb - lb) < tol
-        return i + 1, new_lb, converged, ok_sk & ok_post, new, bounds.write(i, new_lb)
+        return i + 1, new_lb, converged, ok, new, bounds.write(i, new_lb)
 
     state = (tf.constant(0), lb, tf.constant(False), tf.constant(True), post, bounds)
     i, lb, converged, ok, post, bounds = tf.while_loop(cond, body, state)
