@@ -221,3 +221,20 @@ def test_docstring_examples_and_sklearn_tools(iris):
     np.testing.assert_array_equal(pipe.predict(X), alone.labels_)
     search = GridSearchCV(SphericalKMeans(random_state=0), {"n_clusters": [2, 4]}, cv=3).fit(X)
     assert search.best_params_ == {"n_clusters": 4}  # more clusters, less 1 - cos
+
+
+def test_images_cli_spherical(folder, tmp_path, capsys):
+    import csv
+
+    from tfcluster.cli import main
+
+    src, info = folder
+    out = str(tmp_path / "spherical")
+    fast = ["--weights", "none", "--input-size", "32", "--batch-size", "16"]
+    assert main(["images", src, "--out", out, "--k", "3", "--algorithm", "spherical", *fast]) == 0
+    with open(f"{out}/assignments.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][2] == "distance" and len(rows) == len(info["valid"]) + 1
+    distances = np.array([float(r[2]) for r in rows[1:]])
+    assert np.all((distances >= -1e-6) & (distances <= 2 + 1e-6))  # 1 - cos
+    capsys.readouterr()
