@@ -52,8 +52,10 @@ def _node_distances_fn(x, centers, *, chunk):
     return map_chunks(lambda xb: squared_distances(xb, centers), x, chunk, spec, padded=True)
 
 
-_split = Program(_split_fn, "bisecting.split", rows=(0, 1), autograph=False)
-_node_distances = Program(_node_distances_fn, "bisecting.distances", rows=(0,), autograph=False)
+_split = Program(_split_fn, "bisecting.split", rows=(0, 1), free_shapes=True, autograph=False)
+_node_distances = Program(
+    _node_distances_fn, "bisecting.distances", rows=(0,), free_shapes=True, autograph=False
+)
 
 
 class _Node:

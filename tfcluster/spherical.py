@@ -48,9 +48,9 @@ def _cosine_distances_fn(x, centers, *, chunk):
     )
 
 
-_lloyd = Program(_lloyd_fn, "spherical.lloyd", rows=(0,), autograph=False)
+_lloyd = Program(_lloyd_fn, "spherical.lloyd", rows=(0,), free_shapes=True, autograph=False)
 _cosine_distances = Program(
-    _cosine_distances_fn, "spherical.distances", rows=(0,), autograph=False
+    _cosine_distances_fn, "spherical.distances", rows=(0,), free_shapes=True, autograph=False
 )
 
 
