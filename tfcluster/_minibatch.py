@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, as_data, call, moments
+from tfcluster._driver import Data, Frame, as_data, attribute_dtype, call, moments
 from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
@@ -159,7 +159,7 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             return 1 if self.init == "k-means++" else 3
         return self.n_init
 
-    def _initial_centers(self, data, n_samples, seed, mean):
+    def _initial_centers(self, data, n_samples, seed):
         """Best of ``n_init`` initialisations on ``init_size`` rows drawn by weight."""
         init_size = self.init_size or max(3 * self.batch_size, 3 * self.n_clusters)
         init_size = max(min(init_size, n_samples), self.n_clusters)
@@ -168,12 +168,14 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         rows = call(_sample, data.source, _scalar(init_size), seeds[-1], chunk=chunk)
         ones = tf.ones(tf.shape(rows)[:1], data.dtype)  # drawn by weight: each counts once
         n_rows = int(rows.shape[0])
-        sample = Data((rows, ones), data.n_features, n_rows, data.dtype, weighted=False)
+        sample = Data(
+            (rows, ones), data.n_features, n_rows, data.dtype, weighted=False, frame=data.frame
+        )
         best = None
         for run in range(self._n_init()):
             scalable = isinstance(self.init, str) and self.init == "k-means||"
             source = data if scalable or not isinstance(self.init, str) else sample
-            centers = initial_centers(self.init, source, self.n_clusters, seeds[run], mean)
+            centers = initial_centers(self.init, source, self.n_clusters, seeds[run])
             _, inertia = assign(sample, centers)
             if best is None or inertia < best[0]:
                 best = (inertia, centers)
@@ -206,7 +208,7 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         seed_init, seed_fit = tf.unstack(
             tf.random.experimental.stateless_split(make_seed(self.random_state), 2)
         )
-        centers = self._initial_centers(centered, n_samples, seed_init, mean)
+        centers = self._initial_centers(centered, n_samples, seed_init)
         batch_size = min(int(self.batch_size), n_samples)  # as scikit-learn
         n_steps = max((int(self.max_iter) * n_samples) // batch_size, 1)
         source = centered.source.repeat(self.max_iter) if data.streamed else centered.source
@@ -243,10 +245,13 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         self.n_steps_ = steps
         self.n_iter_ = int(np.ceil(seen / n_samples))
         self.converged_ = bool(state[-1])
-        self._state = (centers + tf.cast(mean, dtype), *state[1:])  # partial_fit goes on from here
+        frame = centered.frame
+        user = frame.to_user(centers.numpy())
+        self._state = (tf.constant(user, dtype), *state[1:])  # partial_fit goes on from here
         if self.compute_labels:
-            self.labels_, self.inertia_ = assign(centered, centers)
-        self.cluster_centers_ = (centers + tf.cast(mean, dtype)).numpy()
+            self.labels_, inertia = assign(centered, centers)
+            self.inertia_ = inertia * frame.scale**2
+        self.cluster_centers_ = user.astype(attribute_dtype(frame, var, dtype))
         self.n_features_in_ = data.n_features
         if self.compute_labels:
             self._check_distinct(self.labels_)
@@ -275,7 +280,9 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             )
         fitted = hasattr(self, "cluster_centers_")
         n_features = self.n_features_in_ if fitted else None
-        data = as_data(X, sample_weight, dtype=dtype, n_features=n_features)
+        # one mini-batch in the user's units: the state lives there between calls
+        frame = Frame(np.zeros([n_features or np.shape(X)[-1]]))
+        data = as_data(X, sample_weight, dtype=dtype, n_features=n_features, frame=frame)
         seed = make_seed(self.random_state)
         if not fitted:
             if self.n_clusters > data.n_samples:
@@ -283,8 +290,9 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
                     f"n_samples={data.n_samples} should be >= n_clusters={self.n_clusters}."
                 )
             mean, _, _, _ = moments(data)
-            centers = initial_centers(self.init, data.shifted(mean), self.n_clusters, seed, mean)
-            centers = centers + tf.cast(mean, dtype)
+            centered = data.shifted(mean)
+            centers = initial_centers(self.init, centered, self.n_clusters, seed)
+            centers = tf.constant(centered.frame.to_user(centers.numpy()), dtype)
             self._state = ops.minibatch_state(centers)
             self.n_steps_ = 0
             self.n_features_in_ = data.n_features
