@@ -95,15 +95,15 @@ def _log_det_cholesky(prec_chol, covariance_type, d):
 def log_gaussian_prob(x, means, prec_chol, covariance_type):
     """Log density of every row under every component: ``x [b, d]`` -> ``[b, k]``.
 
-    "full" is one GEMM ``x @ [U_1 .. U_k]`` ``[b, k*d]`` minus ``means_j @ U_j``;
-    the squared norms of the ``k`` blocks are the Mahalanobis distances.
+    "full" is ``(x - means_j) @ U_j`` per component, the difference before
+    the product: the expansion ``x @ U_j - means_j @ U_j`` cancels in float32
+    when a component is narrow (a near-constant feature gives ``U`` entries of
+    1e3), and its rounding then depends on the batch size.
     """
     d = tf.shape(x)[1]
-    k = tf.shape(means)[0]
     if covariance_type == "full":
-        u_cat = tf.reshape(tf.transpose(prec_chol, [1, 0, 2]), [d, k * d])  # [d, k*d]
-        mu_u = tf.reshape(tf.einsum("ki,kij->kj", means, prec_chol), [k * d])  # [k*d]
-        y = tf.reshape(tf.matmul(x, u_cat) - mu_u, [-1, k, d])  # [b, k, d]
+        diff = x[:, None, :] - means[None, :, :]  # [b, k, d]
+        y = tf.einsum("bki,kij->bkj", diff, prec_chol)  # [b, k, d]
         maha = tf.reduce_sum(tf.square(y), axis=-1)  # [b, k]
     elif covariance_type == "tied":
         maha = squared_distances(tf.matmul(x, prec_chol), tf.matmul(means, prec_chol))
