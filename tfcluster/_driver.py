@@ -181,8 +181,9 @@ class Data:
 
 
 def _to_compute_fn(x, offset, inverse, *, dtype):
-    """``(x - offset) * inverse`` in ``x``'s precision, then cast: one fused pass."""
-    return tf.cast((x - offset) * inverse, dtype)
+    """``(x - offset) * inverse`` in float64 (exact for float32 ``x`` and an
+    offset of the input's precision), then the cast: one fused pass."""
+    return tf.cast((tf.cast(x, tf.float64) - offset) * inverse, dtype)
 
 
 _to_compute = Program(_to_compute_fn, "driver.to_compute", rows=(0,), jit=True, autograph=False)
@@ -194,8 +195,9 @@ def _frame_from_head(head: np.ndarray, precision, weights=None, extra=0.0) -> Fr
     A column is shifted by its mean where that mean is large next to its
     spread (more than 8 times), the only case where the cast loses digits:
     data near the origin keep their values, bit for bit. The offset is
-    rounded to ``precision`` so the shift subtracted is exactly the one
-    recorded; the scale is the power of two nearest the largest spread.
+    rounded to the input's ``precision``, so that for float32 input the
+    float64 subtraction is exact; the scale is the power of two nearest the
+    largest spread.
     """
     if not head.shape[0]:
         return Frame(np.zeros([head.shape[1]]))
@@ -227,19 +229,21 @@ def _in_memory(X, sample_weight, dtype, n_features, min_samples, frame) -> Data:
     raw, largest = check_raw_array(X, dtype=dtype, min_samples=min_samples, n_features=n_features)
     n, d = int(raw.shape[0]), int(raw.shape[1])
     w = check_sample_weight(sample_weight, n, dtype)
-    precision = tf.float32 if raw.dtype == tf.float32 and dtype == tf.float32 else tf.float64
     if frame is None:
         head = raw[: chunk_rows(d)].numpy().astype(np.float64)
-        frame = _frame_from_head(head, precision)
+        frame = _frame_from_head(head, raw.dtype)
         # the shifted values stay within largest + |offset|: keep their squares finite
         bound = (largest + float(np.max(np.abs(frame.offset), initial=0.0))) / frame.scale
         limit = largest_value(dtype, d)
         if bound > limit:
             frame = Frame(frame.offset, frame.scale * 2.0 ** np.ceil(np.log2(bound / limit)))
         _warn_lost_columns(head, frame, dtype)
-    offset = tf.constant(frame.offset, precision)
-    inverse = tf.constant(1.0 / frame.scale, precision)
-    x = _to_compute(tf.cast(raw, precision), offset, inverse, dtype=dtype.name)
+    if frame.scale == 1.0 and not np.any(frame.offset):
+        x = tf.cast(raw, dtype)  # nothing to shift: the plain cast (none for float32 data)
+    else:
+        offset = tf.constant(frame.offset, tf.float64)
+        inverse = tf.constant(1.0 / frame.scale, tf.float64)
+        x = _to_compute(raw, offset, inverse, dtype=dtype.name)
     weighted = sample_weight is not None
     return Data((x, w), d, n, dtype, weighted=weighted, frame=frame, raw=raw)
 
@@ -315,7 +319,7 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features, frame) -> Data:
             raise ValueError("The dataset is empty; at least 1 sample is required.")
         d = int((first[0] if isinstance(first, tuple) else first).shape[1])
     check_n_features(int(d), n_features)
-    precision = tf.float32 if x_spec.dtype == tf.float32 and dtype == tf.float32 else tf.float64
+    precision = tf.float32 if x_spec.dtype == tf.float32 else tf.float64
     if frame is None:
         first = next(iter(dataset.take(1)), None)
         head = (
@@ -323,16 +327,16 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features, frame) -> Data:
         )
         head = np.asarray(head, np.float64)
         frame = _frame_from_head(head[np.all(np.isfinite(head), axis=1)], precision)
-    offset = tf.constant(frame.offset, precision)
-    inverse = tf.constant(1.0 / frame.scale, precision)
+    offset = tf.constant(frame.offset, tf.float64)
+    inverse = tf.constant(1.0 / frame.scale, tf.float64)
     limit = tf.constant(largest_value(dtype, d), precision)
 
     def prepare(*element):
         x = tf.ensure_shape(tf.cast(element[0], precision), [None, d])
         x = tf.debugging.assert_all_finite(x, _NON_FINITE)
         check = tf.debugging.assert_less_equal(tf.reduce_max(tf.abs(x)), limit, message=_TOO_LARGE)
-        with tf.control_dependencies([check]):
-            x = tf.cast((x - offset) * inverse, dtype)
+        with tf.control_dependencies([check]):  # in float64: exact for float32 batches
+            x = tf.cast((tf.cast(x, tf.float64) - offset) * inverse, dtype)
         if frame.scale < 1.0:  # scaled up from the first batch: later ones may not fit
             big = tf.reduce_max(tf.abs(x)) <= tf.cast(limit, dtype)
             check = tf.debugging.Assert(big, [_SPREAD])
