@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from tfcluster import GaussianMixture, KMeans, MiniBatchKMeans, SelfOrganizingMap
+from tfcluster import (
+    ConvergenceWarning,
+    GaussianMixture,
+    KMeans,
+    MiniBatchKMeans,
+    SelfOrganizingMap,
+)
 from tfcluster.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -135,12 +141,26 @@ def test_kmeans_from_a_stream_is_shifted_by_its_first_batch(iris):
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
 
-def _gmm_pair(X, k, covariance_type):
+def _gmm_pair(X, k, covariance_type, unit=1.0):
+    """float32 and float64 fits from the same rows, for a fixed number of EM steps:
+    a tol below float32's resolution of the lower bound would stop the two at
+    different iterations (as on the untransformed data). ``reg_covar`` is in
+    squared units of the data: scaled with them (``unit``), the fit is that of
+    the original data."""
     kw = dict(covariance_type=covariance_type, init_params="random_from_data", random_state=0)
-    return {
-        dtype: GaussianMixture(k, max_iter=200, tol=1e-6, dtype=dtype, **kw).fit(X)
-        for dtype in ("float32", "float64")
-    }
+    with pytest.warns(ConvergenceWarning):
+        return {
+            dtype: GaussianMixture(
+                k, max_iter=40, tol=0.0, reg_covar=1e-6 * unit**2, dtype=dtype, **kw
+            ).fit(X)
+            for dtype in ("float32", "float64")
+        }
+
+
+def _n_parameters(gm):
+    k, d = gm.means_.shape
+    cov = {"full": k * d * (d + 1) / 2, "tied": d * (d + 1) / 2, "diag": k * d, "spherical": k}
+    return cov[gm.covariance_type] + k * d + k - 1
 
 
 def _check_gmm(X, fits, tol=1e-3):
@@ -151,25 +171,41 @@ def _check_gmm(X, fits, tol=1e-3):
     np.testing.assert_allclose(
         gm.score_samples(X), truth, rtol=tol, atol=tol * np.abs(truth).mean()
     )
-    n_parameters = (gm.bic(X) + 2 * truth.sum()) / np.log(len(X))
-    assert n_parameters == pytest.approx(round(n_parameters), abs=1e-3 * abs(truth.sum()))
-    assert _relative(gm.aic(X), -2 * truth.sum() + (gm.aic(X) + 2 * gm.score(X) * len(X))) < tol
+    p = _n_parameters(gm)
+    assert _relative(gm.bic(X), -2 * truth.sum() + p * np.log(len(X))) < tol
+    assert _relative(gm.aic(X), -2 * truth.sum() + 2 * p) < tol
 
 
-@pytest.mark.parametrize(("kind", "value"), TRANSFORMS, ids=IDS)
+def _unit(kind, value):
+    return value if kind == "scale" else 1.0
+
+
+EXTREMES = [("shift", 1e8), ("scale", 1e-20), ("scale", 1e12)]
+EXTREME_IDS = ["shift1e+08", "scale1e-20", "scale1e+12"]
+MILDER = [("shift", 1e4), ("shift", 1e6), ("scale", 1e-12)]
+MILDER_IDS = ["shift10000", "shift1e+06", "scale1e-12"]
+
+
+@pytest.mark.parametrize(("kind", "value"), EXTREMES, ids=EXTREME_IDS)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_gaussian_mixture_far_and_at_extreme_scales_iris(iris, covariance_type, kind, value):
     X = _transformed(iris[0], kind, value)
-    _check_gmm(X, _gmm_pair(X, 3, covariance_type))
+    _check_gmm(X, _gmm_pair(X, 3, covariance_type, _unit(kind, value)))
 
 
-@pytest.mark.parametrize(
-    ("kind", "value"), [("shift", 1e8), ("scale", 1e-20)], ids=["1e8", "1e-20"]
-)
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "value"), MILDER, ids=MILDER_IDS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_gaussian_mixture_milder_transforms_iris(iris, covariance_type, kind, value):
+    X = _transformed(iris[0], kind, value)
+    _check_gmm(X, _gmm_pair(X, 3, covariance_type, _unit(kind, value)))
+
+
+@pytest.mark.parametrize(("kind", "value"), EXTREMES[:2], ids=EXTREME_IDS[:2])
 @pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
 def test_gaussian_mixture_far_and_at_extreme_scales_digits(digits, covariance_type, kind, value):
     X = _transformed(digits[0], kind, value)
-    _check_gmm(X, _gmm_pair(X, 5, covariance_type))
+    _check_gmm(X, _gmm_pair(X, 5, covariance_type, _unit(kind, value)))
 
 
 @pytest.mark.slow
@@ -179,17 +215,22 @@ def test_gaussian_mixture_far_and_at_extreme_scales_digits_all(
     digits, covariance_type, kind, value
 ):
     X = _transformed(digits[0], kind, value)
-    _check_gmm(X, _gmm_pair(X, 5, covariance_type))
+    _check_gmm(X, _gmm_pair(X, 5, covariance_type, _unit(kind, value)))
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("offset", [0.0, 1e6])
 def test_gaussian_mixture_fits_a_constant_column_in_float32(iris, covariance_type, offset):
     X = np.column_stack([iris[0], np.full(len(iris[0]), 7.0)]) + offset
-    fits = _gmm_pair(X, 3, covariance_type)
+    fits = {
+        dtype: GaussianMixture(
+            3, covariance_type=covariance_type, random_state=0, dtype=dtype
+        ).fit(X)
+        for dtype in ("float32", "float64")
+    }
     assert abs(fits["float32"].score(X) - fits["float64"].score(X)) < 1e-2
     truth = _log_likelihood(X, fits["float32"])
-    assert abs(fits["float32"].score(X) - truth.mean()) < 1e-2
+    assert abs(fits["float32"].score(X) - truth.mean()) < 1e-3 * abs(truth.mean())
 
 
 # Self-organizing map -----------------------------------------------------------------
@@ -245,7 +286,7 @@ def _model(head, d):
 
 @pytest.fixture(scope="module")
 def pixels(digits):
-    return digits[0][:400].astype(np.float32)
+    return digits[0][:120].astype(np.float32)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -258,7 +299,9 @@ def test_gmm_head_equals_estimator_at_every_batch_size(pixels, covariance_type):
         got = model.predict(pixels, batch_size=batch, verbose=0)
         np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=f"batch {batch}")
         got = log_prob.predict(pixels, batch_size=batch, verbose=0)
-        np.testing.assert_allclose(got, expected_log, rtol=1e-5, err_msg=f"batch {batch}")
+        # float32 log-densities of ~25 to ~170 in magnitude: 1e-5 of that
+        atol = 1e-5 * np.abs(expected_log).mean()
+        np.testing.assert_allclose(got, expected_log, atol=atol, err_msg=f"batch {batch}")
 
 
 def test_kmeans_and_som_heads_equal_estimators_at_every_batch_size(pixels, tmp_path):
