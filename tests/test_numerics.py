@@ -186,17 +186,14 @@ MILDER = [("shift", 1e4), ("shift", 1e6), ("scale", 1e-12)]
 MILDER_IDS = ["shift10000", "shift1e+06", "scale1e-12"]
 
 
-@pytest.mark.parametrize(("kind", "value"), EXTREMES, ids=EXTREME_IDS)
+IRIS_GMM = [pytest.param(*t, id=i) for t, i in zip(EXTREMES, EXTREME_IDS, strict=True)] + [
+    pytest.param(*t, id=i, marks=pytest.mark.slow) for t, i in zip(MILDER, MILDER_IDS, strict=True)
+]
+
+
+@pytest.mark.parametrize(("kind", "value"), IRIS_GMM)
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_gaussian_mixture_far_and_at_extreme_scales_iris(iris, covariance_type, kind, value):
-    X = _transformed(iris[0], kind, value)
-    _check_gmm(X, _gmm_pair(X, 3, covariance_type, _unit(kind, value)))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("kind", "value"), MILDER, ids=MILDER_IDS)
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_gaussian_mixture_milder_transforms_iris(iris, covariance_type, kind, value):
     X = _transformed(iris[0], kind, value)
     _check_gmm(X, _gmm_pair(X, 3, covariance_type, _unit(kind, value)))
 
