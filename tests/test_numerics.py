@@ -359,3 +359,23 @@ def test_float32_attributes_far_from_the_origin_are_float64(iris):
     assert near.cluster_centers_.dtype == np.float32
     assert far.cluster_centers_.dtype == np.float64
     np.testing.assert_allclose(far.cluster_centers_ - 1e6, near.cluster_centers_, atol=1e-4)
+
+
+# What float32 cannot hold ----------------------------------------------------------
+
+
+def test_a_column_float32_cannot_represent_next_to_the_others_warns():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(0, 1e18, 200), rng.normal(0, 1e-3, 200)])
+    with pytest.warns(UserWarning, match="dtype='float64'"):
+        KMeans(2, random_state=0).fit(X)
+    KMeans(2, random_state=0, dtype="float64").fit(X)  # no warning in float64
+
+
+def test_ill_defined_covariance_in_float32_names_float64():
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 0.0]]), 10, axis=0)
+    with pytest.raises(ValueError, match="reg_covar.*dtype='float64'"):
+        GaussianMixture(4, reg_covar=0.0, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="reg_covar") as info:
+        GaussianMixture(4, reg_covar=0.0, random_state=0, dtype="float64").fit(X)
+    assert "float64" not in str(info.value)
