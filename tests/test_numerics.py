@@ -283,12 +283,13 @@ def _model(head, d):
 
 @pytest.fixture(scope="module")
 def pixels(digits):
-    return digits[0][:120].astype(np.float32)
+    return digits[0][:400].astype(np.float32)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_gmm_head_equals_estimator_at_every_batch_size(pixels, covariance_type):
     gm = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(pixels)
+    pixels = pixels[:120]  # predicted one row at a time too
     model = _model(gm.as_layer("proba"), pixels.shape[1])
     log_prob = _model(gm.as_layer("log_prob"), pixels.shape[1])
     expected, expected_log = gm.predict_proba(pixels), gm.score_samples(pixels)
@@ -304,6 +305,7 @@ def test_gmm_head_equals_estimator_at_every_batch_size(pixels, covariance_type):
 def test_kmeans_and_som_heads_equal_estimators_at_every_batch_size(pixels, tmp_path):
     km = KMeans(6, random_state=0).fit(pixels)
     som = SelfOrganizingMap(3, 4, random_state=0).fit(pixels, num_iteration=300)
+    pixels = pixels[:120]  # predicted one row at a time too
     cases = [
         (km.as_layer("distances"), km.transform(pixels)),
         (km.as_layer("labels"), km.predict(pixels)),
