@@ -283,12 +283,13 @@ def _model(head, d):
 
 @pytest.fixture(scope="module")
 def pixels(digits):
-    return digits[0][:120].astype(np.float32)
+    return digits[0][:400].astype(np.float32)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_gmm_head_equals_estimator_at_every_batch_size(pixels, covariance_type):
     gm = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(pixels)
+    pixels = pixels[:120]  # predicted one row at a time too
     model = _model(gm.as_layer("proba"), pixels.shape[1])
     log_prob = _model(gm.as_layer("log_prob"), pixels.shape[1])
     expected, expected_log = gm.predict_proba(pixels), gm.score_samples(pixels)
@@ -304,6 +305,7 @@ def test_gmm_head_equals_estimator_at_every_batch_size(pixels, covariance_type):
 def test_kmeans_and_som_heads_equal_estimators_at_every_batch_size(pixels, tmp_path):
     km = KMeans(6, random_state=0).fit(pixels)
     som = SelfOrganizingMap(3, 4, random_state=0).fit(pixels, num_iteration=300)
+    pixels = pixels[:120]  # predicted one row at a time too
     cases = [
         (km.as_layer("distances"), km.transform(pixels)),
         (km.as_layer("labels"), km.predict(pixels)),
@@ -359,3 +361,23 @@ def test_float32_attributes_far_from_the_origin_are_float64(iris):
     assert near.cluster_centers_.dtype == np.float32
     assert far.cluster_centers_.dtype == np.float64
     np.testing.assert_allclose(far.cluster_centers_ - 1e6, near.cluster_centers_, atol=1e-4)
+
+
+# What float32 cannot hold ----------------------------------------------------------
+
+
+def test_a_column_float32_cannot_represent_next_to_the_others_warns():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(0, 1e18, 200), rng.normal(0, 1e-3, 200)])
+    with pytest.warns(UserWarning, match="dtype='float64'"):
+        KMeans(2, random_state=0).fit(X)
+    KMeans(2, random_state=0, dtype="float64").fit(X)  # no warning in float64
+
+
+def test_ill_defined_covariance_in_float32_names_float64():
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 0.0]]), 10, axis=0)
+    with pytest.raises(ValueError, match="reg_covar.*dtype='float64'"):
+        GaussianMixture(4, reg_covar=0.0, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="reg_covar") as info:
+        GaussianMixture(4, reg_covar=0.0, random_state=0, dtype="float64").fit(X)
+    assert "float64" not in str(info.value)

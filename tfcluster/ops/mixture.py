@@ -96,7 +96,8 @@ def log_gaussian_prob(x, means, prec_chol, covariance_type):
     """Log density of every row under every component: ``x [b, d]`` -> ``[b, k]``.
 
     Every type takes the difference ``x - means_j`` first (``[b, k, d]``, the
-    size of a chunk's block), then the product with ``U_j``: the GEMM
+    size of a chunk's block), then the product with ``U_j`` ("tied": the
+    difference of ``x @ U`` and ``means_j @ U``, one shared ``U``): the GEMM
     expansion ``x @ U_j - means_j @ U_j`` (or ``|x|^2 - 2 x.m + |m|^2``)
     cancels in float32 when a component is narrow (a near-constant feature
     gives ``U`` entries of 1e3), and its rounding depends on the batch size
@@ -109,8 +110,9 @@ def log_gaussian_prob(x, means, prec_chol, covariance_type):
         y = tf.einsum("bki,kij->bkj", diff, prec_chol)  # [b, k, d]
         maha = tf.reduce_sum(tf.square(y), axis=-1)  # [b, k]
     elif covariance_type == "tied":
-        diff = x[:, None, :] - means[None, :, :]  # [b, k, d]
-        y = tf.einsum("bki,ij->bkj", diff, prec_chol)  # [b, k, d]
+        # one shared U: the rows and the means mapped once, then their differences
+        # (not |a|^2 - 2 a.b + |b|^2); (x - m) @ U per component costs k times more
+        y = tf.matmul(x, prec_chol)[:, None, :] - tf.matmul(means, prec_chol)[None]  # [b, k, d]
         maha = tf.reduce_sum(tf.square(y), axis=-1)  # [b, k]
     elif covariance_type == "diag":
         # the difference before the square, not the expansion x^2 p - 2 x m p + m^2 p,
