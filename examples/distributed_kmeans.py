@@ -17,9 +17,11 @@ strategy sums them across replicas, so every worker ends with the centers of a
 single-device fit.
 """
 
-import argparse
+import argparse  # noqa: I001 (tfcluster before TensorFlow, see below)
 
 import numpy as np
+
+import tfcluster  # noqa: F401 first: the import of TensorFlow below prints no start-up lines
 import tensorflow as tf
 
 

@@ -294,3 +294,69 @@ def test_import_prints_no_tensorflow_start_up_lines():
         text=True,
     )
     assert shown.returncode == 0  # the escape hatch imports as usual
+
+
+# A quiet terminal (issue 14) ---------------------------------------------------------
+
+# TensorFlow's C++ (absl) log lines ("I0000 00:00:...", "E0000 ... cuInit"), absl's
+# "All log messages before absl::InitializeLog()", its Python loggers, libjpeg's lines.
+_TF_LINE = (
+    r"^([IWEF]\d{4} \d\d:\d\d|WARNING: All log messages before absl|WARNING:(tensorflow|absl)"
+    r"|.*(cuInit|cuda|oneDNN|cpu_feature_guard|TF_ENABLE_ONEDNN|rebuild TensorFlow)"
+    r"|Improper call to JPEG library)"
+)
+
+
+def _clean_env():
+    return {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "TFCLUSTER"))}
+
+
+def test_help_and_version_are_instant_and_import_no_tensorflow():
+    import time
+
+    env = _clean_env()
+    for flag, text in (("--help", "images"), ("--version", "tfcluster ")):
+        start = time.perf_counter()
+        run = subprocess.run(
+            [sys.executable, "-m", "tfcluster", flag],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        elapsed = time.perf_counter() - start
+        assert run.returncode == 0 and text in run.stdout and run.stderr == ""
+        assert elapsed < 5, f"tfcluster {flag} took {elapsed:.1f} s"
+    code = (
+        "import sys; from tfcluster.cli import main; main(['--help']); main(['--version']); "
+        "import tfcluster; tfcluster.__version__; "
+        "print('TensorFlow imported:', 'tensorflow' in sys.modules, file=sys.stderr)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.stderr.strip() == "TensorFlow imported: False"
+
+
+def test_images_prints_no_tensorflow_or_decoder_line(tmp_path):
+    import re
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    info = make_image_folder(src)
+    run = subprocess.run(
+        [sys.executable, "-m", "tfcluster", "images", str(src), "--out", str(out), "--k", "3",
+         *FAST],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = (run.stdout + run.stderr).splitlines()
+    assert [line for line in lines if re.match(_TF_LINE, line)] == []
+    # stderr holds tfcluster's own lines only: one per skipped file
+    assert sorted(run.stderr.splitlines()) == sorted(
+        line for line in run.stderr.splitlines() if line.startswith("skipped: ")
+    )
+    assert len(run.stderr.splitlines()) == len(info["corrupt"])
+    # libjpeg's own line about the truncated file goes with it to skipped.csv only
+    skipped = dict(_rows(str(out), "skipped.csv")[1:])
+    assert "Improper call to JPEG library" in skipped["truncated.jpg"]
+    assert "Improper call to JPEG library" not in run.stderr

@@ -175,3 +175,45 @@ def test_model_selection_example_picks_three_full_components(capsys):
     assert "chosen: {'gmm__covariance_type': 'full', 'gmm__n_components': 3}" in out
     ari = float(out.rsplit("species: ", 1)[1])
     assert ari > 0.85  # the three iris species, as the best known mixtures find them
+
+
+# scikit-learn's warning class and object arrays (issue 14) ---------------------------
+
+
+def test_convergence_warning_is_scikit_learns_too(X):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning as SKConvergenceWarning
+    from sklearn.utils._testing import ignore_warnings
+
+    import tfcluster
+
+    same = np.zeros((10, 2))  # fewer distinct points than clusters
+    for expected in (SKConvergenceWarning, tfcluster.ConvergenceWarning):
+        with pytest.warns(expected, match="distinct clusters"):
+            KMeans(3, random_state=0).fit(same)
+        with pytest.warns(expected, match="did not converge"):
+            GaussianMixture(3, max_iter=1, random_state=0).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=SKConvergenceWarning)
+        KMeans(3, random_state=0).fit(same)
+        GaussianMixture(3, max_iter=1, random_state=0).fit(X)
+        ignore_warnings(category=SKConvergenceWarning)(MiniBatchKMeans(3).fit)(same)
+
+
+@pytest.mark.parametrize("name", sorted(ESTIMATORS))
+def test_numeric_object_arrays_fit_as_numbers(name, X):
+    # as scikit-learn's check_array: X.astype(object) holding numbers is converted
+    numeric = ESTIMATORS[name]().fit(X)
+    objects = ESTIMATORS[name]().fit(X.astype(object))
+    np.testing.assert_array_equal(objects.predict(X.astype(object)), numeric.predict(X))
+    weighted = X.astype(object)
+    if name != "som":  # online SOM takes no sample_weight
+        ESTIMATORS[name]().fit(weighted, sample_weight=np.ones(len(X), dtype=object))
+    weighted[0, 0] = {"foo": "bar"}
+    with pytest.raises(TypeError, match="argument must be a string or a real number"):
+        ESTIMATORS[name]().fit(weighted)
+    weighted[0, 0] = "a"
+    with pytest.raises(ValueError, match="real numbers only"):
+        ESTIMATORS[name]().fit(weighted)

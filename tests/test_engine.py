@@ -5,11 +5,19 @@ counts the traces that more fits add with ``trace_counts()``: the bounds here
 are the ones the README documents.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfcluster import GaussianMixture, KMeans, MiniBatchKMeans, SelfOrganizingMap
+from tfcluster import (
+    ConvergenceWarning,
+    GaussianMixture,
+    KMeans,
+    MiniBatchKMeans,
+    SelfOrganizingMap,
+)
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, trace_counts
 
 
@@ -151,3 +159,63 @@ def test_metrics_over_k_trace_once_per_bucket():
             calinski_harabasz_score(X, labels), sk.calinski_harabasz_score(X, labels), rtol=1e-4
         )
     assert _added(before, "metrics.") == {}
+
+
+def test_choosing_k_on_new_data_adds_no_trace_and_no_xla_compile():
+    """Programs have free shapes: after one fit on other data (another n_features),
+    a sweep over k on the digits traces nothing, and small data compile no XLA kernel."""
+    from tfcluster.datasets import load_digits
+
+    X = load_digits()[0]
+    other = _data(300, d=10, seed=1)
+    KMeans(3, random_state=0).fit(other)
+    GaussianMixture(3, covariance_type="diag", random_state=0).fit(other)
+    before = trace_counts()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for k in range(2, 13):
+            KMeans(k, random_state=0).fit(X)
+        for k in range(2, 9):
+            GaussianMixture(k, covariance_type="diag", random_state=0).fit(X)
+    assert _added(before, "") == {}
+
+
+def test_small_data_run_the_kernels_as_plain_ops_with_the_same_results(monkeypatch):
+    """Below XLA_MIN_ROWS the kernels are plain TensorFlow ops and the fit loops are
+    not padded; forcing XLA (and padding) on the same data gives the same fit."""
+    from tfcluster._engine import compile as engine
+    from tfcluster.datasets import load_digits
+
+    X = load_digits()[0]
+    plain = KMeans(10, random_state=0, dtype="float64").fit(X)
+    gm_plain = GaussianMixture(4, covariance_type="full", random_state=0).fit(X[:600])
+    before = trace_counts()
+    monkeypatch.setattr(engine, "XLA_MIN_ROWS", 0)
+    xla = KMeans(10, random_state=0, dtype="float64").fit(X)
+    gm_xla = GaussianMixture(4, covariance_type="full", random_state=0).fit(X[:600])
+    assert _added(before, "_nearest")  # the XLA kernels did compile this time
+    np.testing.assert_array_equal(plain.labels_, xla.labels_)
+    assert plain.n_iter_ == xla.n_iter_
+    np.testing.assert_allclose(plain.inertia_, xla.inertia_, rtol=1e-12)
+    np.testing.assert_allclose(plain.cluster_centers_, xla.cluster_centers_, rtol=1e-10)
+    np.testing.assert_array_equal(gm_plain.predict(X[:600]), gm_xla.predict(X[:600]))
+    np.testing.assert_allclose(gm_plain.lower_bound_, gm_xla.lower_bound_, rtol=1e-5)
+
+
+def test_programs_use_xla_kernels_from_xla_min_rows():
+    """The XLA decision is part of a program's key: fewer rows than XLA_MIN_ROWS
+    trace a plain program, more (or a dataset) one whose kernels compile."""
+    from tfcluster._engine import XLA_MIN_ROWS, xla_active
+
+    seen = []
+
+    def fn(x):
+        seen.append(xla_active())
+        return tf.constant(0.0)
+
+    prog = Program(fn, "test.xla", rows=(0,), free_shapes=True)
+    for n in (10, XLA_MIN_ROWS - 1, XLA_MIN_ROWS, 3 * XLA_MIN_ROWS, 50):
+        prog(tf.ones([n, 3]))
+    prog(tf.data.Dataset.from_tensor_slices(tf.ones([5, 3])).batch(2))
+    assert seen == [False, True, True]  # small rows, large rows, a dataset: three traces
+    assert trace_counts()["test.xla"] == 3

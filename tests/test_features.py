@@ -167,3 +167,19 @@ def test_folders_without_images(tmp_path, embedder):
         embedder.embed(str(tmp_path / "bad"))
     with pytest.raises(FileNotFoundError, match="does not exist"):
         list_images(tmp_path / "missing")
+
+
+def test_decoder_lines_are_kept_off_the_terminal_and_the_rest_is_not(capfd):
+    from tfcluster._image_io import decoder_messages, short_reason
+
+    with decoder_messages() as lines:
+        os.write(2, b"Improper call to JPEG library in state 201\nsomething else\n")
+    assert lines == ["Improper call to JPEG library in state 201"]
+    assert capfd.readouterr().err == "something else\n"
+    with pytest.raises(KeyboardInterrupt), decoder_messages() as lines:
+        os.write(2, b"Premature end of JPEG file\nstill shown\n")
+        raise KeyboardInterrupt
+    assert lines == ["Premature end of JPEG file"]
+    assert capfd.readouterr().err == "still shown\n"
+    reason = "jpeg::Uncompress failed. (decoder: Improper call to JPEG library in state 201)"
+    assert short_reason(reason) == "jpeg::Uncompress failed."

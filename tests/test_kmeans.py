@@ -439,3 +439,60 @@ def test_array_init_with_auto_n_init_runs_once_as_scikit_learn():
         ref = SKKMeans(3, init=X[:3], n_init="auto").fit(X)
     np.testing.assert_array_equal(ours.labels_, ref.labels_)
     np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-10)
+
+
+# scikit-learn's algorithm and verbose (issue 14) ------------------------------------
+
+
+def test_algorithm_accepts_scikit_learns_names(iris):
+    X, _ = iris
+    init = X[[0, 60, 120]]
+    base = KMeans(3, init=init, dtype="float64").fit(X)
+    ref = SKKMeans(3, init=init, n_init=1, algorithm="elkan").fit(X)
+    for algorithm in ("lloyd", "elkan"):
+        km = KMeans(3, init=init, dtype="float64", algorithm=algorithm).fit(X)
+        np.testing.assert_array_equal(km.cluster_centers_, base.cluster_centers_)
+        np.testing.assert_array_equal(km.labels_, ref.labels_)  # Elkan ends where Lloyd does
+        assert km.n_iter_ == ref.n_iter_
+    km = clone(KMeans(3, init=init, dtype="float64")).set_params(algorithm="elkan")
+    assert km.get_params()["algorithm"] == "elkan" and "algorithm" in repr(km)
+    np.testing.assert_array_equal(km.fit(X).labels_, base.labels_)
+    for removed in ("auto", "full", "Lloyd"):  # names scikit-learn no longer accepts either
+        with pytest.raises(ValueError, match="'lloyd', 'elkan'"):
+            KMeans(3, algorithm=removed).fit(X)
+
+
+def _numbers(line):
+    import re
+
+    return [float(t) for t in re.findall(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?", line)]
+
+
+def test_verbose_prints_as_scikit_learn_on_stdout(iris, capfd):
+    X, _ = iris
+    init = X[[0, 60, 120]]
+    quiet = KMeans(3, init=init, dtype="float64").fit(X)
+    assert capfd.readouterr() == ("", "")  # verbose=0: nothing at all
+    km = KMeans(3, init=init, dtype="float64", verbose=1).fit(X)
+    ours = capfd.readouterr()
+    assert ours.err == ""
+    SKKMeans(3, init=init, n_init=1, verbose=1).fit(X)
+    theirs = capfd.readouterr().out.strip().splitlines()
+    ours = ours.out.strip().splitlines()
+    assert len(ours) == len(theirs) == km.n_iter_ + 2  # init, one per iteration, converged
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.split(",")[0].split(":")[0] == b.split(",")[0].split(":")[0]
+        np.testing.assert_allclose(_numbers(a), _numbers(b), rtol=1e-9)
+    assert ours[-1] == f"Converged at iteration {km.n_iter_ - 1}: strict convergence."
+    # printing between iterations runs the same Lloyd: the same result as the compiled loop
+    np.testing.assert_array_equal(km.cluster_centers_, quiet.cluster_centers_)
+    assert (km.n_iter_, km.inertia_) == (quiet.n_iter_, quiet.inertia_)
+
+
+def test_verbose_reports_convergence_by_tol(iris, capfd):
+    X, _ = iris
+    km = KMeans(3, init=X[[0, 60, 120]], dtype="float64", tol=1e-2, verbose=1).fit(X)
+    last = capfd.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"Converged at iteration {km.n_iter_ - 1}: center shift ")
+    assert last.endswith(f"within tolerance {float(np.mean(X.var(axis=0))) * 1e-2}.")
+    assert km.converged_

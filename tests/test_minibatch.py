@@ -118,3 +118,66 @@ def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, die_on_cal
     np.testing.assert_array_equal(mbk.cluster_centers_, ref.cluster_centers_)
     with pytest.raises(ValueError, match="another fit"):
         MiniBatchKMeans(9, **params).fit(X, checkpoint_dir=tmp_path)
+
+
+# scikit-learn's verbose output and warnings (issue 14) ------------------------------
+
+
+def test_verbose_prints_as_scikit_learn_on_stdout(iris, capfd):
+    X, _ = iris
+    kw = dict(batch_size=20, random_state=0, n_init=2, init="random")
+    quiet = MiniBatchKMeans(3, **kw).fit(X)
+    assert capfd.readouterr() == ("", "")  # verbose=0: nothing at all
+    mbk = MiniBatchKMeans(3, verbose=1, **kw).fit(X)
+    out = capfd.readouterr()
+    assert out.err == ""
+    lines = out.out.strip().splitlines()
+    n_steps = 100 * len(X) // 20
+    assert lines[:4:2] == ["Init 1/2 with method random", "Init 2/2 with method random"]
+    assert lines[1].startswith("Inertia for init 1/2: ")
+    assert lines[4] == f"Minibatch step 1/{n_steps}: initialised the ewa inertia"
+    steps = [line for line in lines if line.startswith("Minibatch step")]
+    assert len(steps) == mbk.n_steps_
+    assert steps[-1].startswith(f"Minibatch step {mbk.n_steps_}/{n_steps}: ewa inertia: ")
+    assert lines[-1] == (
+        f"Converged (lack of improvement in inertia) at step {mbk.n_steps_}/{n_steps}"
+    )
+    # one step per call gives the compiled loop's result
+    np.testing.assert_array_equal(mbk.cluster_centers_, quiet.cluster_centers_)
+    assert mbk.n_steps_ == quiet.n_steps_
+    # scikit-learn's lines for the same settings start the same way
+    SKMiniBatchKMeans(3, verbose=1, **kw).fit(X)
+    theirs = capfd.readouterr().out.strip().splitlines()
+    assert theirs[:4:2] == lines[:4:2] and theirs[1].startswith("Inertia for init 1/2: ")
+    assert theirs[-1].startswith("Converged (lack of improvement in inertia) at step ")
+
+
+def test_verbose_on_a_dataset_prints_the_last_step(capfd):
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    ds = tf.data.Dataset.from_tensor_slices(X).batch(50)
+    mbk = MiniBatchKMeans(2, max_iter=2, max_no_improvement=None, verbose=1, random_state=0)
+    mbk.fit(ds)
+    steps = [line for line in capfd.readouterr().out.splitlines() if "step" in line]
+    assert mbk.n_steps_ == 8 and len(steps) == 1  # the steps stay one compiled call
+    assert steps[0].startswith("Minibatch step 8: ewa inertia: ")
+    assert np.isfinite(float(steps[0].split()[-1]))
+
+
+def test_adjusted_init_size_and_n_init_warn_as_scikit_learn(iris):
+    X, _ = iris
+    cases = [
+        (dict(init_size=2), "init_size=2 should be larger than n_clusters=3"),
+        (dict(init=X[:3], n_init=3), "performing only one init in MiniBatchKMeans instead of n"),
+    ]
+    for kw, message in cases:
+        with pytest.warns(RuntimeWarning, match=message):
+            SKMiniBatchKMeans(3, random_state=0, **kw).fit(X)
+        with pytest.warns(RuntimeWarning, match=message) as record:
+            MiniBatchKMeans(3, random_state=0, **kw).fit(X)
+        assert record[0].filename == __file__  # attributed to the caller's fit
+    # init_size below n_clusters becomes 3 * n_clusters rows, as in scikit-learn
+    with pytest.warns(RuntimeWarning, match="init_size=2"):
+        assert MiniBatchKMeans(3, init_size=2)._init_size(len(X)) == 9
+    with pytest.warns(RuntimeWarning, match="init_size=2"):
+        assert MiniBatchKMeans(3, init_size=2)._init_size(5) == 5
+    assert MiniBatchKMeans(3, batch_size=20)._init_size(len(X)) == 60

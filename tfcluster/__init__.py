@@ -5,32 +5,52 @@ TensorFlow ops, with metrics, k selection, plots, an image pipeline and Keras
 heads around them. See README.md.
 """
 
-from tfcluster._quiet import import_tensorflow
+import importlib
+import importlib.util
 
-import_tensorflow()  # before anything imports TensorFlow: no C++ start-up lines
+from tfcluster._quiet import install_quiet_import, when_imported
 
-from tfcluster import layers, metrics, plot, selection
-from tfcluster._base import ConvergenceWarning, NotFittedError
-from tfcluster._dec import DeepClustering
-from tfcluster._minibatch import MiniBatchKMeans
-from tfcluster.features import ImageEmbedder
-from tfcluster.kmeans import KMeans, kmeans_plusplus
-from tfcluster.metrics import (
-    adjusted_rand_score,
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    normalized_mutual_info_score,
-    silhouette_samples,
-    silhouette_score,
-)
-from tfcluster.mixture import GaussianMixture
-from tfcluster.pipeline import ImageClusterer
-from tfcluster.selection import SweepResult, suggest_k, sweep
-from tfcluster.som import SelfOrganizingMap
+# Nothing here imports TensorFlow: the public names are imported on first use
+# (PEP 562), so ``tfcluster --help`` starts in a fraction of a second; the first
+# ``import tensorflow`` after this one (by tfcluster or the user) prints no C++
+# start-up lines on the terminal (see ``tfcluster._quiet``).
+install_quiet_import()
+# Keras finds tfcluster's layers in a .keras file once they are registered, which
+# importing ``tfcluster.layers`` does: at once if Keras is here, else right after it
+# and TensorFlow are imported (nothing heavy is imported for that).
+when_imported(("tensorflow", "keras"), lambda: importlib.import_module("tfcluster.layers"))
+
+_PUBLIC = {
+    "ConvergenceWarning": "tfcluster._base",
+    "NotFittedError": "tfcluster._base",
+    "DeepClustering": "tfcluster._dec",
+    "MiniBatchKMeans": "tfcluster._minibatch",
+    "ImageEmbedder": "tfcluster.features",
+    "KMeans": "tfcluster.kmeans",
+    "kmeans_plusplus": "tfcluster.kmeans",
+    "adjusted_rand_score": "tfcluster.metrics",
+    "calinski_harabasz_score": "tfcluster.metrics",
+    "davies_bouldin_score": "tfcluster.metrics",
+    "normalized_mutual_info_score": "tfcluster.metrics",
+    "silhouette_samples": "tfcluster.metrics",
+    "silhouette_score": "tfcluster.metrics",
+    "GaussianMixture": "tfcluster.mixture",
+    "ImageClusterer": "tfcluster.pipeline",
+    "SweepResult": "tfcluster.selection",
+    "suggest_k": "tfcluster.selection",
+    "sweep": "tfcluster.selection",
+    "SelfOrganizingMap": "tfcluster.som",
+    "BayesianGaussianMixture": "tfcluster.bayesian_mixture",
+    "BisectingKMeans": "tfcluster.bisecting",
+    "SphericalKMeans": "tfcluster.spherical",
+}
+_SUBMODULES = ("layers", "metrics", "plot", "selection")
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianGaussianMixture",
+    "BisectingKMeans",
     "ConvergenceWarning",
     "DeepClustering",
     "GaussianMixture",
@@ -40,6 +60,7 @@ __all__ = [
     "MiniBatchKMeans",
     "NotFittedError",
     "SelfOrganizingMap",
+    "SphericalKMeans",
     "SweepResult",
     "adjusted_rand_score",
     "calinski_harabasz_score",
@@ -56,3 +77,21 @@ __all__ = [
     "sweep",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """Import a public name, or a submodule, on first use (PEP 562)."""
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    elif name in _SUBMODULES or (
+        not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}") is not None
+    ):  # ``tfcluster.kmeans`` after ``import tfcluster``, as when everything was imported
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later uses skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -23,6 +23,7 @@ __all__ = [
     "NotFittedError",
     "check_is_fitted",
     "clone",
+    "convergence_warning",
     "check_option",
     "check_positive_int",
     "check_number",
@@ -34,7 +35,12 @@ __all__ = [
 
 class ConvergenceWarning(UserWarning):
     """A fit ended in a degenerate or unfinished state (fewer distinct clusters
-    than asked, EM stopped by ``max_iter`` before ``tol``)."""
+    than asked, EM stopped by ``max_iter`` before ``tol``).
+
+    Once scikit-learn is imported, the warning issued is also an instance of
+    ``sklearn.exceptions.ConvergenceWarning``, so scikit-learn's filters,
+    ``ignore_warnings`` and ``pytest.warns`` with its class apply too.
+    """
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -47,16 +53,28 @@ class NotFittedError(ValueError, AttributeError):
 
 
 @functools.cache
-def _not_fitted_with(sklearn_error: type) -> type:
-    """A NotFittedError that is also scikit-learn's ``sklearn_error``."""
-    return type("NotFittedError", (NotFittedError, sklearn_error), {"__module__": __name__})
+def _bridged_with(own: type, sklearn_class: type) -> type:
+    """A subclass of ``own`` that is also scikit-learn's ``sklearn_class``."""
+    return type(own.__name__, (own, sklearn_class), {"__module__": __name__})
+
+
+def _bridged(own: type) -> type:
+    """``own``, or once scikit-learn is imported, ``own`` bridged to the
+    ``sklearn.exceptions`` class of the same name."""
+    exceptions = sys.modules.get("sklearn.exceptions")
+    if exceptions is None:
+        return own
+    return _bridged_with(own, getattr(exceptions, own.__name__))
 
 
 def _not_fitted_error() -> type:
-    exceptions = sys.modules.get("sklearn.exceptions")
-    if exceptions is None:
-        return NotFittedError
-    return _not_fitted_with(exceptions.NotFittedError)
+    return _bridged(NotFittedError)
+
+
+def convergence_warning() -> type:
+    """The category to warn with: ConvergenceWarning, bridged to scikit-learn's
+    once scikit-learn is imported (see ``ConvergenceWarning``)."""
+    return _bridged(ConvergenceWarning)
 
 
 class BaseEstimator:

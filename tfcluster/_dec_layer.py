@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from tfcluster._base import check_is_fitted, check_number, check_positive_int
 from tfcluster._validation import check_array, check_dense
-from tfcluster.ops.distances import squared_distances
+from tfcluster.ops.distances import exact_squared_distances
 
 __all__ = ["ClusteringLayer", "student_t_assignment", "target_distribution", "clustering_loss"]
 
@@ -270,7 +270,8 @@ class ClusteringLayer(InputChecked, keras.layers.Layer):
 
     def call(self, inputs):
         x = layer_inputs(self, inputs, *self._n_features())
-        d2 = squared_distances(x, tf.convert_to_tensor(self.clusters))  # [b, k]
+        # from the differences: the same q for a row whatever the batch (Keras predicts in 32s)
+        d2 = exact_squared_distances(x, tf.convert_to_tensor(self.clusters))  # [b, k]
         return student_t_assignment(d2, self.alpha)
 
     def compute_output_shape(self, input_shape):

@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfcluster._engine import Program
+from tfcluster._engine import Program, chunk_size
 from tfcluster._validation import (
     check_array,
     check_n_features,
@@ -232,7 +232,7 @@ def _moments_fn(source, shift, *, chunk_size: int, wide: bool):
     return reduce_batches(stats, init, source, chunk_size)
 
 
-_moments = Program(_moments_fn, "driver.moments", rows=(0,), autograph=False)
+_moments = Program(_moments_fn, "driver.moments", rows=(0,), free_shapes=True, autograph=False)
 
 
 def moments(data: Data):
@@ -259,7 +259,7 @@ def moments(data: Data):
         head = data.x[: chunk_rows(data.n_features)]
     shift = tf.reduce_mean(head, axis=0) if int(head.shape[0]) else tf.zeros([data.n_features])
     shift = tf.cast(shift, data.dtype)
-    chunk = chunk_rows(data.n_features)
+    chunk = chunk_size(data.n_samples, data.n_features)  # small data: one shape for every d
     out = call(_moments, data.source, shift, chunk_size=chunk, wide=False)
     if not all(np.all(np.isfinite(v.numpy())) for v in out[:3]):
         # the sums of squares overflowed the data's dtype: again, in float64

@@ -7,12 +7,16 @@ images of one size, and finding out why a file could not be decoded.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 import warnings
 
 import numpy as np
 import tensorflow as tf
+
+from tfcluster._quiet import captured_stderr
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -23,6 +27,8 @@ __all__ = [
     "array_batches",
     "dataset_batches",
     "decode_failure",
+    "decoder_messages",
+    "short_reason",
 ]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -154,19 +160,67 @@ def _over_pixel_limit(path: str, max_pixels: int) -> str | None:
 _TF_NOISE = re.compile(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]")
 
 
+# What the C image decoders (libjpeg, libpng) print straight to file descriptor 2
+# about a damaged file: kept off the terminal, reported with the file instead.
+_DECODER_LINES = re.compile(
+    r"^(Improper call to JPEG library|Premature end of JPEG file|Corrupt JPEG data|"
+    r"Not a JPEG file|Invalid JPEG file structure|Bogus |Unsupported JPEG|"
+    r"Huffman table|Quantization table|JPEG datastream|Invalid SOS|Unsupported marker|"
+    r"Warning: unknown JFIF|libpng (warning|error))"
+)
+
+
+_DECODER_NOTE = " (decoder: "
+
+
+@contextlib.contextmanager
+def decoder_messages():
+    """Keep the decoders' own lines off the terminal for the block.
+
+    Yields the list the decoder lines are appended to after the block; any
+    other line written to file descriptor 2 meanwhile is written to
+    ``sys.stderr`` again, unchanged.
+    """
+    found: list[str] = []
+    captured = None
+    try:
+        with captured_stderr() as captured:
+            yield found
+    finally:  # also when the block raises: nothing else written meanwhile is lost
+        for line in captured.lines() if captured is not None else ():
+            if _DECODER_LINES.match(line):
+                found.append(line.strip())
+            else:
+                print(line, file=sys.stderr)
+
+
 def decode_failure(path: str) -> str | None:
-    """Why ``path`` cannot be read as an image (one line), or None if it can."""
+    """Why ``path`` cannot be read as an image (one line), or None if it can.
+
+    What the decoder printed about the file (libjpeg's "Improper call to JPEG
+    library ...") is appended to the reason instead of reaching the terminal.
+    """
     try:
         with open(path, "rb") as f:
             contents = f.read()
     except OSError as exc:
         return exc.strerror or str(exc)
-    try:
-        tf.io.decode_image(contents, channels=3, expand_animations=False)
-    except (tf.errors.OpError, ValueError) as exc:
-        message = getattr(exc, "message", None) or str(exc)
-        return _TF_NOISE.sub("", message).strip().splitlines()[0]
-    return None
+    reason = None
+    with decoder_messages() as lines:
+        try:
+            tf.io.decode_image(contents, channels=3, expand_animations=False)
+        except (tf.errors.OpError, ValueError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            reason = _TF_NOISE.sub("", message).strip().splitlines()[0]
+    if reason is not None and lines:
+        reason += f"{_DECODER_NOTE}{'; '.join(dict.fromkeys(lines))})"
+    return reason
+
+
+def short_reason(reason: str) -> str:
+    """``reason`` without the decoder's own lines (for the terminal; the full
+    reason goes to skipped.csv)."""
+    return reason.split(_DECODER_NOTE, 1)[0]
 
 
 def _finish(images, size: int, preprocess):

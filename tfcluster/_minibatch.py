@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -51,9 +53,16 @@ def _sample_fn(source, n_rows, seed, *, chunk):
 
 # Sizes and rules go in as tensors: one trace per (dtype, n_features, k) for
 # every n_samples, batch_size, max_iter, tol, ratio and max_no_improvement.
-_fit = Program(_fit_fn, "minibatch.fit", rows=(0,))
-_step = Program(_step_fn, "minibatch.step", rows=(1, 2))
-_sample = Program(_sample_fn, "minibatch.sample", rows=(0,))
+_fit = Program(_fit_fn, "minibatch.fit", rows=(0,), free_shapes=True)
+_step = Program(_step_fn, "minibatch.step", rows=(1, 2), free_shapes=True)
+_sample = Program(_sample_fn, "minibatch.sample", rows=(0,), free_shapes=True)
+
+
+def _init_name(init) -> str:
+    """How scikit-learn's verbose output names an init."""
+    if isinstance(init, str):
+        return init
+    return getattr(init, "__name__", "callable") if callable(init) else "array"
 
 
 def _scalar(value, dtype=tf.int32):
@@ -87,7 +96,12 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             largest count is moved onto a batch row.
         compute_labels: compute ``labels_`` and ``inertia_`` on the whole data
             after fitting.
-        random_state, dtype, verbose: as KMeans.
+        verbose: print progress on stdout as scikit-learn does: each
+            initialisation's inertia, then every step's smoothed (ewa) batch
+            inertia and why the fit stopped. On in-memory data the loop then
+            returns to Python after every step; on a ``tf.data.Dataset`` the
+            steps stay one compiled loop and only the last one is printed.
+        random_state, dtype: as KMeans.
 
     Attributes:
         cluster_centers_: ``[n_clusters, n_features]``.
@@ -153,28 +167,54 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         return check_dtype(self.dtype)
 
     def _n_init(self) -> int:
-        if not isinstance(self.init, str) and not callable(self.init):
-            return 1
         if self.n_init == "auto":
-            return 1 if self.init == "k-means++" else 3
+            return 1 if not isinstance(self.init, str) or self.init == "k-means++" else 3
+        if not isinstance(self.init, str) and not callable(self.init):
+            if self.n_init != 1:  # as scikit-learn
+                warnings.warn(
+                    "Explicit initial center position passed: performing only one init "
+                    f"in {type(self).__name__} instead of n_init={self.n_init}.",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+            return 1
         return self.n_init
+
+    def _init_size(self, n_samples: int) -> int:
+        """Rows drawn for the initialisation, as scikit-learn sets them."""
+        init_size = self.init_size
+        if init_size is None:
+            init_size = max(3 * min(self.batch_size, n_samples), 3 * self.n_clusters)
+        elif init_size < self.n_clusters:
+            warnings.warn(
+                f"init_size={init_size} should be larger than n_clusters={self.n_clusters}. "
+                "Setting it to min(3*n_clusters, n_samples)",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            init_size = 3 * self.n_clusters
+        return min(init_size, n_samples)
 
     def _initial_centers(self, data, n_samples, seed, mean):
         """Best of ``n_init`` initialisations on ``init_size`` rows drawn by weight."""
-        init_size = self.init_size or max(3 * self.batch_size, 3 * self.n_clusters)
-        init_size = max(min(init_size, n_samples), self.n_clusters)
-        seeds = tf.random.experimental.stateless_split(seed, self._n_init() + 1)
+        init_size = self._init_size(n_samples)
+        n_init = self._n_init()
+        seeds = tf.random.experimental.stateless_split(seed, n_init + 1)
         chunk = chunk_size(data.n_samples, bucket(self.n_clusters))
         rows = call(_sample, data.source, _scalar(init_size), seeds[-1], chunk=chunk)
         ones = tf.ones(tf.shape(rows)[:1], data.dtype)  # drawn by weight: each counts once
         n_rows = int(rows.shape[0])
         sample = Data((rows, ones), data.n_features, n_rows, data.dtype, weighted=False)
         best = None
-        for run in range(self._n_init()):
+        for run in range(n_init):
+            if self.verbose:
+                print(f"Init {run + 1}/{n_init} with method {_init_name(self.init)}")
             scalable = isinstance(self.init, str) and self.init == "k-means||"
             source = data if scalable or not isinstance(self.init, str) else sample
             centers = initial_centers(self.init, source, self.n_clusters, seeds[run], mean)
             _, inertia = assign(sample, centers)
+            if self.verbose:
+                print(f"Inertia for init {run + 1}/{n_init}: {inertia}")
             if best is None or inertia < best[0]:
                 best = (inertia, centers)
         return best[1]
@@ -228,14 +268,19 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             restored = saved.restore()
             if restored is not None:
                 state = tuple(tf.constant(restored[name]) for name in _STATE)
+        every = None if saved is None else checkpoint_every  # None: one compiled call
+        if self.verbose and not data.streamed:
+            every = 1  # back to Python after every step, to print it
         while int(state[2]) < n_steps and not bool(state[-1]):
             done = int(state[2])
-            limit = n_steps if saved is None else min(done + checkpoint_every, n_steps)
+            limit = n_steps if every is None else min(done + every, n_steps)
             segment = source.skip(done).take(limit - done) if data.streamed else source
             steps = tf.constant(min(limit, 2**31 - 1))  # a tensor: one trace for all segments
             state = call(_fit, segment, state, steps, _scalar(batch_size), seed_fit, *rules)
             if saved is not None:
                 saved.save(_as_dict(state))
+            if self.verbose:
+                self._report(state, None if data.streamed else n_steps)
             if data.streamed and int(state[2]) < limit:
                 break  # the dataset ran out: max_iter passes are done
         centers, counts, steps, seen = state[0], state[1], int(state[2]), int(state[3])
@@ -251,6 +296,20 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         if self.compute_labels:
             self._check_distinct(self.labels_)
         return self
+
+    def _report(self, state, n_steps) -> None:
+        """Print the last step of ``state`` as scikit-learn's verbose MiniBatchKMeans."""
+        step, ewa, stale, stop = int(state[2]), float(state[5]), int(state[7]), bool(state[-1])
+        of = "" if n_steps is None else f"/{n_steps}"
+        if np.isnan(ewa):  # the first step only starts the moving average
+            print(f"Minibatch step {step}{of}: initialised the ewa inertia")
+        else:
+            print(f"Minibatch step {step}{of}: ewa inertia: {ewa}")
+        limit = self.max_no_improvement
+        if stop and limit is not None and stale >= limit:
+            print(f"Converged (lack of improvement in inertia) at step {step}{of}")
+        elif stop:
+            print(f"Converged (small centers change) at step {step}{of}")
 
     def partial_fit(self, X, y=None, sample_weight=None) -> MiniBatchKMeans:
         """Update the centers with one mini-batch ``X`` (in memory).

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from tfcluster._base import ConvergenceWarning
 from tfcluster._driver import Data, call
-from tfcluster._engine import Program, bucket, chunk_size, pad_rows
+from tfcluster._engine import XLA_MIN_ROWS, Program, bucket, chunk_size, pad_rows
 from tfcluster._validation import _to_numpy, largest_value
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import gather_rows
@@ -103,16 +103,30 @@ def check_precisions_init(precisions_init, covariance_type: str, k: int, d: int,
 def fit_bucket(data: Data, k: int, covariance_type: str) -> int:
     """The component bucket of a fit on ``data``: ``bucket(k)``, or ``k`` to a
     multiple of 8 when one EM pass outweighs a trace (its work per row and
-    component is ``d`` for "diag"/"spherical", ``d * d`` for "full"/"tied")."""
+    component is ``d`` for "diag"/"spherical", ``d * d`` for "full"/"tied").
+    On small data (no XLA kernels, see ``_engine.XLA_MIN_ROWS``) ``k`` itself:
+    the programs' shapes are free, so nothing is traced or compiled per k, and
+    padded components would only cost work."""
     if data.n_samples is None:
         return bucket(k)
+    if data.n_samples < XLA_MIN_ROWS:
+        return int(k)
     d = data.n_features
     per_row = d * d if covariance_type in ("full", "tied") else d
     return bucket(k, data.n_samples * per_row)
 
 
 def em_chunk(data: Data, k: int, covariance_type: str) -> int:
-    """Rows per chunk of the mixture programs: blocks ``[chunk, K * d]``."""
+    """Rows per chunk of the mixture programs: blocks ``[chunk, K * d]``.
+
+    On small data (exact ``k``, no XLA) 1024 rows whenever ``k * d <= 2**14``
+    (blocks of at most 128 MiB in float64): the chunk is part of the programs'
+    key, so it must not change with ``k`` or ``n_features`` in a sweep.
+    """
+    if data.n_samples is not None and data.n_samples < XLA_MIN_ROWS:
+        if k * data.n_features <= 2**14:
+            return 1024
+        return chunk_size(data.n_samples, k * data.n_features)
     return chunk_size(data.n_samples, fit_bucket(data, k, covariance_type) * data.n_features)
 
 
@@ -127,7 +141,7 @@ def _init_params_fn(
     return nk / total, means, cov, prec_chol, ok
 
 
-_init_params = Program(_init_params_fn, "mixture.init_params", rows=(0,))
+_init_params = Program(_init_params_fn, "mixture.init_params", rows=(0,), free_shapes=True)
 
 
 def _random_state(seed) -> int:

@@ -46,7 +46,7 @@ class Config:
     learning_rate: float
     neighborhood: str
     topology: str
-    distance: str
+    distance: object  # a name of ops.ACTIVATIONS or a callable (x, w) -> [b, K]
     lr_decay: object
     sigma_decay: object
     toroidal: bool
@@ -85,7 +85,8 @@ class Config:
         A power of two (``tfcluster._engine.chunk_size``), at most ``n_rows``
         rounded up: the chunk shape changes only at a power of two.
         """
-        per_row = self.nodes * (n_features if self.distance in ("manhattan", "chebyshev") else 1)
+        wide = callable(self.distance) or self.distance in ("manhattan", "chebyshev")
+        per_row = self.nodes * (n_features if wide else 1)  # a callable may be [b, K, d]
         return chunk_size(n_rows, per_row)
 
     def shift(self, codebook: np.ndarray) -> np.ndarray:
@@ -100,7 +101,10 @@ def check_params(est) -> Config:
     """Validate a SelfOrganizingMap's constructor arguments."""
     m = check_positive_int("m", est.m)
     n = check_positive_int("n", est.n)
-    names = {k: check_option(k, getattr(est, k), reg) for k, reg in _NAMES.items()}
+    names = {
+        k: check_option(k, getattr(est, k), reg, allow_callable=k == "activation_distance")
+        for k, reg in _NAMES.items()
+    }
     if not isinstance(est.toroidal, (bool, np.bool_)):
         raise TypeError(f"toroidal must be True or False, got {est.toroidal!r}.")
     if est.toroidal and names["topology"] == "hexagonal" and n % 2:
@@ -299,8 +303,9 @@ def _gather_rows_fn(source, indices, *, chunk):
 
 
 @_plain
-def _online_fn(x, w, order, eta, sigma, grid, **statics):
-    return ops.train_online(x, w, order, eta, sigma, shape=(grid[0], grid[1]), **statics)
+def _online_fn(x, w, order, eta, sigma, grid, fixed, **statics):
+    shape = (grid[0], grid[1])
+    return ops.train_online(x, w, order, eta, sigma, shape=shape, fixed=fixed, **statics)
 
 
 @_plain
@@ -310,10 +315,10 @@ def _batch_fn(source, w, eta, sigma, grid, *, chunk, padded, **statics):
 
 
 # rows: the samples, the per-step (per-epoch) schedules and the sampled indices
-_covariance = Program(_covariance_fn, "som.covariance", rows=(0,))
-_gather_rows = Program(_gather_rows_fn, "som.gather_rows", rows=(0, 1))
-_online = Program(_online_fn, "som.online", rows=(0, 2, 3, 4))
-_batch = Program(_batch_fn, "som.batch", rows=(0, 2, 3))
+_covariance = Program(_covariance_fn, "som.covariance", rows=(0,), free_shapes=True)
+_gather_rows = Program(_gather_rows_fn, "som.gather_rows", rows=(0, 1), free_shapes=True)
+_online = Program(_online_fn, "som.online", rows=(0, 2, 3, 4, 6), free_shapes=True)
+_batch = Program(_batch_fn, "som.batch", rows=(0, 2, 3), free_shapes=True)
 
 
 def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
@@ -336,7 +341,7 @@ def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
 # ---------------------------------------------------------------- training
 
 
-def train(data: Data, w0: np.ndarray, cfg: Config, plan: Plan, seed, checkpoint=None):
+def train(data: Data, w0: np.ndarray, cfg: Config, plan: Plan, seed, checkpoint=None, fixed=None):
     """Run online or batch training from ``w0 [m, n, d]``; the trained codebook.
 
     Online: one program, the steps ``ONLINE_BLOCK`` at a time through an XLA
@@ -344,7 +349,8 @@ def train(data: Data, w0: np.ndarray, cfg: Config, plan: Plan, seed, checkpoint=
     (``(directory, fingerprint, every)``) one ``ops.batch_epoch`` per epoch
     instead, the codebook saved every ``every`` epochs, and a fit started
     again continues from the last save (each epoch depends only on the
-    codebook).
+    codebook). ``fixed``: online, the flat node forced as winner of each
+    sample ``[n_samples]`` int32, -1 for none (``check_fixed_points``).
 
     Raises:
         ValueError: the codebook became NaN or infinite (a learning rate far
@@ -363,7 +369,10 @@ def train(data: Data, w0: np.ndarray, cfg: Config, plan: Plan, seed, checkpoint=
         order = online_order(
             data.n_samples, plan.steps, plan.epochs, plan.random_order, split_seed(seed, 2)[1]
         )
-        w = _online(data.x - shift_t, w, order, eta_t, sig_t, cfg.grid(), **cfg.statics)
+        if fixed is None:
+            fixed = np.full(data.n_samples, -1, np.int32)
+        fixed = tf.constant(fixed, tf.int32)
+        w = _online(data.x - shift_t, w, order, eta_t, sig_t, cfg.grid(), fixed, **cfg.statics)
     else:
         source = data.shifted(shift_t).source
         options = dict(chunk=cfg.chunk(d, data.n_samples), padded=not data.streamed)

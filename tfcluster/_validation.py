@@ -70,15 +70,27 @@ def _to_numpy(X, name: str) -> np.ndarray:
             f"got a ragged sequence ({exc})."
         ) from None
     if arr.dtype == object:
-        raise ValueError(
-            f"{name} must be a 2-D array of numbers with rows of equal length; "
-            "got a ragged or mixed-type sequence."
-        )
+        arr = _numeric_objects(arr, name)
     if arr.dtype.kind in "USV":
         raise TypeError(f"{name} must contain numbers; got an array of dtype {arr.dtype}.")
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must contain real numbers; got an array of dtype {arr.dtype}.")
     return arr
+
+
+def _numeric_objects(arr: np.ndarray, name: str) -> np.ndarray:
+    """An object array of numbers as float64, as scikit-learn converts it."""
+    if arr.ndim == 1 and any(isinstance(v, (list, tuple, np.ndarray)) for v in arr):
+        raise ValueError(
+            f"{name} must be a 2-D array of numbers with rows of equal length; "
+            "got a ragged sequence."
+        )
+    try:
+        return arr.astype(np.float64)
+    except TypeError as exc:  # a dict, None, complex: "argument must be a string or..."
+        raise TypeError(f"{name} of dtype object must hold real numbers only: {exc}.") from None
+    except ValueError as exc:  # a string that is not a number
+        raise ValueError(f"{name} of dtype object must hold real numbers only: {exc}.") from None
 
 
 def check_array(
@@ -154,7 +166,12 @@ def largest_value(dtype, n_features: int) -> float:
 
 def _check_shape(shape: tuple, name, min_samples, n_features) -> None:
     if len(shape) != 2:
-        hint = " Reshape a single feature with X.reshape(-1, 1)." if len(shape) == 1 else ""
+        hint = (
+            " Reshape your data either using X.reshape(-1, 1) if it has a single feature or "
+            "X.reshape(1, -1) if it contains a single sample."
+            if len(shape) == 1
+            else ""
+        )
         raise ValueError(
             f"{name} must be 2-D [n_samples, n_features]; got {len(shape)}-D "
             f"with shape {shape}.{hint}"

@@ -105,11 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest k tried by --k auto (default: 10)",
     )  # fmt: skip
     images.add_argument(
-        "--algorithm", choices=("kmeans", "gmm", "som"), default="kmeans",
+        "--algorithm", choices=("kmeans", "gmm", "som", "spherical"), default="kmeans",
         help=(
             "kmeans (default), gmm (diagonal Gaussian mixture) or som (self-organizing map "
             "of k nodes trained as a batch map for 20 epochs: as accurate as online training "
-            "on the digits, iris and wine, and --k auto runs up to twice as fast)"
+            "on the digits, iris and wine, and --k auto runs up to twice as fast) or "
+            "spherical (k-means by cosine similarity of the embeddings)"
         ),
     )  # fmt: skip
     images.add_argument(
@@ -192,7 +193,9 @@ def _fail(message: str, status: int) -> int:
 
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no C++ log lines for corrupt files
+    # no C++ log lines (corrupt files, cuInit): set before TensorFlow is imported, which
+    # ``import tfcluster`` no longer does
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = build_parser().parse_args(argv)
@@ -200,8 +203,11 @@ def main(argv=None) -> int:
             raise _Usage(f"choose a command: images or demo (see '{_PROG} --help')")
     except _Usage as exc:
         return _fail(str(exc), 2)
-    except SystemExit as exc:  # --help and --version
+    except SystemExit as exc:  # --help and --version (TensorFlow is not imported for them)
         return int(exc.code or 0)
+    from tfcluster._quiet import quiet_python_loggers
+
+    quiet_python_loggers()
     from tfcluster._sort import UsageError
 
     try:

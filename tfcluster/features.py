@@ -299,7 +299,8 @@ class ImageEmbedder(BaseEstimator):
             raise ValueError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in {where}.")
         _ = self.model
         batches = io.file_batches(paths, self._size, self.batch_size, self._preprocess)
-        out, index = self._loop(batches, len(paths), with_index=True)
+        with io.decoder_messages():  # a damaged file's decoder lines: see decode_failure
+            out, index = self._loop(batches, len(paths), with_index=True)
         kept = set(index.tolist())
         self.skipped_ = [(p, io.decode_failure(p)) for i, p in enumerate(paths) if i not in kept]
         self.skipped_ = [(p, why or "could not be decoded") for p, why in self.skipped_]

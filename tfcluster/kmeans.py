@@ -24,6 +24,7 @@ from tfcluster._base import (
     check_number,
     check_option,
     check_positive_int,
+    convergence_warning,
     make_seed,
 )
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
@@ -38,6 +39,11 @@ __all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
 
 
 _INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||"}
+
+# scikit-learn's ``algorithm`` values. Elkan's algorithm skips distance
+# computations with the triangle inequality and ends where Lloyd's does; on
+# chunked matmuls there is nothing to skip, so "elkan" runs Lloyd.
+_ALGORITHMS = {"lloyd": "lloyd", "elkan": "lloyd"}
 
 
 # The compiled programs. In-memory data are ``(x [n, d], w [n])`` with a free
@@ -95,14 +101,20 @@ def _distances_fn(x, centers, *, chunk):
     )
 
 
-_plusplus = Program(_plusplus_fn, "kmeans.plusplus", rows=(0, 1), autograph=False)
-_parallel = Program(_parallel_fn, "kmeans.parallel", rows=(0,), autograph=False)
-_random_rows = Program(_random_rows_fn, "kmeans.random_rows", rows=(0,), autograph=False)
-_lloyd = Program(_lloyd_fn, "kmeans.lloyd", rows=(0,), autograph=False)
-_inertia = Program(_inertia_fn, "kmeans.inertia", rows=(0,), autograph=False)
-_nearest = Program(_nearest_fn, "kmeans.nearest", rows=(0,), autograph=False)
-_assign = Program(_assign_fn, "kmeans.assign", rows=(0, 1), autograph=False)
-_distances = Program(_distances_fn, "kmeans.distances", rows=(0,), autograph=False)
+_plusplus = Program(
+    _plusplus_fn, "kmeans.plusplus", rows=(0, 1), free_shapes=True, autograph=False
+)
+_parallel = Program(_parallel_fn, "kmeans.parallel", rows=(0,), free_shapes=True, autograph=False)
+_random_rows = Program(
+    _random_rows_fn, "kmeans.random_rows", rows=(0,), free_shapes=True, autograph=False
+)
+_lloyd = Program(_lloyd_fn, "kmeans.lloyd", rows=(0,), free_shapes=True, autograph=False)
+_inertia = Program(_inertia_fn, "kmeans.inertia", rows=(0,), free_shapes=True, autograph=False)
+_nearest = Program(_nearest_fn, "kmeans.nearest", rows=(0,), free_shapes=True, autograph=False)
+_assign = Program(_assign_fn, "kmeans.assign", rows=(0, 1), free_shapes=True, autograph=False)
+_distances = Program(
+    _distances_fn, "kmeans.distances", rows=(0,), free_shapes=True, autograph=False
+)
 
 
 def _k(n_clusters: int) -> tf.Tensor:
@@ -290,7 +302,7 @@ class _KMeansMixin(FeatureNamesOutMixin):
             warnings.warn(
                 f"Number of distinct clusters ({found}) found smaller than "
                 f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
+                convergence_warning(),
                 stacklevel=3,
             )
 
@@ -321,7 +333,14 @@ class KMeans(_KMeansMixin, BaseEstimator):
         random_state: int, None, or a numpy RandomState or Generator; the
             same int gives the same result.
         dtype: "float32" or "float64".
-        verbose: print the center shift of every iteration.
+        verbose: print progress on stdout as scikit-learn does
+            ("Initialization complete", "Iteration i, inertia x." and how the
+            run converged). With verbose, the Lloyd loop returns to Python after
+            every iteration (to compute and print the inertia); without it, the
+            whole loop is one compiled call.
+        algorithm: "lloyd", or "elkan" accepted for code written for
+            scikit-learn: Elkan's algorithm only skips distance computations
+            and ends where Lloyd's does, so it runs Lloyd here.
 
     Attributes:
         cluster_centers_: ``[n_clusters, n_features]``.
@@ -353,6 +372,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
         random_state=None,
         dtype="float32",
         verbose=0,
+        algorithm="lloyd",
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -362,6 +382,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
         self.random_state = random_state
         self.dtype = dtype
         self.verbose = verbose
+        self.algorithm = algorithm
 
     def _check_params(self):
         check_positive_int("n_clusters", self.n_clusters)
@@ -370,6 +391,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
         check_positive_int("max_iter", self.max_iter)
         check_number("tol", self.tol)
         check_init(self.init)
+        check_option("algorithm", self.algorithm, _ALGORITHMS)
         return check_dtype(self.dtype)
 
     def fit(
@@ -421,6 +443,8 @@ class KMeans(_KMeansMixin, BaseEstimator):
             check_positive_int("checkpoint_every", checkpoint_every)
         for run in range(n_init):
             lloyd = functools.partial(self._lloyd, centered, seeds[run], mean, tol, chunk)
+            if self.verbose:
+                lloyd = _printing(lloyd, centered, float(tol))
             if checkpoint_dir is None:
                 centers, n_iter, converged = lloyd(int(self.max_iter))
             else:
@@ -454,12 +478,43 @@ class KMeans(_KMeansMixin, BaseEstimator):
             tf.constant(int(max_iter), tf.int32),
             tol,
             chunk=chunk,
-            verbose=bool(self.verbose),
+            verbose=False,  # progress is printed by ``_printing``, between calls
             weighted=data.weighted,
             padded=not data.streamed,
             splits=parallel_splits(chunk) if not data.streamed else 1,
         )
         return centers[:k], int(n_iter), bool(converged)
+
+
+def _printing(lloyd, data: Data, tol: float):
+    """``lloyd`` run one iteration per call, printing on stdout what scikit-learn's
+    verbose KMeans prints. Lloyd depends only on the centers, so the result is
+    the one of the whole compiled loop; the inertia printed is that of the
+    centers an iteration starts from, as scikit-learn's."""
+    iteration = 0
+
+    def run(max_iter, centers=None):
+        nonlocal iteration
+        if centers is None:
+            centers, _, _ = lloyd(0)
+            print("Initialization complete")
+        done, converged = 0, False
+        while done < max_iter and not converged:
+            inertia = assign(data, centers)[1]
+            print(f"Iteration {iteration}, inertia {inertia}.")
+            new, _, converged = lloyd(1, centers=centers)
+            shift = float(tf.reduce_sum(tf.square(tf.cast(new - centers, tf.float64))))
+            if converged and shift == 0:
+                print(f"Converged at iteration {iteration}: strict convergence.")
+            elif converged:
+                print(
+                    f"Converged at iteration {iteration}: center shift {shift} "
+                    f"within tolerance {tol}."
+                )
+            centers, done, iteration = new, done + 1, iteration + 1
+        return centers, done, converged
+
+    return run
 
 
 def _resumable(lloyd, max_iter, directory, every, fingerprint, dtype):

@@ -84,6 +84,7 @@ _silhouette = Program(
     lambda x, codes, block, *, slots: ops.silhouette_samples(x, codes, slots, block),
     "metrics.silhouette",
     rows=(0, 1),
+    free_shapes=True,
     autograph=False,
 )
 _davies_bouldin = Program(

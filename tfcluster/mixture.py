@@ -22,12 +22,12 @@ import tensorflow as tf
 
 from tfcluster._base import (
     BaseEstimator,
-    ConvergenceWarning,
     check_dtype,
     check_is_fitted,
     check_number,
     check_option,
     check_positive_int,
+    convergence_warning,
     make_seed,
     split_seed,
 )
@@ -92,9 +92,11 @@ def _log_likelihood_fn(source, params, k, *, covariance_type, chunk, padded):
     return reduce_batches(stats, (zero, zero), source, chunk, padded=padded)
 
 
-_EM_PROGRAM = Program(_em_fn, "mixture.em", rows=(0,))
-_SCORE = Program(_score_fn, "mixture.score", rows=(0,))
-_LOG_LIKELIHOOD = Program(_log_likelihood_fn, "mixture.log_likelihood", rows=(0,))
+_EM_PROGRAM = Program(_em_fn, "mixture.em", rows=(0,), free_shapes=True)
+_SCORE = Program(_score_fn, "mixture.score", rows=(0,), free_shapes=True)
+_LOG_LIKELIHOOD = Program(
+    _log_likelihood_fn, "mixture.log_likelihood", rows=(0,), free_shapes=True
+)
 # the EM program of each covariance type (a dict: tests interrupt one of them)
 _EM = {ct: functools.partial(_EM_PROGRAM, covariance_type=ct) for ct in ops.COVARIANCE_TYPES}
 
@@ -313,7 +315,7 @@ class GaussianMixture(BaseEstimator):
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
                 "parameters, or increase max_iter, tol, or check for degenerate data.",
-                ConvergenceWarning,
+                convergence_warning(),
                 stacklevel=2,
             )
         return self

@@ -7,7 +7,7 @@ batches, and offers MiniSom's diagnostics with MiniSom's definitions.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import numpy as np
 import tensorflow as tf
@@ -25,7 +25,8 @@ from tfcluster._base import (
 from tfcluster._checkpoint import fit_settings
 from tfcluster._driver import as_data, call, map_rows
 from tfcluster._engine import Program, pad_rows
-from tfcluster._validation import check_array, check_labels
+from tfcluster._som_extras import MiniSomMethods, check_activation_distance, check_fixed_points
+from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
 from tfcluster.ops.batching import map_chunks
 
@@ -53,12 +54,12 @@ def _two_best_fn(x, w, *, chunk):
     return map_chunks(lambda xb: ops.best_two(xb, w), x, chunk, spec, padded=True)
 
 
-_winners_program = Program(_winners_fn, "som.winners", rows=(0,))
-_transform = Program(_transform_fn, "som.transform", rows=(0,))
-_two_best = Program(_two_best_fn, "som.two_best", rows=(0,))
+_winners_program = Program(_winners_fn, "som.winners", rows=(0,), free_shapes=True)
+_transform = Program(_transform_fn, "som.transform", rows=(0,), free_shapes=True)
+_two_best = Program(_two_best_fn, "som.two_best", rows=(0,), free_shapes=True)
 
 
-class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
+class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
     """Self-organizing map on an ``m x n`` grid, trained online or in batch.
 
     ``mode="online"`` is the sequential Kohonen rule of ``MiniSom.train``, one
@@ -87,7 +88,15 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
         activation_distance: "euclidean", "cosine", "manhattan" or "chebyshev"
             (``max |x - w|``; MiniSom 2.3.6 forgets the absolute value), used
             to find the winners; quantization and topographic errors are
-            Euclidean as in MiniSom.
+            Euclidean as in MiniSom. Or a callable ``f(x, w) -> [b, m * n]``
+            written with TensorFlow ops (it runs inside the compiled loops):
+            ``x [b, n_features]`` samples, ``w [m * n, n_features]`` the
+            codebook's nodes in ``predict``'s order; smaller is closer. MiniSom's
+            callables take one sample and ``[m, n, n_features]`` numpy weights
+            instead, e.g. ``lambda x, w: tf.reduce_sum(tf.abs(x[:, None] -
+            w[None]), -1)`` is MiniSom's "manhattan". Data are not shifted
+            before a callable (it need not be translation invariant); a map
+            with a callable has no ``as_layer``.
         decay_function: learning-rate decay "asymptotic" (``lr / (1 + t / (T / 2))``),
             "inverse" (to zero, ``lr * C / (C + t)``, ``C = T / 100``), "linear"
             (to zero), MiniSom's full names, or a callable ``f(lr, t, T)``.
@@ -95,7 +104,13 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
             "linear" (to one), MiniSom's full names, or a callable ``f(sigma, t, T)``.
         init: "random" (rows of the data drawn with replacement), "pca"
             (the plane of the two leading principal components, MiniSom's
-            ``pca_weights_init``) or a codebook ``[m, n, n_features]`` used as given.
+            ``pca_weights_init``: ``mean + c1 * pc1 + c2 * pc2`` with ``c1``,
+            ``c2`` on ``linspace(-1, 1)`` along the rows and columns) or a
+            codebook ``[m, n, n_features]`` used as given. An eigenvector's sign
+            is arbitrary; here each principal component is flipped so that its
+            largest entry (in absolute value) is positive, so the map's
+            orientation is reproducible (MiniSom keeps the sign its
+            eigensolver returns, so its PCA map may be mirrored).
         toroidal: wrap the grid around both axes (hexagonal needs an even ``n``).
         mode: "online" (one sample per step, MiniSom's ``train``) or "batch"
             (one update per pass over the data, ``train_batch_offline``).
@@ -187,6 +202,7 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
         sample_weight=None,
         checkpoint_dir=None,
         checkpoint_every=1,
+        fixed_points=None,
     ):
         """Train the map.
 
@@ -211,6 +227,10 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
                 started again with the same directory continues from the last
                 save to the same result (another fit's checkpoint is refused).
             checkpoint_every: epochs between saves.
+            fixed_points: online only, MiniSom's ``{sample index: (i, j)}``:
+                whenever sample ``k`` is visited, node ``(i, j)`` is its winner
+                instead of its best-matching unit (``labels_`` and ``predict``
+                still give the best-matching unit).
 
         Returns:
             self.
@@ -231,8 +251,16 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
                 raise ValueError("sample_weight is supported with mode='batch' only.")
         data = as_data(X, sample_weight, dtype=cfg.dtype)
         plan = fitting.iteration_plan(length, data.n_samples, cfg.size)
+        fixed = None
+        if fixed_points is not None:
+            if plan.mode != "online":
+                raise ValueError("fixed_points is for mode='online' (MiniSom's train).")
+            fixed = check_fixed_points(fixed_points, data.n_samples, (cfg.m, cfg.n))
         seed = make_seed(self.random_state)
         w0 = fitting.initial_codebook(self.init, data, cfg, split_seed(seed, 2)[0])
+        if callable(cfg.distance):
+            rows = next(iter(data.source))[0] if data.streamed else data.x
+            check_activation_distance(cfg.distance, rows, w0)
         checkpoint = None
         if checkpoint_dir is not None:
             if plan.mode != "batch":
@@ -245,7 +273,7 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
             settings = fit_settings(self, seed, **length)
             fingerprint = repr((float(np.sum(w0)), w0.shape, settings, plan.steps, data.n_samples))
             checkpoint = (checkpoint_dir, fingerprint, checkpoint_every)
-        weights = fitting.train(data, w0, cfg, plan, seed, checkpoint)
+        weights = fitting.train(data, w0, cfg, plan, seed, checkpoint, fixed)
         self.weights_ = weights
         self.n_features_in_ = data.n_features
         self.n_iter_ = int(plan.steps)
@@ -282,7 +310,7 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
         if euclidean:
             cfg = fitting.dataclasses.replace(cfg, distance="euclidean")
         flat = tf.constant(w.reshape(-1, d), cfg.dtype)
-        if cfg.distance == "cosine":
+        if cfg.distance == "cosine" or callable(cfg.distance):
             return x, flat, cfg
         # Distances are translation invariant: centre on the queried samples, so
         # that nodes far from the data (mexican hat) cannot cost float accuracy;
@@ -310,10 +338,16 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
     # ------------------------------------------------------------ inference
 
     def winner(self, x):
-        """Grid position ``(i, j)`` of the best-matching unit of one sample ``x [n_features]``."""
+        """Grid position ``(i, j)`` of the best-matching unit of one sample, given as
+        ``[n_features]`` or, as MiniSom accepts it, one row ``[1, n_features]``."""
         arr = np.asarray(x)
+        if arr.ndim == 2 and arr.shape[0] == 1:
+            arr = arr[0]
         if arr.ndim != 1:
-            raise ValueError(f"x must be one sample [n_features] (1-D); got shape {arr.shape}.")
+            raise ValueError(
+                f"x must be one sample, 1-D [n_features] or one row [1, n_features]; got "
+                f"shape {arr.shape}."
+            )
         k = int(self._winners(arr[None, :])[0])
         return tuple(int(v) for v in np.unravel_index(k, self._grid_shape()))
 
@@ -324,9 +358,17 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
             output: "bmu" (flat winner index ``[batch]``), "coords" (``(i, j)``
                 ``[batch, 2]``) or "distances" ``[batch, m * n]``.
             **kwargs: passed to the layer (``name``, ...).
+
+        Raises:
+            ValueError: the map's ``activation_distance`` is a callable.
         """
         from tfcluster.layers import som_layer
 
+        if callable(self.activation_distance):
+            raise ValueError(
+                "as_layer needs a named activation_distance (a Keras layer is saved by its "
+                "config); this map was trained with a callable."
+            )
         return som_layer(self, output=output, **kwargs)
 
     def _per_row(self, fn, X):
@@ -412,13 +454,3 @@ class SelfOrganizingMap(FeatureNamesOutMixin, BaseEstimator):
         for idx, k in enumerate(labels):
             out[(int(k // n), int(k % n))].append(idx if return_indices else rows[idx])
         return out
-
-    def labels_map(self, X, labels):
-        """Dict ``(i, j) -> Counter`` of the ``labels`` of the samples each node wins."""
-        winners = self._winners(X)
-        labels = check_labels(labels, len(winners))
-        groups = defaultdict(list)
-        m, n = self._grid_shape()
-        for k, lab in zip(winners, labels, strict=True):
-            groups[(int(k // n), int(k % n))].append(lab.item() if hasattr(lab, "item") else lab)
-        return defaultdict(list, {pos: Counter(v) for pos, v in groups.items()})

@@ -7,12 +7,14 @@ number of clusters to a few sizes so a sweep over k reuses its programs.
 """
 
 from tfcluster._engine.buckets import bucket, chunk_size, pad_rows, parallel_splits
-from tfcluster._engine.compile import Program, kernel, trace_counts
+from tfcluster._engine.compile import XLA_MIN_ROWS, Program, kernel, trace_counts, xla_active
 
 __all__ = [
     "Program",
     "kernel",
     "trace_counts",
+    "xla_active",
+    "XLA_MIN_ROWS",
     "bucket",
     "chunk_size",
     "pad_rows",

@@ -14,6 +14,20 @@ bucket) go in as static keywords and are part of the key.
 program every chunk has the same static shape, so a kernel compiles once per
 (chunk rows, bucket, n_features) and never per last-chunk size.
 
+With ``free_shapes`` every dimension of every tensor argument is free, so
+one trace serves every n_features and bucket too (one trace per algorithm,
+dtype and static options); the XLA kernels inside still compile per concrete
+shape.
+
+XLA compiles a kernel in about 0.1-0.2 s on a CPU, far more than a fused
+pass saves on small data (a pass over the digits takes well under a
+millisecond either way). So a program called on in-memory data of fewer
+than ``XLA_MIN_ROWS`` rows runs its kernels as plain TensorFlow ops, and on
+more rows (or a dataset) through XLA: the choice is part of the program's
+key, so each family traces at most twice (small and large data). Kernels
+marked ``always`` (the online SOM's step loop, which XLA makes many times
+faster at any size) always compile.
+
 ``trace_counts()`` tells how often each program and kernel was traced; the
 tests hold the bounds the README documents.
 """
@@ -21,13 +35,26 @@ tests hold the bounds the README documents.
 from __future__ import annotations
 
 import collections
+import contextvars
 import functools
 
 import tensorflow as tf
 
-__all__ = ["Program", "kernel", "trace_counts"]
+__all__ = ["Program", "kernel", "trace_counts", "xla_active", "XLA_MIN_ROWS"]
 
 _TRACES: collections.Counter = collections.Counter()
+
+XLA_MIN_ROWS = 16384  # in-memory rows from which a program's kernels compile with XLA
+_XLA = contextvars.ContextVar("tfcluster_xla", default=True)  # set while a program traces
+
+
+def xla_active() -> bool:
+    """Whether the program being traced runs its kernels through XLA (large data).
+
+    Without XLA nothing needs static chunk shapes, so in-memory chunks are not
+    padded (``ops.batching``) and fused passes are not cut into pieces.
+    """
+    return _XLA.get()
 
 
 def trace_counts() -> dict:
@@ -35,16 +62,29 @@ def trace_counts() -> dict:
     return dict(_TRACES)
 
 
-def _spec(value, rows: bool):
-    """The ``TypeSpec`` of one argument leaf; the leading dimension free if ``rows``."""
+def _spec(value, rows: bool, free: bool = False):
+    """The ``TypeSpec`` of one argument leaf; the leading dimension free if ``rows``,
+    every dimension if ``free``."""
     if isinstance(value, tf.data.Dataset):
         return tf.data.DatasetSpec.from_value(value)
     if not tf.is_tensor(value):
         raise TypeError(f"program arguments must be tensors or datasets; got {type(value)}")
     shape = value.shape.as_list()
-    if rows and shape:
+    if free:
+        shape = [None] * len(shape)
+    elif rows and shape:
         shape[0] = None
     return tf.TensorSpec(shape, value.dtype)
+
+
+def _use_xla(leaves) -> bool:
+    """XLA for the kernels: a dataset, or in-memory data of ``XLA_MIN_ROWS`` rows or more."""
+    for value in leaves:
+        if isinstance(value, tf.data.Dataset):
+            return True
+        if tf.is_tensor(value) and value.shape.rank:
+            return (value.shape[0] or 0) >= XLA_MIN_ROWS
+    return True
 
 
 class Program:
@@ -54,7 +94,10 @@ class Program:
         fn: ``fn(*tensors, **static)``; pure TensorFlow.
         name: the name counted in ``trace_counts``.
         rows: positions of the arguments (each a tensor or a nest of tensors)
-            whose leading dimension varies between calls.
+            whose leading dimension varies between calls; the first of them
+            (its first tensor) decides whether the kernels use XLA.
+        free_shapes: every dimension of every tensor argument varies (one
+            trace per dtype and static options, whatever n_features or bucket).
         jit: compile the whole program with XLA.
         autograph: convert Python control flow on tensors (``while t:``,
             ``for x in dataset``). Converting costs tracing time (a large part
@@ -62,29 +105,45 @@ class Program:
             ``tf.cond`` pass False.
     """
 
-    def __init__(self, fn, name: str, *, rows=(), jit: bool = False, autograph: bool = True):
+    def __init__(
+        self,
+        fn,
+        name: str,
+        *,
+        rows=(),
+        free_shapes: bool = False,
+        jit: bool = False,
+        autograph: bool = True,
+    ):
         self._fn = fn
         self.name = name
-        self._rows = frozenset(rows)
+        self._rows = tuple(rows)
+        self._free = free_shapes
         self._jit = jit
         self._autograph = autograph
         self._functions: dict = {}
         functools.update_wrapper(self, fn)
 
-    def _traced(self, static, *args):
+    def _traced(self, static, xla, *args):
         _TRACES[self.name] += 1
-        return self._fn(*args, **dict(static))
+        token = _XLA.set(xla)
+        try:
+            return self._fn(*args, **dict(static))
+        finally:
+            _XLA.reset(token)
 
     def __call__(self, *args, **static):
         signature = tuple(
-            tf.nest.map_structure(lambda v, r=(i in self._rows): _spec(v, r), a)
+            tf.nest.map_structure(lambda v, r=(i in self._rows): _spec(v, r, self._free), a)
             for i, a in enumerate(args)
         )
-        key = (signature, tuple(sorted(static.items())))
+        row_args = [args[i] for i in self._rows if i < len(args)]
+        xla = _use_xla(tf.nest.flatten(row_args)) if row_args else True
+        key = (signature, tuple(sorted(static.items())), xla)
         function = self._functions.get(key)
         if function is None:
             function = tf.function(
-                functools.partial(self._traced, key[1]),
+                functools.partial(self._traced, key[1], xla),
                 input_signature=signature,
                 jit_compile=self._jit or None,
                 autograph=self._autograph,
@@ -93,10 +152,14 @@ class Program:
         return function(*args)
 
 
-def kernel(fn=None, *, name: str | None = None):
-    """Decorator: ``fn`` as an XLA-compiled inner pass (called inside programs)."""
+def kernel(fn=None, *, name: str | None = None, always: bool = False):
+    """Decorator: ``fn`` as an XLA-compiled inner pass (called inside programs).
+
+    Inside a program traced for small data (see ``XLA_MIN_ROWS``) the kernel
+    runs as plain TensorFlow ops, unless ``always``.
+    """
     if fn is None:
-        return functools.partial(kernel, name=name)
+        return functools.partial(kernel, name=name, always=always)
     label = name or fn.__name__
 
     @functools.wraps(fn)
@@ -105,4 +168,13 @@ def kernel(fn=None, *, name: str | None = None):
         return fn(*args, **kwargs)
 
     # No AutoGraph: kernels are straight-line maths, and converting them costs tracing time.
-    return tf.function(traced, jit_compile=True, reduce_retracing=True, autograph=False)
+    compiled = tf.function(traced, jit_compile=True, reduce_retracing=True, autograph=False)
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if always or _XLA.get():
+            return compiled(*args, **kwargs)
+        return fn(*args, **kwargs)
+
+    call.compiled = compiled
+    return call

@@ -248,9 +248,12 @@ ACTIVATIONS = {
 }
 
 
-def activation(x, w, name: str):
-    """Distances ``[b, K]`` from samples ``x [b, d]`` to codebook ``w [K, d]``."""
-    return ACTIVATIONS[name](x, w)
+def activation(x, w, name):
+    """Distances ``[b, K]`` from samples ``x [b, d]`` to codebook ``w [K, d]``.
+
+    ``name``: a name of ``ACTIVATIONS`` or a callable ``(x, w) -> [b, K]``.
+    """
+    return name(x, w) if callable(name) else ACTIVATIONS[name](x, w)
 
 
 def _winners(x, w, name: str, size=None):
@@ -288,8 +291,11 @@ def _column_scores(x, wt, diff, name: str):
     ``diff = x[:, None] - wt`` is shared with the update. Reducing over the
     leading axis vectorises over the nodes, which makes the sequential loop
     about twice as fast on CPU as the row layout of ``ops.distances``.
-    Euclidean scores are squared (same winner).
+    Euclidean scores are squared (same winner); a callable gets ``x [1, d]``
+    and ``w [K, d]``.
     """
+    if callable(name):
+        return name(x[None, :], tf.transpose(wt))[0]
     if name == "euclidean":
         return tf.reduce_sum(tf.square(diff), axis=0)
     if name == "manhattan":
@@ -305,9 +311,9 @@ _UNROLL = 2
 ONLINE_BLOCK = 512  # steps per kernel call: the kernel's shapes never depend on T or N
 
 
-@kernel
+@kernel(always=True)
 @tf.autograph.experimental.do_not_convert  # plain graph code: converting it cost seconds
-def online_block(v, wt, eta, sigma, m, n, *, topology, toroidal, neighborhood, distance):
+def online_block(v, wt, eta, sigma, m, n, fixed, *, topology, toroidal, neighborhood, distance):
     """``ONLINE_BLOCK`` sequential Kohonen steps, XLA-compiled: the new ``wt [d, K]``.
 
     Args:
@@ -317,6 +323,8 @@ def online_block(v, wt, eta, sigma, m, n, *, topology, toroidal, neighborhood, d
         eta: learning rate of each step ``[B]`` (0 for a padding step: no change).
         sigma: neighbourhood spread of each step ``[B]``.
         m, n: the map's shape, int32 scalars.
+        fixed: the winner forced on each step ``[B]`` int32, -1 for none
+            (MiniSom's ``fixed_points``).
         topology, toroidal, neighborhood, distance: names.
     """
     # the kernel may be traced with a relaxed (unknown) node count: read it at run time
@@ -333,6 +341,8 @@ def online_block(v, wt, eta, sigma, m, n, *, topology, toroidal, neighborhood, d
         # nested kernel per unrolled step only costs tracing
         scores = tf.where(valid, _column_scores(x, wt, diff, distance), inf)  # [K]
         c = _row_min(scores[None, :])[0]  # [1]
+        forced = tf.gather(fixed, s)  # a gather, not a slice: XLA keeps one program
+        c = tf.where(forced >= 0, forced[None], c)  # [1]
         h = spread(grid, c, sigma[s])[0] * eta[s]  # [K]
         return wt + h[None, :] * diff
 
@@ -345,7 +355,9 @@ def online_block(v, wt, eta, sigma, m, n, *, topology, toroidal, neighborhood, d
     return wt
 
 
-def train_online(x, w, order, eta, sigma, *, shape, topology, toroidal, neighborhood, distance):
+def train_online(
+    x, w, order, eta, sigma, *, shape, topology, toroidal, neighborhood, distance, fixed=None
+):
     """The sequential Kohonen rule, one sample per step.
 
     At step ``s`` with sample ``v = x[order[s]]`` and winner ``c``:
@@ -364,7 +376,10 @@ def train_online(x, w, order, eta, sigma, *, shape, topology, toroidal, neighbor
         shape: ``(m, n)``, ints or int32 scalars (``K >= m * n``: the rows of
             ``w`` beyond ``m * n`` pad a bucket, never win, and are returned
             as they come out).
-        topology, toroidal, neighborhood, distance: names.
+        topology, toroidal, neighborhood, distance: names (``distance`` may
+            be a callable, see ``activation``).
+        fixed: the winner forced for each sample ``[N]`` int32, -1 for none
+            (MiniSom's ``fixed_points``); None: none.
 
     Returns:
         The trained codebook ``[K, d]``.
@@ -383,13 +398,17 @@ def train_online(x, w, order, eta, sigma, *, shape, topology, toroidal, neighbor
     eta = tf.concat([eta, tf.zeros([pad], eta.dtype)], 0)
     sigma = tf.concat([sigma, tf.ones([pad], sigma.dtype)], 0)
     d = x.shape[1]
+    if fixed is None:
+        fixed = tf.fill(tf.shape(x)[:1], -1)
+    fixed = tf.gather(fixed, order)  # [T + pad]: the winner forced on each step
 
     def body(b, wt):
         rows = tf.range(b * block, (b + 1) * block)  # [B]
         v = tf.ensure_shape(tf.gather(x, tf.gather(order, rows)), [block, d])  # [B, d]
         eta_b = tf.ensure_shape(tf.gather(eta, rows), [block])
         sigma_b = tf.ensure_shape(tf.gather(sigma, rows), [block])
-        new = online_block(v, wt, eta_b, sigma_b, m, n, **statics)
+        fixed_b = tf.ensure_shape(tf.gather(fixed, rows), [block])
+        new = online_block(v, wt, eta_b, sigma_b, m, n, fixed_b, **statics)
         return b + 1, tf.ensure_shape(new, wt.shape)  # the kernel may relax its shapes
 
     blocks = (steps + pad) // block
@@ -447,10 +466,11 @@ def batch_epoch(
     Returns:
         The new codebook ``[K, d]``.
     """
-    k = w.shape[0]
+    k_static = w.shape[0]
+    k = tf.shape(w)[0] if k_static is None else k_static  # traced with free shapes: a tensor
     grid = Grid(shape[0], shape[1], topology, toroidal, w.dtype, size=k)
     size = shape[0] * shape[1]
-    if not tf.is_tensor(size) and size == k:
+    if not tf.is_tensor(size) and size == k_static:
         size = None  # no padding nodes
     init = (tf.zeros([k], w.dtype), tf.zeros_like(w))
     counts, sums = reduce_batches(
