@@ -46,6 +46,8 @@ class Case:
         either: a clear error is as good as a correct result (inputs whose
             acceptance another issue decides).
         fast: part of the default run (the rest runs with ``-m slow``).
+        setup: called before the deadline starts (a model the case needs,
+            whose first fit compiles), or None.
     """
 
     id: str
@@ -54,6 +56,7 @@ class Case:
     check: Callable | None = None
     either: bool = False
     fast: bool = False
+    setup: Callable | None = None
 
 
 @dataclasses.dataclass
@@ -159,6 +162,9 @@ def classify(case: Case, kind: str, value) -> Outcome:
 def run(case: Case, deadline: float = DEADLINE) -> Outcome:
     """Call ``case`` with a deadline and classify what happened."""
     import warnings
+
+    if case.setup is not None:
+        case.setup()
 
     def call():
         with warnings.catch_warnings():

@@ -338,14 +338,21 @@ def cases() -> list[Case]:
             _metric("normalized_mutual_info_score", LABELS, LABELS + 1j),
             ("labels_pred",),
         ),
-        Case("gmm_contours-levels-0", _plot("gmm_contours", levels=0), ("levels",), fast=True),
-        Case("gmm_contours-levels-str", _plot("gmm_contours", levels="x"), ("levels",)),
-        Case("gmm_contours-resolution-1", _plot("gmm_contours", resolution=1), ("resolution",)),
-        Case(
-            "gmm_contours-resolution-huge",
-            _plot("gmm_contours", resolution=10**6),
-            ("resolution",),
-        ),
+        *[
+            Case(
+                f"gmm_contours-{name}",
+                _plot("gmm_contours", **params),
+                tuple(params),
+                fast=name == "levels-0",
+                setup=_gmm_2d,
+            )
+            for name, params in {
+                "levels-0": {"levels": 0},
+                "levels-str": {"levels": "x"},
+                "resolution-1": {"resolution": 1},
+                "resolution-huge": {"resolution": 10**6},
+            }.items()
+        ],
         Case("image_grid-per_cluster-0", _plot("image_grid", per_cluster=0), ("per_cluster",)),
         Case(
             "image_grid-per_cluster-float", _plot("image_grid", per_cluster=2.5), ("per_cluster",)
