@@ -27,7 +27,17 @@ from tfcluster._validation import (
 )
 from tfcluster.ops.batching import reduce_batches
 
-__all__ = ["Data", "Frame", "as_data", "call", "chunk_rows", "frame_of", "map_rows", "moments"]
+__all__ = [
+    "Data",
+    "Frame",
+    "PLAIN",
+    "as_data",
+    "call",
+    "chunk_rows",
+    "frame_of",
+    "map_rows",
+    "moments",
+]
 
 _NON_FINITE = "X contains NaN or infinity; only finite values are accepted."
 _W_NON_FINITE = "sample_weight contains NaN or infinity."
@@ -88,6 +98,8 @@ class Frame:
         shift = np.asarray(shift, np.float64)
         return Frame(self.offset + shift * self.scale, self.scale)
 
+
+PLAIN = Frame(np.zeros([1]))  # the plain cast, for any n_features (the offset broadcasts)
 
 _FAR = 2.0**12  # offset / spread past which float32 attributes lose the data's digits
 _SHIFT = 8.0  # mean / spread of a column past which it is shifted before the cast

@@ -26,7 +26,7 @@ from tfcluster._base import (
     split_seed,
 )
 from tfcluster._bayesian_prior import check_prior_params, prior_for
-from tfcluster._driver import Data, as_data, call, map_rows, moments
+from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows
 from tfcluster._mixture_init import _assignment, covariance_shape, em_chunk, fit_bucket
 from tfcluster._validation import check_n_features
@@ -86,7 +86,7 @@ def _initial_statistics(est, data: Data, offset, n_samples: int, seed):
     ``data`` (the statistics about ``centers``), padded to the fit's bucket; tests
     replace it to start from given responsibilities."""
     k, ct = est.n_components, est.covariance_type
-    kind, centers, arg = _assignment(est, data, offset, n_samples, seed)
+    kind, centers, arg = _assignment(est, data, n_samples, seed)
     return call(
         _init_stats,
         data.source,
@@ -284,7 +284,9 @@ class BayesianGaussianMixture(BaseEstimator):
             ValueError, TypeError: bad parameters or input (see the messages).
         """
         dtype = self._check_params()
-        data = as_data(X, sample_weight, dtype=dtype, min_samples=2)
+        # the plain cast: this estimator shifts by the data's mean itself (in the
+        # compute dtype) and does not use issue 13's frames yet
+        data = as_data(X, sample_weight, dtype=dtype, min_samples=2, frame=PLAIN)
         k, ct = self.n_components, self.covariance_type
         warm = bool(self.warm_start) and hasattr(self, "converged_")
         if warm:
