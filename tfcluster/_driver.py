@@ -206,7 +206,9 @@ def _to_compute_fn(x, offset, inverse, *, dtype):
     return tf.cast((tf.cast(x, tf.float64) - offset) * inverse, dtype)
 
 
-_to_compute = Program(_to_compute_fn, "driver.to_compute", rows=(0,), jit=True, autograph=False)
+_to_compute = Program(
+    _to_compute_fn, "driver.to_compute", rows=(0,), free_shapes=True, autograph=False
+)  # not XLA: it would compile for every new n_samples; the elementwise ops use every core
 
 
 def _frame_from_head(head: np.ndarray, precision, weights=None, extra=0.0) -> Frame:

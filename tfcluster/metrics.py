@@ -98,12 +98,14 @@ _davies_bouldin = Program(
     lambda source, chunk, *, slots: ops.davies_bouldin(source, slots, chunk),
     "metrics.davies_bouldin",
     rows=(0,),
+    free_shapes=True,
     autograph=False,
 )
 _calinski_harabasz = Program(
     lambda source, chunk, *, slots: ops.calinski_harabasz(source, slots, chunk),
     "metrics.calinski_harabasz",
     rows=(0,),
+    free_shapes=True,
     autograph=False,
 )
 
