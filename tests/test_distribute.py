@@ -62,6 +62,14 @@ def test_mirrored_strategy_over_three_devices_equals_one_device(digits, tmp_path
     som = SelfOrganizingMap(**SOM_PARAMS).fit(X, epochs=3, mode="batch")
     np.testing.assert_allclose(res["som_weights"], som.weights_, atol=1e-9)
 
+    # folds that are not sums (k-means||, random rows, relocation, row gathers) run
+    # on every replica's own chunks and merge to the single-device result
+    sys.path.insert(0, str(WORKER.parent))
+    from distributed_fit import sharded_folds
+
+    for name, value in sharded_folds(X).items():
+        np.testing.assert_allclose(res[f"fold_{name}"], value, atol=1e-7, err_msg=name)
+
 
 def _free_ports(n):
     socks = [socket.socket() for _ in range(n)]

@@ -202,11 +202,20 @@ def test_small_data_run_the_kernels_as_plain_ops_with_the_same_results(monkeypat
     np.testing.assert_allclose(gm_plain.lower_bound_, gm_xla.lower_bound_, rtol=1e-5)
 
 
-def test_large_data_compile_the_kernels_once():
-    X = _data(20_000, d=4, seed=5)
-    before = trace_counts()
-    KMeans(5, random_state=0, max_iter=5).fit(X)
-    assert _added(before, "_nearest")  # 20,000 rows: the fused XLA passes
-    before = trace_counts()
-    KMeans(9, random_state=1, max_iter=5).fit(_data(30_000, d=4, seed=6))
-    assert _added(before, "_nearest") == {}
+def test_programs_use_xla_kernels_from_xla_min_rows():
+    """The XLA decision is part of a program's key: fewer rows than XLA_MIN_ROWS
+    trace a plain program, more (or a dataset) one whose kernels compile."""
+    from tfcluster._engine import XLA_MIN_ROWS, xla_active
+
+    seen = []
+
+    def fn(x):
+        seen.append(xla_active())
+        return tf.constant(0.0)
+
+    prog = Program(fn, "test.xla", rows=(0,), free_shapes=True)
+    for n in (10, XLA_MIN_ROWS - 1, XLA_MIN_ROWS, 3 * XLA_MIN_ROWS, 50):
+        prog(tf.ones([n, 3]))
+    prog(tf.data.Dataset.from_tensor_slices(tf.ones([5, 3])).batch(2))
+    assert seen == [False, True, True]  # small rows, large rows, a dataset: three traces
+    assert trace_counts()["test.xla"] == 3

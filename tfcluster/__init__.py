@@ -8,16 +8,17 @@ heads around them. See README.md.
 import importlib
 import importlib.util
 
-from tfcluster._quiet import after_import, install_quiet_import
+from tfcluster._quiet import install_quiet_import, when_imported
 
 # Nothing here imports TensorFlow: the public names are imported on first use
 # (PEP 562), so ``tfcluster --help`` starts in a fraction of a second; the first
 # ``import tensorflow`` after this one (by tfcluster or the user) prints no C++
 # start-up lines on the terminal (see ``tfcluster._quiet``).
 install_quiet_import()
-# The Keras layers register themselves (``keras.models.load_model`` of a saved head
-# needs no custom_objects after ``import tfcluster``) once Keras is imported.
-after_import("keras", lambda: importlib.import_module("tfcluster._heads"))
+# Keras finds tfcluster's layers in a .keras file once they are registered, which
+# importing ``tfcluster.layers`` does: at once if Keras is here, else right after it
+# and TensorFlow are imported (nothing heavy is imported for that).
+when_imported(("tensorflow", "keras"), lambda: importlib.import_module("tfcluster.layers"))
 
 _PUBLIC = {
     "ConvergenceWarning": "tfcluster._base",
@@ -39,12 +40,17 @@ _PUBLIC = {
     "suggest_k": "tfcluster.selection",
     "sweep": "tfcluster.selection",
     "SelfOrganizingMap": "tfcluster.som",
+    "BayesianGaussianMixture": "tfcluster.bayesian_mixture",
+    "BisectingKMeans": "tfcluster.bisecting",
+    "SphericalKMeans": "tfcluster.spherical",
 }
 _SUBMODULES = ("layers", "metrics", "plot", "selection")
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BayesianGaussianMixture",
+    "BisectingKMeans",
     "ConvergenceWarning",
     "DeepClustering",
     "GaussianMixture",
@@ -54,6 +60,7 @@ __all__ = [
     "MiniBatchKMeans",
     "NotFittedError",
     "SelfOrganizingMap",
+    "SphericalKMeans",
     "SweepResult",
     "adjusted_rand_score",
     "calinski_harabasz_score",

@@ -180,7 +180,8 @@ class DeepClustering(BaseEstimator):
         check_positive_int("n_init", self.n_init)
         check_number("tol", self.tol)
         check_number("gamma", self.gamma)
-        check_number("noise", self.noise)
+        if check_number("noise", self.noise) > 1:  # keras.layers.GaussianNoise's range
+            raise ValueError(f"noise must be a standard deviation in [0, 1]; got {self.noise!r}.")
         check_number("alpha", self.alpha, strict=True)
         check_number("learning_rate", self.learning_rate, strict=True)
         if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):

@@ -15,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_is_fitted, check_number, check_positive_int
-from tfcluster._validation import check_array
-from tfcluster.ops.distances import squared_distances
+from tfcluster._validation import check_array, check_dense
+from tfcluster.ops.distances import exact_squared_distances
 
 __all__ = ["ClusteringLayer", "student_t_assignment", "target_distribution", "clustering_loss"]
 
@@ -31,6 +31,8 @@ def student_t_assignment(sq_distances, alpha=1.0):
     Returns:
         ``[b, k]``.
     """
+    if not tf.is_tensor(alpha):
+        alpha = check_number("alpha", alpha, strict=True)
     logits = -0.5 * (alpha + 1.0) * tf.math.log1p(sq_distances / alpha)  # [b, k]
     return tf.nn.softmax(logits, axis=-1)
 
@@ -63,6 +65,7 @@ def layer_inputs(layer, inputs, n_features, why=""):
     Integer and boolean inputs are cast to the compute dtype (Keras itself
     casts floating inputs only); other dtypes raise TypeError.
     """
+    check_dense(inputs, f"{type(layer).__name__} inputs")
     x = tf.convert_to_tensor(inputs)
     if not (x.dtype.is_floating or x.dtype.is_integer or x.dtype.is_bool):
         raise TypeError(
@@ -267,7 +270,8 @@ class ClusteringLayer(InputChecked, keras.layers.Layer):
 
     def call(self, inputs):
         x = layer_inputs(self, inputs, *self._n_features())
-        d2 = squared_distances(x, tf.convert_to_tensor(self.clusters))  # [b, k]
+        # from the differences: the same q for a row whatever the batch (Keras predicts in 32s)
+        d2 = exact_squared_distances(x, tf.convert_to_tensor(self.clusters))  # [b, k]
         return student_t_assignment(d2, self.alpha)
 
     def compute_output_shape(self, input_shape):

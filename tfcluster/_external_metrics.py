@@ -21,7 +21,9 @@ def _as_labels(labels, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D; got a ragged sequence.") from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D [n_samples]; got shape {arr.shape}.")
-    if arr.dtype.kind in "fc":
+    if arr.dtype.kind not in "biufUSO":
+        raise TypeError(f"{name} must hold integers or strings; got dtype {arr.dtype}.")
+    if arr.dtype.kind == "f":
         bad = not np.all(np.isfinite(arr))
     else:
         bad = arr.dtype == object and bool(np.any(arr != arr))  # NaN is the only x != x

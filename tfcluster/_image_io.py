@@ -278,7 +278,34 @@ def check_image_array(images) -> np.ndarray:
         raise ValueError(f"images is empty: shape {arr.shape}.")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError("images contains NaN or infinity.")
+    if arr.min() < 0 or arr.max() > 255:
+        raise ValueError(
+            f"images has pixel values from {float(arr.min()):.4g} to {float(arr.max()):.4g}; "
+            "pixel values must be in 0..255."
+        )
     return arr
+
+
+_PIXELS = "images must hold pixel values in 0..255 (no NaN or infinity)"
+_NO_PIXELS = "images must be at least 1 pixel high and wide"
+
+
+def _check_pixels(x):
+    """``x`` after assertions that it has pixels, all in 0..255 (NaN fails the test)."""
+    shape = tf.shape(x)
+    checks = [
+        tf.debugging.assert_positive(shape[-3] * shape[-2], message=_NO_PIXELS),
+        tf.debugging.assert_equal(tf.reduce_all((x >= 0) & (x <= 255)), True, message=_PIXELS),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(x)
+
+
+def dataset_error(exc: Exception):
+    """The ValueError for an error raised by ``_check_pixels``, or None for another one."""
+    message = getattr(exc, "message", "")
+    known = [m for m in (_PIXELS, _NO_PIXELS) if m in message]
+    return ValueError(f"Invalid image in the Dataset: {known[0]}.") if known else None
 
 
 def array_batches(arr: np.ndarray, size: int, batch_size: int, preprocess) -> tf.data.Dataset:
@@ -308,9 +335,11 @@ def dataset_batches(ds: tf.data.Dataset, size: int, batch_size: int, preprocess)
         raise ValueError(f"images must have 1, 2, 3 or 4 channels; got element spec {spec}.")
     if spec.dtype == tf.string or not (spec.dtype.is_floating or spec.dtype.is_integer):
         raise TypeError(f"a Dataset of images must yield numbers; got dtype {spec.dtype.name}.")
+
+    def finish(x):
+        return _finish(to_rgb(_check_pixels(x)), size, preprocess)
+
+    ds = ds.map(finish, num_parallel_calls=2)
     if spec.shape.rank == 3:
-        ds = ds.map(lambda x: _finish(to_rgb(x), size, preprocess), num_parallel_calls=2)
         ds = ds.batch(batch_size)
-    else:
-        ds = ds.map(lambda x: _finish(to_rgb(x), size, preprocess), num_parallel_calls=2)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -25,11 +25,11 @@ import sys
 import tempfile
 
 __all__ = [
-    "after_import",
     "captured_stderr",
     "import_tensorflow",
     "install_quiet_import",
     "quiet_python_loggers",
+    "when_imported",
 ]
 
 
@@ -82,68 +82,114 @@ def quiet_python_loggers() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-class _HookedLoader(importlib.abc.Loader):
-    """A module's own loader, run through ``hook(load, module)``."""
+class _QuietLoader(importlib.abc.Loader):
+    """TensorFlow's own loader, run through ``_load_quietly``."""
 
-    def __init__(self, loader, hook):
-        self._loader, self._hook = loader, hook
+    def __init__(self, loader):
+        self._loader = loader
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
-        module.__loader__ = module.__spec__.loader = self._loader  # its own, as usual
-        self._hook(lambda: self._loader.exec_module(module), module)
+        module.__loader__ = module.__spec__.loader = self._loader  # TensorFlow's own, as usual
+        _load_quietly(lambda: self._loader.exec_module(module), lambda: module)
+        _run_waiting(module.__name__)
 
 
-class _ImportHooks(importlib.abc.MetaPathFinder):
-    """Finds a hooked top-level module as the other finders do, once, with a loader
-    that runs the hook; leaves ``sys.meta_path`` when no hook is left."""
-
-    def __init__(self):
-        self.hooks: dict = {}
+class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
+    """Finds ``tensorflow`` as the other finders do, once, with a loader that
+    imports it quietly; then leaves ``sys.meta_path``."""
 
     def find_spec(self, fullname, path=None, target=None):
-        hook = self.hooks.pop(fullname, None)
-        if hook is None:
+        if fullname != "tensorflow":
             return None
-        if not self.hooks:
-            with contextlib.suppress(ValueError):
-                sys.meta_path.remove(self)
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
         spec = importlib.util.find_spec(fullname)  # the usual finders
-        if spec is not None and spec.loader is not None:
-            spec.loader = _HookedLoader(spec.loader, hook)
+        if spec is not None and spec.loader is not None:  # quiet unless TFCLUSTER_TF_LOGS=1
+            spec.loader = _QuietLoader(spec.loader)
         return spec
 
 
-def _hook(name: str, hook) -> None:
-    """Run ``hook(load, module)`` in place of ``load()`` when ``name`` is first imported."""
-    finder = next((f for f in sys.meta_path if isinstance(f, _ImportHooks)), None)
-    if finder is None:
-        finder = _ImportHooks()
-        sys.meta_path.insert(0, finder)
-    finder.hooks.setdefault(name, hook)
+_WAITING: list = []  # (module names, callback) for ``when_imported``
+
+
+def _ready(names, finished=None) -> bool:
+    """Every module of ``names`` imported, none of them still initialising
+    (``finished``: the module whose loader has just returned, still flagged)."""
+    modules = [sys.modules.get(name) for name in names if name != finished]
+    return all(
+        m is not None and not getattr(getattr(m, "__spec__", None), "_initializing", False)
+        for m in modules
+    ) and (finished is None or finished in sys.modules)
+
+
+def _run_waiting(finished=None) -> None:
+    for entry in list(_WAITING):
+        if _ready(entry[0], finished) and entry in _WAITING:
+            _WAITING.remove(entry)
+            entry[1]()
+
+
+class _AfterLoader(importlib.abc.Loader):
+    """A module's own loader, then the callbacks of ``when_imported`` now ready."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        _run_waiting(module.__name__)
+
+
+class _AfterFinder(importlib.abc.MetaPathFinder):
+    """Finds ``name`` as the other finders do, once, with an ``_AfterLoader``."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != self._name:
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _AfterLoader(spec.loader)
+        return spec
+
+
+def when_imported(names, callback) -> None:
+    """Call ``callback()`` once every module of ``names`` is imported: now if
+    they are, else right after the outermost of their imports ends (``import
+    tensorflow`` imports keras and ``import keras`` TensorFlow: the callback
+    never runs with one of them half initialised)."""
+    if _ready(names):
+        callback()
+        return
+    _WAITING.append((tuple(names), callback))
+    for name in names:
+        if name not in sys.modules and not any(
+            isinstance(f, (_AfterFinder, _QuietTensorFlowFinder))
+            and getattr(f, "_name", "tensorflow") == name
+            for f in sys.meta_path
+        ):
+            if name != "tensorflow":  # TensorFlow's quiet loader runs the callbacks too
+                sys.meta_path.insert(0, _AfterFinder(name))
 
 
 def install_quiet_import() -> None:
     """Make the first ``import tensorflow`` of the process quiet (a no-op once
     TensorFlow is imported)."""
-    if "tensorflow" not in sys.modules and not _keep_logs():
-        _hook("tensorflow", lambda load, module: _load_quietly(load, lambda: module))
-
-
-def after_import(name: str, callback) -> None:
-    """``callback()`` once module ``name`` is imported: now if it is, else right
-    after its first import."""
-    if name in sys.modules:
-        callback()
-        return
-
-    def run(load, module):
-        load()
-        callback()
-
-    _hook(name, run)
+    if "tensorflow" not in sys.modules and not any(
+        isinstance(f, _QuietTensorFlowFinder) for f in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _QuietTensorFlowFinder())
 
 
 class CapturedStderr:

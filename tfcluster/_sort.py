@@ -43,9 +43,14 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
 ]
 
-ALGORITHMS = ("kmeans", "gmm", "som")
+ALGORITHMS = ("kmeans", "gmm", "som", "spherical")
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: decoding one takes ~150 MB as RGB bytes
-_SWEEP_SCORE = {"kmeans": "silhouette", "gmm": "bic", "som": "silhouette"}
+_SWEEP_SCORE = {
+    "kmeans": "silhouette",
+    "gmm": "bic",
+    "som": "silhouette",
+    "spherical": "silhouette",
+}
 
 
 class UsageError(ValueError):
@@ -74,6 +79,10 @@ def make_clusterer(algorithm: str, k: int, seed: int):
         from tfcluster.kmeans import KMeans
 
         return KMeans(k, n_init=3, random_state=seed)
+    if algorithm == "spherical":  # cosine k-means: the embeddings' directions
+        from tfcluster.spherical import SphericalKMeans
+
+        return SphericalKMeans(k, n_init=3, random_state=seed)
     if algorithm == "gmm":
         from tfcluster.mixture import GaussianMixture
 
@@ -192,7 +201,7 @@ def run_images(
         out: output folder.
         k: number of clusters, or "auto" (a sweep up to ``k_max``).
         k_max: largest k of the sweep.
-        algorithm: "kmeans", "gmm" or "som".
+        algorithm: "kmeans", "gmm", "som" or "spherical".
         weights: backbone weights ("imagenet", None or a file).
         input_size: backbone input size in pixels.
         batch_size: images per batch.

@@ -14,11 +14,14 @@ import tensorflow as tf
 
 __all__ = [
     "check_array",
+    "check_dense",
+    "check_raw_array",
     "check_sample_weight",
     "check_labels",
     "check_n_features",
     "is_dataset",
     "largest_value",
+    "largest_weight",
 ]
 
 
@@ -27,16 +30,37 @@ def is_dataset(X) -> bool:
     return isinstance(X, tf.data.Dataset)
 
 
-def _to_numpy(X, name: str) -> np.ndarray:
-    if isinstance(X, (tf.Tensor, tf.Variable)):
-        if not (X.dtype.is_floating or X.dtype.is_integer or X.dtype.is_bool):
-            raise TypeError(f"{name} must contain real numbers; got a tensor of {X.dtype.name}.")
-        X = X.numpy()
+def check_dense(X, name: str = "X") -> None:
+    """Raise for the inputs no array check can take: datasets, sparse and ragged tensors.
+
+    Raises:
+        TypeError: a ``tf.data.Dataset``, a ``tf.SparseTensor`` or scipy sparse
+            matrix, or a ``tf.RaggedTensor``; the message names ``name`` and
+            says what to pass instead (never the value itself).
+    """
+    if is_dataset(X):
+        raise TypeError(
+            f"{name} must be an array (numpy, nested list or tf.Tensor) here; a "
+            "tf.data.Dataset is not accepted."
+        )
     if isinstance(X, tf.SparseTensor) or hasattr(X, "tocsr"):  # scipy.sparse as well
         raise TypeError(
             f"{name} is sparse; only dense input is supported. Pass X.toarray() "
             "(scipy) or tf.sparse.to_dense(X)."
         )
+    if isinstance(X, tf.RaggedTensor):
+        raise TypeError(
+            f"{name} is a tf.RaggedTensor; rows of equal length are required. Pass "
+            "X.to_tensor() if padding the short rows with zeros is meant."
+        )
+
+
+def _to_numpy(X, name: str) -> np.ndarray:
+    check_dense(X, name)
+    if isinstance(X, (tf.Tensor, tf.Variable)):
+        if not (X.dtype.is_floating or X.dtype.is_integer or X.dtype.is_bool):
+            raise TypeError(f"{name} must contain real numbers; got a tensor of {X.dtype.name}.")
+        X = X.numpy()
     if isinstance(X, (str, bytes)):
         raise TypeError(f"{name} must be a 2-D array of numbers, got a string.")
     try:
@@ -95,8 +119,37 @@ def check_array(
         ValueError: wrong number of dimensions, ragged rows, too few rows, no
             columns, NaN or infinity, or a different number of features.
     """
-    if is_dataset(X):
-        raise TypeError(f"{name} must be an array here; a tf.data.Dataset is not accepted.")
+    x, _ = _checked(X, dtype, name, min_samples, n_features)
+    if tf.is_tensor(x):
+        return tf.cast(x, dtype)
+    return tf.convert_to_tensor(x.astype(dtype.as_numpy_dtype, copy=False))
+
+
+def check_raw_array(X, *, dtype=tf.float32, name="X", min_samples=1, n_features=None):
+    """As ``check_array``, but the tensor keeps the input's own precision.
+
+    Float32 input stays float32; float64, integer and boolean input become
+    float64, so no digit is lost before the data are shifted (and scaled)
+    into the compute ``dtype``. The checks are those of ``check_array``, in
+    one pass.
+
+    Returns:
+        ``(x [n_samples, n_features], largest)``: the float32 or float64 tensor
+        and the largest magnitude in it.
+
+    Raises:
+        As ``check_array`` (the overflow limit is that of ``dtype``).
+    """
+    x, largest = _checked(X, dtype, name, min_samples, n_features)
+    own = tf.float32 if tf.as_dtype(x.dtype) == tf.float32 else tf.float64
+    if tf.is_tensor(x):
+        return tf.cast(x, own), largest
+    return tf.convert_to_tensor(x.astype(own.as_numpy_dtype, copy=False)), largest
+
+
+def _checked(X, dtype, name, min_samples, n_features):
+    """``(x, largest)``: ``X`` checked, as a tensor or numpy array of its own dtype."""
+    check_dense(X, name)
     if isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.ndim == 2:
         # A float array goes to a tensor first (one copy) and is checked there:
         # TensorFlow's reductions use every core, numpy's min/max one.
@@ -104,9 +157,12 @@ def check_array(
     if tf.is_tensor(X) and (X.dtype.is_floating or X.dtype.is_integer):
         # A numeric tensor is checked where it lives (no copy to the host), in
         # its own dtype: a cast first could turn large values into infinity.
+        # min and max rather than abs, which has no kernel for unsigned integers.
         _check_shape(tuple(X.shape), name, min_samples, n_features)
         finite = not X.dtype.is_floating or bool(tf.reduce_all(tf.math.is_finite(X)))
-        largest = float(tf.reduce_max(tf.abs(X))) if finite and X.shape[0] else 0.0
+        largest = 0.0
+        if finite and X.shape[0]:
+            largest = max(abs(float(tf.reduce_min(X))), abs(float(tf.reduce_max(X))))
         x = X
     else:
         arr = _to_numpy(X, name)
@@ -125,9 +181,7 @@ def check_array(
             f"{limit:.3g} for {int(x.shape[1])} features). Scale the data, or use "
             "dtype='float64'."
         )
-    if tf.is_tensor(x):
-        return tf.cast(x, dtype)
-    return tf.convert_to_tensor(x.astype(dtype.as_numpy_dtype, copy=False))
+    return x, largest
 
 
 def largest_value(dtype, n_features: int) -> float:
@@ -188,12 +242,35 @@ def check_sample_weight(sample_weight, n_samples: int, dtype=tf.float32) -> tf.T
         raise ValueError("sample_weight contains negative values; weights must be >= 0.")
     if not np.any(w > 0):
         raise ValueError("sample_weight is zero everywhere; at least one weight must be > 0.")
+    limit = largest_weight(dtype, n_samples)
+    if np.max(w) > limit:
+        raise ValueError(
+            f"sample_weight has values up to {float(np.max(w)):.3g}: their sum overflows "
+            f"{dtype.name} (weights must stay within {limit:.3g} for {n_samples} samples). "
+            "Only the ratios of the weights matter to the clusters: divide them by their "
+            "maximum, or use dtype='float64'."
+        )
     return tf.convert_to_tensor(w.astype(dtype.as_numpy_dtype))
 
 
+def largest_weight(dtype, n_samples) -> float:
+    """The largest sample weight whose sum over ``n_samples`` rows (and whose
+    products with squared distances within ``largest_value``, summed in
+    float64) cannot overflow ``dtype``."""
+    return float(np.finfo(tf.as_dtype(dtype).as_numpy_dtype).max) / max(int(n_samples), 1) / 4
+
+
 def check_labels(labels, n_samples: int, name: str = "labels") -> np.ndarray:
-    """Return ``labels`` as a 1-D int array of length ``n_samples``."""
-    arr = np.asarray(labels)
+    """Return ``labels`` as a 1-D array of length ``n_samples``.
+
+    Raises:
+        ValueError: not 1-D of length ``n_samples`` (a ragged sequence included).
+    """
+    check_dense(labels, name)
+    try:
+        arr = np.asarray(labels)
+    except ValueError:  # ragged nested lists (numpy >= 1.24)
+        raise ValueError(f"{name} must be 1-D [n_samples]; got a ragged sequence.") from None
     if arr.ndim != 1 or arr.shape[0] != n_samples:
         raise ValueError(
             f"{name} must be 1-D of length n_samples={n_samples}; got shape {arr.shape}."

@@ -105,11 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest k tried by --k auto (default: 10)",
     )  # fmt: skip
     images.add_argument(
-        "--algorithm", choices=("kmeans", "gmm", "som"), default="kmeans",
+        "--algorithm", choices=("kmeans", "gmm", "som", "spherical"), default="kmeans",
         help=(
             "kmeans (default), gmm (diagonal Gaussian mixture) or som (self-organizing map "
             "of k nodes trained as a batch map for 20 epochs: as accurate as online training "
-            "on the digits, iris and wine, and --k auto runs up to twice as fast)"
+            "on the digits, iris and wine, and --k auto runs up to twice as fast) or "
+            "spherical (k-means by cosine similarity of the embeddings)"
         ),
     )  # fmt: skip
     images.add_argument(

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster import _image_io as io
-from tfcluster._base import BaseEstimator, check_option, check_positive_int
+from tfcluster._base import BaseEstimator, check_number, check_option, check_positive_int
 from tfcluster._engine import Program
 from tfcluster._image_io import IMAGE_EXTENSIONS, list_images
 
@@ -48,6 +48,7 @@ def _mobilenet_v2_preprocess(x):
 _BACKBONES = {"mobilenet_v2": (_mobilenet_v2, _mobilenet_v2_preprocess)}
 _POOLINGS = {"avg": tf.reduce_mean, "max": tf.reduce_max}
 _MIN_INPUT_SIZE = 32
+_MAX_ALPHA = 1.4  # MobileNetV2's widest published width multiplier
 
 
 def _check_weights(weights):
@@ -157,6 +158,11 @@ class ImageEmbedder(BaseEstimator):
         size = check_positive_int("input_size", self.input_size, minimum=_MIN_INPUT_SIZE)
         check_positive_int("batch_size", self.batch_size)
         check_option("pooling", self.pooling, _POOLINGS)
+        if check_number("alpha", self.alpha, strict=True) > _MAX_ALPHA:
+            raise ValueError(
+                f"alpha is MobileNetV2's width multiplier, > 0 and at most {_MAX_ALPHA} "
+                f"(ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3, 1.4); got {self.alpha!r}."
+            )
         if self.progress not in (True, False, "auto"):
             raise ValueError(f"progress must be True, False or 'auto'; got {self.progress!r}.")
         if not self._is_keras_model(self.backbone):
@@ -322,6 +328,17 @@ class ImageEmbedder(BaseEstimator):
             raise ValueError("the Dataset of images is empty.")
         return out
 
+    @staticmethod
+    def _next(batches):
+        """The next batch, or None at the end; a Dataset's bad images raise ValueError."""
+        try:
+            return next(batches, None)
+        except tf.errors.InvalidArgumentError as exc:
+            error = io.dataset_error(exc)
+            if error is None:
+                raise
+            raise error from None
+
     def _loop(self, batches, n, with_index=False):
         """Run the backbone over ``batches``; returns ``(features [n, d], index [n])``."""
         show = self.progress is True or (
@@ -336,7 +353,8 @@ class ImageEmbedder(BaseEstimator):
 
             bar = keras.utils.Progbar(n, unit_name="image", stateful_metrics=None)
         features, indices, done = [], [], 0
-        for batch in batches:
+        batches = iter(batches)
+        while (batch := self._next(batches)) is not None:
             index, images = batch if with_index else (None, batch)
             features.append(self._forward(images).numpy())
             if with_index:

@@ -87,6 +87,11 @@ class ImageClusterer(BaseEstimator):
             from tfcluster.kmeans import KMeans
 
             return KMeans(8)
+        if isinstance(self.clusterer, type):
+            raise TypeError(
+                f"clusterer must be an estimator instance, e.g. {self.clusterer.__name__}(8); "
+                f"got the class {self.clusterer.__name__} itself."
+            )
         if not callable(getattr(self.clusterer, "fit", None)) or not callable(
             getattr(self.clusterer, "get_params", None)
         ):

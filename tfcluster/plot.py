@@ -28,6 +28,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfcluster._base import check_positive_int
 from tfcluster._validation import check_array, check_labels
 
 __all__ = ["k_scores", "silhouette", "clusters", "gmm_contours", "som_umatrix", "image_grid"]
@@ -207,6 +208,27 @@ def clusters(X, labels, centers=None, *, ax=None):
     return ax
 
 
+_MAX_RESOLUTION = 2000  # 4 million density evaluations
+
+
+def _check_levels(levels):
+    """``levels`` of ``gmm_contours``: a count >= 1, or increasing finite values."""
+    if isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
+        return check_positive_int("levels", levels)
+    try:
+        values = np.asarray(levels, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.ndim != 1 or values.size == 0:
+        raise TypeError(
+            f"levels must be a number of levels (int >= 1) or a 1-D sequence of "
+            f"increasing values; got {levels!r}."
+        )
+    if not np.all(np.isfinite(values)) or np.any(np.diff(values) <= 0):
+        raise ValueError(f"levels must be finite and increasing; got {values.tolist()}.")
+    return values
+
+
 def gmm_contours(gmm, X, *, levels=12, resolution=120, ax=None):
     """Log-density contours of a fitted Gaussian mixture over the scatter of ``X``.
 
@@ -218,8 +240,8 @@ def gmm_contours(gmm, X, *, levels=12, resolution=120, ax=None):
         gmm: a fitted mixture with ``score_samples(X)`` and ``predict(X)``
             (and ``means_``, drawn as crosses, if present).
         X: samples ``[n_samples, n_features]``.
-        levels: number of contour levels.
-        resolution: grid points along each axis.
+        levels: number of contour levels (>= 1), or their increasing values.
+        resolution: grid points along each axis (2 to 2000).
         ax: matplotlib Axes, or None for a new figure.
 
     Returns:
@@ -228,6 +250,12 @@ def gmm_contours(gmm, X, *, levels=12, resolution=120, ax=None):
     for name in ("score_samples", "predict"):
         if not callable(getattr(gmm, name, None)):
             raise TypeError(f"gmm must have a {name}(X) method; got {type(gmm).__name__}.")
+    levels = _check_levels(levels)
+    resolution = check_positive_int("resolution", resolution, minimum=2)
+    if resolution > _MAX_RESOLUTION:
+        raise ValueError(
+            f"resolution must be at most {_MAX_RESOLUTION} grid points per axis; got {resolution}."
+        )
     x = check_array(X, dtype=tf.float64).numpy()
     if x.shape[1] < 2:
         raise ValueError("gmm_contours needs at least 2 features.")
@@ -354,9 +382,7 @@ def image_grid(paths, labels, *, per_cluster=6, ax=None):
     if not paths:
         raise ValueError("image_grid needs at least one image.")
     labels = check_labels(np.asarray(labels), len(paths))
-    per_cluster = int(per_cluster)
-    if per_cluster < 1:
-        raise ValueError(f"per_cluster must be >= 1, got {per_cluster}.")
+    per_cluster = check_positive_int("per_cluster", per_cluster)
     uniques = np.unique(labels)
     if ax is None:
         import matplotlib.pyplot as plt

@@ -116,7 +116,7 @@ def _check_capable(estimator, X, scores) -> None:
                 f"score {name!r} needs a '{name}(X)' method, which "
                 f"{type(estimator).__name__} does not have."
             )
-        if name == "inertia" and own and "n_clusters" not in estimator.get_params(deep=False):
+        if name == "inertia" and own and not _has_inertia(estimator):
             raise ValueError(
                 f"score 'inertia' is the k-means objective; {type(estimator).__name__} "
                 f"has none. Use {_default_scores(estimator)} for it."
@@ -128,10 +128,20 @@ def _check_capable(estimator, X, scores) -> None:
             )
 
 
+def _has_inertia(estimator) -> bool:
+    """Whether fits of ``estimator`` have the k-means objective ``inertia_``: ours
+    with ``n_clusters`` and a ``score`` (KMeans, MiniBatchKMeans; not
+    DeepClustering); another library's with ``n_clusters`` (it may set one)."""
+    sized = "n_clusters" in estimator.get_params(deep=False)
+    if isinstance(estimator, BaseEstimator):
+        return sized and callable(getattr(estimator, "score", None))
+    return sized
+
+
 def _default_scores(estimator) -> tuple:
     """What a sweep of ``estimator`` records unless told: its own criterion and
     the silhouette."""
-    if "n_clusters" in estimator.get_params(deep=False):
+    if _has_inertia(estimator):
         return ("inertia", "silhouette")
     if callable(getattr(estimator, "bic", None)):
         return ("bic", "silhouette")
@@ -159,9 +169,11 @@ def _estimator_maker(estimator, k_first: int):
 
 
 def _check_k_values(k_values) -> list[int]:
-    if isinstance(k_values, (int, np.integer)):
-        raise TypeError("k_values must be a sequence of integers, e.g. range(2, 11).")
-    ks = [check_positive_int("k", k) for k in k_values]
+    if isinstance(k_values, (str, bytes)) or not hasattr(k_values, "__iter__"):
+        raise TypeError(
+            f"k_values must be a sequence of integers, e.g. range(2, 11); got {k_values!r}."
+        )
+    ks = [check_positive_int("each of k_values", k) for k in k_values]
     if not ks:
         raise ValueError("k_values is empty; give at least one number of clusters.")
     if len(set(ks)) != len(ks):
@@ -340,6 +352,8 @@ def suggest_k(result: SweepResult, method: str = "silhouette") -> int:
     Raises:
         ValueError: an unknown method, or one whose score was not recorded.
     """
+    if not isinstance(result, SweepResult):
+        raise TypeError(f"result must be the SweepResult of sweep(); got {type(result).__name__}.")
     score, rule = check_option("method", method, _METHODS)
     if score not in result.scores:
         raise ValueError(

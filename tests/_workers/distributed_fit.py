@@ -17,6 +17,29 @@ GMM_PARAMS["random_state"] = 0
 SOM_PARAMS = {"m": 4, "n": 5, "learning_rate": 1.0, "random_state": 0, "dtype": "float64"}
 
 
+def sharded_folds(X):
+    """Fits whose initialisation folds batches (k-means||, random rows, the farthest
+    points of empty-cluster relocation, row gathers, random responsibilities) on the
+    digits tiled to 21,564 rows: several chunks per replica, through the XLA kernels."""
+    from tfcluster import GaussianMixture, KMeans, SelfOrganizingMap
+
+    big = np.tile(X, (12, 1)) + np.random.default_rng(0).normal(scale=0.01, size=(21564, 64))
+    common = {"dtype": "float64", "max_iter": 10, "random_state": 0}
+    gm = {"n_components": 3, "covariance_type": "diag", "dtype": "float64", "max_iter": 5}
+    return {
+        "kpar": KMeans(8, init="k-means||", **common).fit(big).cluster_centers_,
+        "random": KMeans(8, init="random", **common).fit(big).cluster_centers_,
+        "relocated": KMeans(5, init=big[[0, 0, 0, 1, 2]], dtype="float64", max_iter=3)
+        .fit(big)
+        .cluster_centers_,
+        "gmm_random": GaussianMixture(**gm, init_params="random", random_state=0).fit(big).means_,
+        "gmm_rows": GaussianMixture(**gm, init_params="random_from_data", random_state=0)
+        .fit(X)
+        .means_,
+        "som_init": SelfOrganizingMap(**SOM_PARAMS).fit(big, epochs=1, mode="batch").weights_,
+    }
+
+
 def main(kind, out):
     if kind == "mirrored":
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -45,6 +68,8 @@ def main(kind, out):
         results["minibatch_centers"] = mbk.cluster_centers_
         som = SelfOrganizingMap(**SOM_PARAMS).fit(X, epochs=3, mode="batch")
         results["som_weights"] = som.weights_
+        if kind == "mirrored":
+            results.update({f"fold_{k}": v for k, v in sharded_folds(X).items()})
     np.savez(out, **results)
 
 

@@ -11,7 +11,11 @@ are safe inside ``tf.function`` and hold no Python state.
 Under a ``tf.distribute.Strategy`` (traced inside ``strategy.scope()``),
 ``reduce_batches`` splits the batches over the replicas, runs ``fn`` on each
 replica and sums the statistics across replicas: every algorithm written on it
-fits on several devices or machines with no other change.
+fits on several devices or machines with no other change. ``fold_batches``
+given a ``merge`` does the same for folds that are not sums (a running top-k,
+a row gather): each replica folds its own consecutive chunks of in-memory
+data, and the folds are merged in replica order, so the result is the
+single-device one.
 """
 
 from __future__ import annotations
@@ -110,7 +114,14 @@ def _reduce_distributed(fn, init, source, chunk_size, strategy, padded=False):
 
 
 def fold_batches(
-    fn, init, source, chunk_size: int, *, relax_shapes: bool = False, padded: bool = False
+    fn,
+    init,
+    source,
+    chunk_size: int,
+    *,
+    relax_shapes: bool = False,
+    padded: bool = False,
+    merge=None,
 ):
     """Fold ``acc = fn(acc, x_batch, w_batch)`` over every batch of ``source``.
 
@@ -119,26 +130,56 @@ def fold_batches(
 
     Args:
         fn: maps ``acc, x [b, n_features], w [b]`` to the new ``acc``.
-        init: the initial accumulator (nested tensors).
+        init: the initial accumulator (nested tensors), or a callable
+            ``init(first)`` giving the accumulator of a fold that starts at
+            batch ``first`` (an int32 scalar; batch ``i`` starts at row
+            ``i * chunk_size``), for accumulators that count batches or rows.
         source: ``(x, w)`` tensors or a ``tf.data.Dataset`` of ``(x, w)``.
         chunk_size: rows per chunk for in-memory sources.
         relax_shapes: let every dimension of the accumulator change between
             batches (for accumulators that grow).
         padded: as in ``reduce_batches``: static ``[chunk_size, d]`` chunks, the
             last one padded with zero-weight rows (``fn`` must ignore them).
+        merge: ``merge(acc_a, acc_b)``, the fold of two consecutive runs of
+            batches from their two folds. With it, under a
+            ``tf.distribute.Strategy`` every replica folds its own consecutive
+            chunks of in-memory data (a dataset is folded on one device).
 
     Returns:
         The final accumulator.
     """
+    start = init if callable(init) else (lambda _: init)
     if isinstance(source, tf.data.Dataset):
-        return source.reduce(init, lambda acc, batch: fn(acc, *batch))
+        return source.reduce(start(tf.constant(0)), lambda acc, batch: fn(acc, *batch))
     x, w = source
-    n = tf.shape(x)[0]
-    n_chunks = (n + chunk_size - 1) // chunk_size
+    n_chunks = (tf.shape(x)[0] + chunk_size - 1) // chunk_size
     # Static chunk shapes matter only to XLA kernels: without them the fit loops skip
     # the padding (map_chunks keeps it: a row's output then never depends on how the
     # rows were batched, the GEMM's blocking included).
-    padded = padded and xla_active()
+    options = dict(relax_shapes=relax_shapes, padded=padded and xla_active())
+    strategy = current_strategy()
+    if merge is None or strategy is None:
+        return _fold_chunks(fn, start, x, w, 0, n_chunks, chunk_size, **options)
+    replicas = strategy.num_replicas_in_sync
+
+    def share():
+        r = tf.distribute.get_replica_context().replica_id_in_sync_group
+        first, last = n_chunks * r // replicas, n_chunks * (r + 1) // replicas
+        acc = _fold_chunks(fn, start, x, w, first, last, chunk_size, **options)
+        return tf.nest.map_structure(lambda t: t[None], acc)  # [1, ...] to gather
+
+    folds = tf.nest.map_structure(
+        lambda v: strategy.gather(v, axis=0), strategy.run(share)
+    )  # [replicas, ...] each
+    acc = tf.nest.map_structure(lambda t: t[0], folds)
+    for r in range(1, replicas):
+        acc = merge(acc, tf.nest.map_structure(lambda t, r=r: t[r], folds))
+    return acc
+
+
+def _fold_chunks(fn, start, x, w, first, last, chunk_size, *, relax_shapes, padded):
+    """The fold of chunks ``first .. last - 1`` of in-memory ``(x, w)``."""
+    init = start(tf.convert_to_tensor(first, tf.int32))
 
     def body(i, acc):
         if padded:
@@ -157,9 +198,9 @@ def fold_batches(
             tf.nest.map_structure(lambda t: tf.TensorShape([None] * t.shape.rank), init),
         )
     _, acc = tf.while_loop(
-        lambda i, _: i < n_chunks,
+        lambda i, _: i < last,
         body,
-        (tf.constant(0), init),
+        (tf.convert_to_tensor(first, tf.int32), init),
         shape_invariants=invariants,
     )
     return acc
@@ -217,8 +258,14 @@ def gather_rows(source, indices, chunk_size: int):
         found = tf.gather(x, tf.clip_by_value(local, 0, tf.maximum(b - 1, 0)))  # [m, d]
         return offset + b, tf.where(inside[:, None], found, rows)
 
-    init = (tf.constant(0, tf.int64), tf.zeros([tf.shape(indices)[0], d], dtype))
-    return fold_batches(take, init, source, chunk_size)[1]
+    def init(first):  # rows not found stay zero, so two folds merge by a sum
+        offset = tf.cast(first, tf.int64) * chunk_size
+        return offset, tf.zeros([tf.shape(indices)[0], d], dtype)
+
+    def merge(a, b):
+        return b[0], a[1] + b[1]
+
+    return fold_batches(take, init, source, chunk_size, merge=merge)[1]
 
 
 def map_chunks(fn, x, chunk_size: int, fn_output_signature, *, padded: bool = False):

@@ -16,6 +16,7 @@ from tfcluster.ops.batching import map_chunks
 __all__ = [
     "squared_norms",
     "squared_distances",
+    "exact_squared_distances",
     "first_argmin",
     "nearest",
     "nearest_sums",
@@ -48,6 +49,17 @@ def squared_distances(x, y, x_sq=None, y_sq=None):
     y_sq = squared_norms(y) if y_sq is None else y_sq
     d = x_sq[:, None] - 2.0 * tf.matmul(x, y, transpose_b=True) + y_sq[None, :]  # [n, m]
     return tf.maximum(d, 0.0)
+
+
+def exact_squared_distances(x, y):
+    """All squared distances from the differences: ``x [n, d]``, ``y [m, d]`` -> ``[n, m]``.
+
+    No cancellation (never negative, 0 for equal rows), and each entry is
+    computed the same whatever the other rows, so the result of a row does
+    not depend on how the rows were batched. Memory ``[n, m, d]``: for
+    small ``m * d`` (a Keras head's centers), not for the fit loops.
+    """
+    return tf.reduce_sum(tf.square(x[:, None, :] - y[None, :, :]), axis=-1)
 
 
 def _row_min(d):

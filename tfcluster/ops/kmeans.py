@@ -54,18 +54,20 @@ def _farthest(acc, x, w, centers, centers_sq):
     ``acc`` is ``(dist [k], points [k, d], weights [k], labels [k])``; points of
     zero weight never qualify (they could not move a center).
     """
-    k = tf.shape(centers)[0]
     labels, dist = nearest(x, centers, centers_sq)
     dist = tf.where(w > 0, dist, -1.0)
-    top_d, top_x, top_w, top_l = acc
-    all_d = tf.concat([top_d, dist], 0)
-    best = tf.math.top_k(all_d, k, sorted=True).indices  # [k]
-    return (
-        tf.gather(all_d, best),
-        tf.gather(tf.concat([top_x, x], 0), best),
-        tf.gather(tf.concat([top_w, w], 0), best),
-        tf.gather(tf.concat([top_l, labels], 0), best),
-    )
+    return _merge_top(acc, (dist, x, w, labels))
+
+
+def _merge_top(a, b):
+    """The top ``len(a[0])`` entries of two ``(keys [m], payload [m, ...], ...)`` by key.
+
+    Ties go to ``a`` first, then to the lower index: the running top-k of a
+    fold, and the merge of two folds of consecutive batches (equal results).
+    """
+    keys = tf.concat([a[0], b[0]], 0)
+    best = tf.math.top_k(keys, tf.shape(a[0])[0], sorted=True).indices
+    return tuple(tf.gather(tf.concat([pa, pb], 0), best) for pa, pb in zip(a, b, strict=True))
 
 
 def relocate_empty(sums, counts, source, centers, k, chunk_size: int, padded: bool = False):
@@ -90,6 +92,7 @@ def relocate_empty(sums, counts, source, centers, k, chunk_size: int, padded: bo
         source,
         chunk_size,
         padded=padded,
+        merge=_merge_top,
     )
     real = tf.range(n_centers) < k
     empty = tf.cast(tf.where((counts <= 0) & real)[:, 0], tf.int32)  # [e]
@@ -219,9 +222,25 @@ def _gumbel_top_rows(acc, x, w, n_rows, seed):
         )
     )
     batch_keys = tf.where(w > 0, tf.math.log(tf.where(w > 0, w, 1.0)) + g, -float("inf"))
-    all_keys = tf.concat([keys, batch_keys], 0)
-    best = tf.math.top_k(all_keys, n_rows).indices
-    return tf.gather(all_keys, best), tf.gather(tf.concat([rows, x], 0), best), batch + 1
+    return (*_merge_top((keys, rows), (batch_keys, x)), batch + 1)
+
+
+def _gumbel_fold(n_rows, n_features, dtype):
+    """``(init, merge)`` of a Gumbel top-rows fold: the batch counter starts at the
+    fold's first batch (the keys of a batch depend on its number), so replicas that
+    fold their own batches draw the single-device sample."""
+
+    def init(first):
+        return (
+            tf.fill([n_rows], tf.constant(-float("inf"), dtype)),
+            tf.zeros([n_rows, n_features], dtype),
+            tf.cast(first, tf.int64),
+        )
+
+    def merge(a, b):
+        return (*_merge_top(a[:2], b[:2]), b[2])
+
+    return init, merge
 
 
 def sample_rows(
@@ -236,11 +255,7 @@ def sample_rows(
     Returns:
         ``[n_rows, n_features]`` rows.
     """
-    init = (
-        tf.fill([n_rows], tf.constant(-float("inf"), dtype)),
-        tf.zeros([n_rows, n_features], dtype),
-        tf.constant(0, tf.int64),
-    )
+    init, merge = _gumbel_fold(n_rows, n_features, dtype)
     _, rows, _ = fold_batches(
         lambda acc, x, w: _gumbel_top_rows(acc, x, w, n_rows, seed),
         init,
@@ -248,6 +263,7 @@ def sample_rows(
         chunk_size,
         relax_shapes=not (isinstance(n_rows, int) and isinstance(n_features, int)),
         padded=padded,
+        merge=merge,
     )
     return rows
 
@@ -344,19 +360,16 @@ def kmeans_parallel(
     centers = first
     for r in range(n_rounds):
         centers_sq = squared_norms(centers)
-        empty = (
-            tf.fill([n_rows], tf.constant(-float("inf"), dtype)),
-            tf.zeros([n_rows, n_features], dtype),
-            tf.constant(0, tf.int64),
-        )
+        init, merge = _gumbel_fold(n_rows, n_features, dtype)
         keys, rows, _ = fold_batches(
             lambda acc, x, w, c=centers, csq=centers_sq, s=seeds[r]: _kmeans_parallel_round(
                 acc, x, w, c, csq, n_rows, s
             ),
-            empty,
+            init,
             source,
             chunk_size,
             padded=padded,
+            merge=merge,
         )
         # Slots no row could fill (fewer rows off the candidates than l) and the
         # slots of a bucket beyond 2k repeat the first candidate; the

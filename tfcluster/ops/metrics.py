@@ -141,17 +141,18 @@ def label_dispersion(source, centers, chunk_size: int):
         chunk_size: rows per chunk for in-memory sources.
 
     Returns:
-        ``(sum of ||x - c|| [n_labels], sum of ||x - c||**2 [n_labels])``.
+        ``(sum of ||x - c|| [n_labels], sum of ||x - c||**2 [n_labels])``, float64:
+        sums of squares of rows far apart overflow float32.
     """
     k = tf.shape(centers)[0]
 
     def stats(x, labels):
-        d2 = squared_norms(x - tf.gather(centers, labels))  # [b]
-        onehot = tf.one_hot(labels, k, dtype=x.dtype)  # [b, k]
+        d2 = tf.cast(squared_norms(x - tf.gather(centers, labels)), tf.float64)  # [b]
+        onehot = tf.one_hot(labels, k, dtype=tf.float64)  # [b, k]
         sums = tf.matmul(onehot, tf.stack([tf.sqrt(d2), d2], axis=1), transpose_a=True)  # [k, 2]
         return sums[:, 0], sums[:, 1]
 
-    zero = tf.zeros([k], centers.dtype)
+    zero = tf.zeros([k], tf.float64)
     return reduce_batches(stats, (zero, zero), source, chunk_size)
 
 
@@ -160,6 +161,9 @@ def _centroids_and_dispersion(source, n_labels, chunk_size):
     centers = sums / tf.maximum(counts, 1.0)[:, None]  # [k, d]; a slot no row has stays 0
     dist, dist_sq = label_dispersion(source, centers, chunk_size)
     return centers, counts, dist, dist_sq
+
+
+_EPS = {tf.float32: 2.0**-23, tf.float64: 2.0**-52}  # machine epsilon of the compute dtypes
 
 
 def _close_to_zero(v):
@@ -184,6 +188,7 @@ def davies_bouldin(source, n_labels, chunk_size: int):
         scalar score (lower is better).
     """
     centers, counts, dist, _ = _centroids_and_dispersion(source, n_labels, chunk_size)
+    dist = tf.cast(dist, centers.dtype)
     real = counts > 0  # [k]
     pair = real[:, None] & real[None, :]  # [k, k]
     spread = dist / tf.maximum(counts, 1.0)  # [k]
@@ -203,7 +208,9 @@ def calinski_harabasz(source, n_labels, chunk_size: int):
     """Calinski-Harabasz index: between- over within-label dispersion, scaled.
 
     ``(B / (k - 1)) / (W / (n - k))`` with ``B = sum(n_i * ||c_i - mean||**2)``
-    and ``W = sum(||x - c_label||**2)``; 1 when ``W`` is zero (as scikit-learn).
+    and ``W = sum(||x - c_label||**2)``; 1 when ``W`` is zero (as scikit-learn),
+    which in the rows' precision means: within the rounding of the centroids,
+    ``W <= n * d * (2 * eps * max|c|)**2``. Summed in float64.
 
     Args:
         source: ``(x [n, d], labels [n] int32)`` tensors or a dataset of such pairs.
@@ -215,10 +222,14 @@ def calinski_harabasz(source, n_labels, chunk_size: int):
         scalar score (higher is better).
     """
     centers, counts, _, dist_sq = _centroids_and_dispersion(source, n_labels, chunk_size)
+    eps = _EPS[centers.dtype]
+    centers, counts = tf.cast(centers, tf.float64), tf.cast(counts, tf.float64)
     n = tf.reduce_sum(counts)
     mean = tf.reduce_sum(centers * counts[:, None], axis=0) / n  # [d]
     between = tf.reduce_sum(counts * squared_norms(centers - mean[None, :]))
     within = tf.reduce_sum(dist_sq)
-    k = tf.reduce_sum(tf.cast(counts > 0, centers.dtype))  # labels that have rows
+    k = tf.reduce_sum(tf.cast(counts > 0, tf.float64))  # labels that have rows
+    d = tf.cast(tf.shape(centers)[1], tf.float64)
+    rounding = n * d * tf.square(2.0 * eps * tf.reduce_max(tf.abs(centers)))
     score = between * (n - k) / (within * (k - 1.0))
-    return tf.where(within == 0.0, tf.ones_like(score), score)
+    return tf.where(within <= rounding, tf.ones_like(score), score)

@@ -341,7 +341,8 @@ def online_block(v, wt, eta, sigma, m, n, fixed, *, topology, toroidal, neighbor
         # nested kernel per unrolled step only costs tracing
         scores = tf.where(valid, _column_scores(x, wt, diff, distance), inf)  # [K]
         c = _row_min(scores[None, :])[0]  # [1]
-        c = tf.where(fixed[s] >= 0, fixed[s : s + 1], c)  # [1]
+        forced = tf.gather(fixed, s)  # a gather, not a slice: XLA keeps one program
+        c = tf.where(forced >= 0, forced[None], c)  # [1]
         h = spread(grid, c, sigma[s])[0] * eta[s]  # [K]
         return wt + h[None, :] * diff
 

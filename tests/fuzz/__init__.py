@@ -1,0 +1,1 @@
+"""Table-driven fuzz of the public API (issue 17)."""

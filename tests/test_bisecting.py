@@ -1,0 +1,204 @@
+"""BisectingKMeans: a toy case, scikit-learn as oracle (inertia, predict on a shared tree)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.base import clone
+from sklearn.cluster import BisectingKMeans as SKBisecting
+from sklearn.cluster._bisect_k_means import _BisectingTree
+
+from tfcluster import BisectingKMeans, NotFittedError
+from tfcluster._engine import trace_counts
+from tfcluster.datasets import make_blobs
+
+
+def _three_groups():
+    return np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0], [20.0, 0.0], [20.0, 1.0]])
+
+
+def test_toy_exact():
+    X = _three_groups()
+    bkm = BisectingKMeans(3, random_state=0, dtype="float64").fit(X)
+    order = np.argsort(bkm.cluster_centers_[:, 0])
+    np.testing.assert_allclose(bkm.cluster_centers_[order], [[0, 0.5], [10, 0.5], [20, 0.5]])
+    assert bkm.inertia_ == pytest.approx(6 * 0.25)
+    assert len(set(bkm.labels_[[0, 2, 4]])) == 3 and np.all(bkm.labels_[::2] == bkm.labels_[1::2])
+    assert bkm.score(X) == pytest.approx(-1.5)
+    np.testing.assert_allclose(
+        bkm.transform(X)[0, order], [0.5, np.hypot(10, 0.5), np.hypot(20, 0.5)]
+    )
+    one = BisectingKMeans(1).fit(X)
+    np.testing.assert_array_equal(one.labels_, 0)
+    assert one.inertia_ == pytest.approx(np.sum((X - X.mean(0)) ** 2), rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def blobs10():
+    return make_blobs(1000, 5, 10, cluster_std=1.5, random_state=0, dtype=np.float64)
+
+
+@pytest.mark.parametrize("name", ["digits", "iris", "blobs10"])
+def test_median_inertia_as_sklearn(name, request):
+    X = request.getfixturevalue(name)[0]
+    ours = [BisectingKMeans(10, random_state=s).fit(X).inertia_ for s in range(5)]
+    theirs = [SKBisecting(10, random_state=s).fit(X).inertia_ for s in range(5)]
+    assert np.median(ours) <= np.median(theirs) * 1.01
+
+
+@pytest.mark.slow
+def test_largest_cluster_and_kmeanspp(digits):
+    X = digits[0]
+    for params in ({"bisecting_strategy": "largest_cluster"}, {"init": "k-means++"}):
+        ours = [BisectingKMeans(8, random_state=s, **params).fit(X).inertia_ for s in range(5)]
+        theirs = [SKBisecting(8, random_state=s, **params).fit(X).inertia_ for s in range(5)]
+        assert np.median(ours) <= np.median(theirs) * 1.03, params  # bimodal: 5 seeds vary
+
+
+def test_largest_cluster_splits_the_biggest(digits):
+    # each split took the leaf with the most rows then; leaves only shrink, so every
+    # split node (but the root, scored 0 as in scikit-learn) has more rows than any leaf
+    bkm = BisectingKMeans(6, bisecting_strategy="largest_cluster", random_state=0).fit(digits[0])
+    leaves = list(bkm._tree.leaves())
+    np.testing.assert_array_equal(
+        sorted(n.score for n in leaves), np.sort(np.bincount(bkm.labels_))
+    )
+    for node in bkm._tree.nodes():
+        if node.left is not None and node is not bkm._tree:
+            assert node.score >= max(n.score for n in leaves)
+            assert node.score == node.left.score + node.right.score
+
+
+def _as_sklearn(bkm, n_features):
+    """A scikit-learn BisectingKMeans holding our fitted tree (its own predict runs on it)."""
+
+    def copy(node):
+        out = _BisectingTree(center=node.center, indices=None, score=node.score)
+        if node.left is None:
+            out.label = node.label
+        else:
+            out.left, out.right = copy(node.left), copy(node.right)
+        return out
+
+    sk = SKBisecting(bkm.n_clusters)
+    sk._bisecting_tree = copy(bkm._tree)
+    sk._X_mean = bkm._mean
+    sk.cluster_centers_ = bkm.cluster_centers_.astype(np.float64)
+    sk.n_features_in_, sk._n_threads = n_features, 1
+    return sk
+
+
+def test_predict_walks_the_tree_as_sklearn(digits):
+    X = digits[0].astype(np.float64)
+    bkm = BisectingKMeans(10, random_state=0, dtype="float64").fit(X[:1200])
+    new = X[1200:]
+    theirs = _as_sklearn(bkm, X.shape[1]).predict(new)
+    np.testing.assert_array_equal(bkm.predict(new), theirs)
+    # the tree's answer, not the nearest leaf center's (they differ on 79 of these rows)
+    assert np.sum(theirs != np.argmin(bkm.transform(new), axis=1)) > 20
+    np.testing.assert_array_equal(bkm.predict(X[:1200]), bkm.labels_)
+    ds = tf.data.Dataset.from_tensor_slices(new).batch(100)
+    np.testing.assert_array_equal(bkm.predict(ds), theirs)
+
+
+def test_labels_and_inertia_consistent(iris):
+    X = iris[0]
+    bkm = BisectingKMeans(5, random_state=1, dtype="float64").fit(X)
+    centers = bkm.cluster_centers_
+    assert bkm.inertia_ == pytest.approx(np.sum((X - centers[bkm.labels_]) ** 2))
+    assert np.bincount(bkm.labels_).size == 5
+    np.testing.assert_allclose(
+        bkm.transform(X), np.linalg.norm(X[:, None] - centers[None], axis=2), atol=1e-9
+    )
+    np.testing.assert_array_equal(clone(bkm).fit_predict(X), bkm.labels_)  # same seed
+
+
+def test_sample_weight_is_repetition():
+    X, _ = make_blobs(90, 2, 3, cluster_std=0.3, random_state=2, dtype=np.float64)
+    w = np.random.default_rng(0).integers(1, 4, len(X))
+    a = BisectingKMeans(3, random_state=0, dtype="float64").fit(X, sample_weight=w)
+    b = BisectingKMeans(3, random_state=0, dtype="float64").fit(np.repeat(X, w, 0))
+    key = np.lexsort(a.cluster_centers_.T)
+    np.testing.assert_allclose(
+        a.cluster_centers_[key], b.cluster_centers_[np.lexsort(b.cluster_centers_.T)]
+    )
+    assert a.inertia_ == pytest.approx(b.inertia_)
+    zero = BisectingKMeans(3, random_state=0).fit(
+        X, sample_weight=np.r_[np.ones(60), np.zeros(30)]
+    )
+    assert zero.inertia_ == pytest.approx(
+        BisectingKMeans(3, random_state=0).fit(X[:60]).inertia_, rel=1e-4
+    )
+
+
+def test_stream_equals_memory(iris):
+    X = iris[0]
+    a = BisectingKMeans(4, random_state=3, dtype="float64").fit(X)
+    b = BisectingKMeans(4, random_state=3, dtype="float64")
+    b.fit(tf.data.Dataset.from_tensor_slices(X).batch(32))
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_)
+
+
+def test_splits_reuse_programs(iris, digits):
+    BisectingKMeans(3, random_state=0).fit(iris[0])
+    before = trace_counts()
+    BisectingKMeans(9, random_state=1, max_iter=20, tol=1e-2).fit(iris[0][:120])
+    BisectingKMeans(4, random_state=2, n_init=2).fit(iris[0])
+    after = trace_counts()
+    changed = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    assert not changed, changed
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"n_clusters": 0}, ValueError, "n_clusters"),
+        ({"init": "k-means||"}, ValueError, "'random', 'k-means\\+\\+'"),
+        ({"bisecting_strategy": "x"}, ValueError, "biggest_inertia"),
+        ({"n_init": 0}, ValueError, "n_init"),
+        ({"tol": -1}, ValueError, "tol"),
+        ({"dtype": "float16"}, ValueError, "float32"),
+    ],
+)
+def test_bad_params(params, error, match):
+    with pytest.raises(error, match=match):
+        BisectingKMeans(**{"n_clusters": 2, **params}).fit(_three_groups())
+
+
+def test_errors():
+    with pytest.raises(NotFittedError):
+        BisectingKMeans(2).predict(_three_groups())
+    with pytest.raises(ValueError, match="n_samples=6 should be >= n_clusters=7"):
+        BisectingKMeans(7).fit(_three_groups())
+    bkm = BisectingKMeans(2, random_state=0).fit(_three_groups())
+    with pytest.raises(ValueError, match="feature"):
+        bkm.predict(np.zeros((2, 3)))
+
+
+def test_docstring_examples_and_pipeline(iris):
+    import doctest
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import tfcluster.bisecting
+
+    result = doctest.testmod(tfcluster.bisecting, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+    X = iris[0]
+    pipe = make_pipeline(StandardScaler(), BisectingKMeans(3, random_state=0)).fit(X)
+    alone = BisectingKMeans(3, random_state=0).fit(StandardScaler().fit_transform(X))
+    np.testing.assert_array_equal(pipe.predict(X), alone.labels_)
+    assert list(pipe.get_feature_names_out()) == [
+        "bisectingkmeans0",
+        "bisectingkmeans1",
+        "bisectingkmeans2",
+    ]
+
+
+def test_sweep(iris):
+    from tfcluster import suggest_k, sweep
+
+    result = sweep(BisectingKMeans(random_state=0), iris[0], range(2, 6))
+    assert np.all(np.diff(result.scores["inertia"]) < 0)  # each k splits one more leaf
+    assert suggest_k(result, "silhouette") in range(2, 6)

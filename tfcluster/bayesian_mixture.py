@@ -1,0 +1,481 @@
+"""BayesianGaussianMixture: a Gaussian mixture fitted by variational inference.
+
+A thin shell, as ``tfcluster.mixture``: it validates, centres the data, takes
+the initial responsibilities from GaussianMixture's initialisations
+(``tfcluster._mixture_init``), runs the compiled variational EM of
+``tfcluster.ops.bayesian`` (on the Gaussian mixture's batch statistics) and
+stores scikit-learn's fitted attributes.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._base import (
+    BaseEstimator,
+    ConvergenceWarning,
+    check_dtype,
+    check_is_fitted,
+    check_number,
+    check_option,
+    check_positive_int,
+    make_seed,
+    split_seed,
+)
+from tfcluster._bayesian_prior import check_prior_params, prior_for
+from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
+from tfcluster._engine import Program, bucket, chunk_size, pad_rows
+from tfcluster._mixture_init import _assignment, covariance_shape, em_chunk, fit_bucket
+from tfcluster._validation import check_n_features
+from tfcluster.ops import bayesian as ops
+from tfcluster.ops import mixture as gm_ops
+from tfcluster.ops.batching import gather_rows, map_chunks
+
+__all__ = ["BayesianGaussianMixture"]
+
+_COVARIANCE_TYPES = {name: name for name in gm_ops.COVARIANCE_TYPES}
+_INIT_PARAMS = {name: name for name in ("kmeans", "k-means++", "random", "random_from_data")}
+_PRIOR_TYPES = {"dirichlet_process": True, "dirichlet_distribution": False}
+
+
+def _init_stats_fn(source, centers, arg, k, *, kind, covariance_type, chunk, padded):
+    """Statistics ``(nk [K], sx [K, d], s2)`` of an initial assignment about ``centers [K, d]``."""
+    if kind == "rows":
+        centers = gather_rows(source, arg, chunk)  # [K, d]
+    stats = gm_ops.init_statistics(source, kind, centers, arg, covariance_type, chunk, k, padded)
+    return (*stats, centers)
+
+
+def _vem_fn(source, post, prior, lb, k, max_iter, tol, reg_covar, **static):
+    """Variational EM from ``post`` (padded to ``K``); ``static``: covariance_type,
+    process, chunk, padded (they select code, so they key the traces)."""
+    ct, process = static["covariance_type"], static["process"]
+    bound = (lb, max_iter, tol, reg_covar, prior, ct, process)
+    return ops.variational_em(source, post, *bound, static["chunk"], static["padded"], k=k)
+
+
+def _score_fn(x, post, k, *, covariance_type, process, chunk):
+    size, dtype = post.means.shape[0], x.dtype
+    spec = (
+        tf.TensorSpec([None], dtype),
+        tf.TensorSpec([None, size], dtype),
+        tf.TensorSpec([None], tf.int32),
+    )
+    return map_chunks(
+        lambda xb: ops.score_and_resp(xb, post, covariance_type, process, k),
+        x,
+        chunk,
+        spec,
+        padded=True,
+    )
+
+
+# free shapes: one trace per (dtype, options) whatever n_features or k
+_init_stats = Program(
+    _init_stats_fn, "bayesian.init", rows=(0,), free_shapes=True, autograph=False
+)
+_vem = Program(_vem_fn, "bayesian.em", rows=(0,), free_shapes=True, autograph=False)
+_score = Program(_score_fn, "bayesian.score", rows=(0,), free_shapes=True, autograph=False)
+
+
+def _initial_statistics(est, data: Data, offset, n_samples: int, seed):
+    """``(nk, sx, s2, centers)`` of ``est.init_params``'s responsibilities on centred
+    ``data`` (the statistics about ``centers``), padded to the fit's bucket; tests
+    replace it to start from given responsibilities."""
+    k, ct = est.n_components, est.covariance_type
+    kind, centers, arg = _assignment(est, data, n_samples, seed)
+    return call(
+        _init_stats,
+        data.source,
+        centers,
+        arg,
+        tf.constant(k, tf.int32),
+        kind=kind,
+        covariance_type=ct,
+        chunk=em_chunk(data, k, ct),
+        padded=not data.streamed,
+    )
+
+
+def _pad_statistics(stats, covariance_type, size: int):
+    """``(nk, sx, s2, centers)`` of ``k`` components padded with zeros to ``size``."""
+    nk, sx, s2, centers = (tf.convert_to_tensor(v) for v in stats)
+    if covariance_type != "tied":
+        s2 = pad_rows(s2, size)
+    return pad_rows(nk, size), pad_rows(sx, size), s2, pad_rows(centers, size)
+
+
+def _pad_posterior(post: ops.Posterior, covariance_type, size: int) -> ops.Posterior:
+    """``post`` of ``k`` components padded to ``size`` with benign values (masked later)."""
+    k, d = int(post.means.shape[0]), int(post.means.shape[1])
+    extra = size - k
+    if extra == 0:
+        return post
+    dtype = post.means.dtype
+
+    def ones(v):
+        return tf.concat([v, tf.ones([extra], dtype)], 0)
+
+    _, means, cov = gm_ops.pad_components(
+        tf.ones([k], dtype), post.means, post.covariances, covariance_type, size
+    )
+    _, _, prec_chol = gm_ops.pad_components(
+        tf.ones([k], dtype), post.means, post.prec_chol, covariance_type, size
+    )
+    nu = tf.concat([post.degrees_of_freedom, tf.fill([extra], tf.constant(d + 1.0, dtype))], 0)
+    return ops.Posterior(
+        ones(post.concentration_a),
+        ones(post.concentration_b),
+        ones(post.mean_precision),
+        means,
+        nu,
+        cov,
+        prec_chol,
+    )
+
+
+_ILL_DEFINED = (
+    "Fitting the mixture model failed: a covariance is not positive definite even "
+    "after adding reg_covar={reg_covar} and the covariance prior. Increase reg_covar "
+    "or covariance_prior, or scale the input data."
+)
+
+
+class BayesianGaussianMixture(BaseEstimator):
+    """Variational Bayesian estimation of a Gaussian mixture, as scikit-learn's.
+
+    The mixing weights have a Dirichlet process (stick breaking) or a
+    Dirichlet distribution prior, the means a Gaussian prior and the
+    precisions a Wishart prior; variational EM fits the posterior. With a
+    small ``weight_concentration_prior`` unneeded components get weights near
+    zero, so ``n_components`` is an upper bound on the number used.
+
+    The E step runs chunk by chunk inside one compiled loop on the same
+    batch statistics as GaussianMixture, so a ``tf.data.Dataset`` gives the
+    in-memory result; ``fit`` also accepts ``sample_weight`` (integer weights
+    act as repeated rows). The components are padded to a bucket (masked
+    beyond ``k``), so a sweep over ``n_components`` reuses its programs.
+
+    Args:
+        n_components: upper bound on the number of components ``k``.
+        covariance_type: "full", "tied", "diag" or "spherical".
+        tol: stop when the lower bound changes by less than ``tol``.
+        reg_covar: non-negative value added to the diagonal of the covariances.
+        max_iter: most EM iterations per initialisation (0: only initialise).
+        n_init: initialisations; the one with the best lower bound is kept.
+        init_params: "kmeans", "k-means++", "random" or "random_from_data"
+            (as GaussianMixture).
+        weight_concentration_prior_type: "dirichlet_process" or
+            "dirichlet_distribution".
+        weight_concentration_prior: the prior's concentration ``> 0``
+            (None: ``1 / n_components``).
+        mean_precision_prior: ``> 0`` (None: 1).
+        mean_prior: ``[n_features]`` (None: the weighted mean of X).
+        degrees_of_freedom_prior: ``> n_features - 1`` (None: ``n_features``).
+        covariance_prior: ``[d, d]`` ("full", "tied"), ``[d]`` ("diag") or a
+            number ("spherical"); None: the weighted covariance of X (``ddof=1``).
+        random_state: int, None, or a numpy RandomState or Generator.
+        warm_start: start each ``fit`` from the previous solution (one init).
+        verbose: print the outcome of each initialisation.
+        dtype: "float32" or "float64".
+
+    Attributes:
+        weights_: ``[k]`` expected mixing weights.
+        means_: ``[k, n_features]`` posterior means.
+        covariances_: ``[k, d, d]`` full, ``[d, d]`` tied, ``[k, d]`` diag,
+            ``[k]`` spherical (``d = n_features``).
+        precisions_, precisions_cholesky_: same shapes (``P = U @ U.T``).
+        weight_concentration_: ``([k], [k])`` Beta parameters of the sticks
+            (Dirichlet process) or ``[k]`` Dirichlet parameters.
+        mean_precision_: ``[k]``; degrees_of_freedom_: ``[k]`` (a number for "tied").
+        weight_concentration_prior_, mean_precision_prior_, mean_prior_
+            ``[n_features]``, degrees_of_freedom_prior_, covariance_prior_: the
+            priors used.
+        converged_, n_iter_: of the kept initialisation.
+        lower_bound_: its final evidence lower bound; lower_bounds_ ``[n_iter_]``.
+        n_features_in_: number of features seen in ``fit``.
+
+    No Keras head is offered: the variational predictive assignment is not the
+    GaussianMixture head's.
+
+    Examples:
+        >>> import numpy as np
+        >>> from tfcluster import BayesianGaussianMixture
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.concatenate([rng.normal(0, 1, (100, 2)), rng.normal(8, 1, (100, 2))])
+        >>> bgm = BayesianGaussianMixture(n_components=5, random_state=0).fit(X)
+        >>> int(np.sum(bgm.weights_ > 0.1))
+        2
+    """
+
+    def __init__(
+        self,
+        *,
+        n_components=1,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weight_concentration_prior_type="dirichlet_process",
+        weight_concentration_prior=None,
+        mean_precision_prior=None,
+        mean_prior=None,
+        degrees_of_freedom_prior=None,
+        covariance_prior=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        dtype="float32",
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weight_concentration_prior_type = weight_concentration_prior_type
+        self.weight_concentration_prior = weight_concentration_prior
+        self.mean_precision_prior = mean_precision_prior
+        self.mean_prior = mean_prior
+        self.degrees_of_freedom_prior = degrees_of_freedom_prior
+        self.covariance_prior = covariance_prior
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.dtype = dtype
+
+    def _check_params(self) -> tf.DType:
+        check_positive_int("n_components", self.n_components)
+        check_option("covariance_type", self.covariance_type, _COVARIANCE_TYPES)
+        check_option("init_params", self.init_params, _INIT_PARAMS)
+        check_option(
+            "weight_concentration_prior_type", self.weight_concentration_prior_type, _PRIOR_TYPES
+        )
+        check_number("tol", self.tol)
+        check_number("reg_covar", self.reg_covar)
+        check_positive_int("max_iter", self.max_iter, minimum=0)
+        check_positive_int("n_init", self.n_init)
+        check_prior_params(self)
+        return check_dtype(self.dtype)
+
+    @property
+    def _process(self) -> bool:
+        return _PRIOR_TYPES[self.weight_concentration_prior_type]
+
+    def fit(self, X, y=None, sample_weight=None) -> BayesianGaussianMixture:
+        """Fit the variational posterior (``n_init`` times, the best lower bound kept).
+
+        Args:
+            X: ``[n_samples, n_features]`` array, nested list or tf.Tensor, or a
+                ``tf.data.Dataset`` of batches (or ``(x, y[, sample_weight])`` tuples).
+            y: ignored.
+            sample_weight: ``[n_samples]`` non-negative weights, or None.
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError, TypeError: bad parameters or input (see the messages).
+        """
+        dtype = self._check_params()
+        # the plain cast: this estimator shifts by the data's mean itself (in the
+        # compute dtype) and does not use issue 13's frames yet
+        data = as_data(X, sample_weight, dtype=dtype, min_samples=2, frame=PLAIN)
+        k, ct = self.n_components, self.covariance_type
+        warm = bool(self.warm_start) and hasattr(self, "converged_")
+        if warm:
+            check_n_features(data.n_features, self.n_features_in_)
+            if self.means_.shape[0] != k or self.covariances_.shape != covariance_shape(
+                ct, k, data.n_features
+            ):
+                raise ValueError(
+                    "warm_start continues the previous fit, whose n_components or "
+                    "covariance_type differ; set warm_start=False for a new fit."
+                )
+        mean, _, total, n_samples = moments(data)
+        if n_samples < k:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = {k}, "
+                f"n_samples = {n_samples}."
+            )
+        offset = mean.astype(dtype.as_numpy_dtype)
+        centered = data.shifted(offset)
+        prior, stored = prior_for(self, centered, offset, total, dtype)
+        reg = tf.constant(self.reg_covar, dtype)
+        chunk, padded = em_chunk(data, k, ct), not data.streamed
+        size, k_t = fit_bucket(data, k, ct), tf.constant(k, tf.int32)
+        seeds = split_seed(make_seed(self.random_state), 1 if warm else self.n_init)
+        best = None
+        for run in range(len(seeds)):
+            if warm:
+                post, lb0 = self._stored_posterior(offset, dtype, size), self.lower_bound_
+            else:
+                nk, sx, s2, centers = _initial_statistics(
+                    self, centered, offset, n_samples, seeds[run]
+                )
+                stats = _pad_statistics((nk, sx, s2, centers), ct, size)
+                post, ok = self._posterior(*stats, reg, prior, k_t)
+                if not bool(ok):
+                    raise ValueError(_ILL_DEFINED.format(reg_covar=self.reg_covar))
+                lb0 = -np.inf
+            out = {"posterior": post, "n_iter": 0, "lower_bound": lb0, "converged": False}
+            out["lower_bounds"] = np.zeros([0])
+            if self.max_iter > 0:
+                out = call(
+                    _vem,
+                    centered.source,
+                    post,
+                    prior,
+                    tf.constant(lb0, dtype),
+                    k_t,
+                    tf.constant(int(self.max_iter), tf.int32),
+                    tf.constant(self.tol, dtype),
+                    reg,
+                    covariance_type=ct,
+                    process=self._process,
+                    chunk=chunk,
+                    padded=padded,
+                )
+                if not bool(out["ok"]):
+                    raise ValueError(_ILL_DEFINED.format(reg_covar=self.reg_covar))
+            if self.verbose:
+                print(
+                    f"Initialization {run}: {int(out['n_iter'])} iterations, lower bound "
+                    f"{float(out['lower_bound']):.6f}, converged={bool(out['converged'])}"
+                )
+            if best is None or float(out["lower_bound"]) > float(best["lower_bound"]):
+                best = out
+        self._store(best, offset, stored, data.n_features)
+        if not self.converged_ and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init "
+                "parameters, or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _posterior(self, nk, sx, s2, centers, reg, prior, k):
+        """The posterior of initial statistics (about ``centers``): M step, then priors."""
+        ct, process = self.covariance_type, self._process
+        nk, xk, sk, _, _ = gm_ops.m_step(nk, sx, s2, centers, reg, ct, k)
+        return ops.posterior(nk, xk, sk, prior, ct, process, k)  # only its covariances must be PD
+
+    def _stored_posterior(self, offset, dtype, size: int) -> ops.Posterior:
+        """The fitted posterior, centred on ``offset``, padded to ``size`` components."""
+        k = self.n_components
+        conc = self.weight_concentration_
+        a, b = conc if self._process else (conc, np.zeros(k))
+        nu = np.broadcast_to(self.degrees_of_freedom_, (k,))
+        values = (
+            a,
+            b,
+            self.mean_precision_,
+            self.means_ - offset,
+            nu,
+            self.covariances_,
+            self.precisions_cholesky_,
+        )
+        post = ops.Posterior(*(tf.constant(np.asarray(v), dtype) for v in values))
+        return _pad_posterior(post, self.covariance_type, size)
+
+    def _store(self, out, offset, stored, n_features):
+        k, tied = self.n_components, self.covariance_type == "tied"
+        post = ops.Posterior(
+            *(
+                np.asarray(v)
+                if tied and name in ("covariances", "prec_chol")
+                else np.asarray(v)[:k]
+                for name, v in zip(ops.Posterior._fields, out["posterior"], strict=True)
+            )
+        )
+        a, b = post.concentration_a, post.concentration_b
+        if self._process:
+            self.weight_concentration_ = (a, b)
+            stick = np.concatenate([[1.0], np.cumprod(b / (a + b))[:-1]])
+            weights = a / (a + b) * stick
+        else:
+            self.weight_concentration_ = a
+            weights = a
+        self.weights_ = weights / np.sum(weights)
+        self.mean_precision_ = post.mean_precision
+        self.means_ = post.means + offset
+        nu = post.degrees_of_freedom
+        self.degrees_of_freedom_ = nu[0] if self.covariance_type == "tied" else nu
+        self.covariances_ = post.covariances
+        self.precisions_cholesky_ = post.prec_chol
+        prec = gm_ops.precisions_from_cholesky(tf.constant(post.prec_chol), self.covariance_type)
+        self.precisions_ = prec.numpy()
+        for name, value in stored.items():
+            setattr(self, name, value)
+        self.converged_ = bool(out["converged"])
+        self.n_iter_ = int(out["n_iter"])
+        self.lower_bound_ = float(out["lower_bound"])
+        self.lower_bounds_ = [float(v) for v in np.asarray(out["lower_bounds"])]
+        self.n_features_in_ = int(n_features)
+
+    # ------------------------------------------------------------------ inference
+
+    def _per_row(self, X):
+        """``(log-likelihood [n], responsibilities [n, k], labels [n])`` of ``X``."""
+        check_is_fitted(self, "means_")
+        dtype = check_dtype(self.dtype)
+        offset = (self.weights_ @ self.means_).astype(self.means_.dtype)
+        k = self.n_components
+        post = self._stored_posterior(offset, dtype, bucket(k))
+        shift = tf.constant(offset, dtype)
+        columns, k_t = bucket(k) * self.n_features_in_, tf.constant(k, tf.int32)
+
+        def rows(x):
+            chunk = chunk_size(int(x.shape[0]), columns)
+            out = call(
+                _score,
+                x - shift,
+                post,
+                k_t,
+                covariance_type=self.covariance_type,
+                process=self._process,
+                chunk=chunk,
+            )
+            norm, resp, labels = (t.numpy() for t in out)
+            return norm, resp[:, :k], labels
+
+        return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_)
+
+    def score_samples(self, X) -> np.ndarray:
+        """``log sum_j exp(E[log pi_j] + E[log N(x | mu_j, Lambda_j)])`` per row, ``[n]``,
+        as scikit-learn's."""
+        return self._per_row(X)[0]
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Responsibilities of the components for each row, ``[n_samples, k]``."""
+        return self._per_row(X)[1]
+
+    def predict(self, X) -> np.ndarray:
+        """Most responsible component of each row, int32 ``[n_samples]``."""
+        return self._per_row(X)[2]
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then ``predict(X)`` ``[n_samples]``."""
+        return self.fit(X, sample_weight=sample_weight).predict(X)
+
+    def score(self, X, y=None) -> float:
+        """Mean of ``score_samples(X)``."""
+        return float(np.mean(self.score_samples(X)))
+
+    @property
+    def distribution(self):
+        """The point-estimate mixture (``weights_``, ``means_``, ``precisions_``) as
+        ``tfp.distributions.MixtureSameFamily``; its ``log_prob`` is that of the
+        plug-in Gaussian mixture, not ``score_samples``' variational expectation."""
+        check_is_fitted(self, "means_")
+        dtype = check_dtype(self.dtype)
+        params = (self.weights_, self.means_, self.precisions_cholesky_)
+        params = tuple(tf.constant(p, dtype) for p in params)
+        return gm_ops.to_distribution(*params, self.covariance_type)

@@ -1,0 +1,309 @@
+"""BisectingKMeans: divisive hierarchical k-means, as scikit-learn's.
+
+A thin shell over k-means' compiled programs: every split is a 2-means
+(``tfcluster.kmeans`` init and Lloyd loop) on the whole data with the sample
+weights set to zero outside the cluster being split, so no rows are copied per
+split and the same compiled programs (one per dtype and n_features) serve
+every split. The tree lives on the host; per row only its leaf is kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._base import (
+    BaseEstimator,
+    FeatureNamesOutMixin,
+    check_dtype,
+    check_is_fitted,
+    check_number,
+    check_option,
+    check_positive_int,
+    make_seed,
+)
+from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
+from tfcluster._engine import Program, chunk_size, parallel_splits
+from tfcluster.kmeans import _lloyd, assign, initial_centers
+from tfcluster.ops import kmeans as ops
+from tfcluster.ops.batching import map_chunks
+from tfcluster.ops.distances import squared_distances, squared_norms
+
+__all__ = ["BisectingKMeans"]
+
+_INITS = {"random": "random", "k-means++": "k-means++"}
+_STRATEGIES = {"biggest_inertia": "biggest_inertia", "largest_cluster": "largest_cluster"}
+
+
+def _split_fn(x, w, centers, *, chunk):
+    """Nearest of two centers for every row ``[n]`` and the weighted SSE of each ``[2]``."""
+    centers_sq = squared_norms(centers)
+    spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], x.dtype))
+    labels, loss = map_chunks(
+        lambda xb, wb: ops.assign(xb, wb, centers, centers_sq), (x, w), chunk, spec, padded=True
+    )
+    sse = tf.math.unsorted_segment_sum(tf.cast(loss, tf.float64), labels, 2)  # [2]
+    return labels, sse
+
+
+def _node_distances_fn(x, centers, *, chunk):
+    """Squared distances of every row to every node center ``[n, n_nodes]``."""
+    spec = tf.TensorSpec([None, centers.shape[0]], x.dtype)
+    return map_chunks(lambda xb: squared_distances(xb, centers), x, chunk, spec, padded=True)
+
+
+_split = Program(_split_fn, "bisecting.split", rows=(0, 1), free_shapes=True, autograph=False)
+_node_distances = Program(
+    _node_distances_fn, "bisecting.distances", rows=(0,), free_shapes=True, autograph=False
+)
+
+
+class _Node:
+    """A cluster of the bisection tree: its center (shifted by the data mean), its
+    score, and its two children once split."""
+
+    def __init__(self, index: int, center: np.ndarray, score: float, sse: float):
+        self.index, self.center, self.score, self.sse = index, center, score, sse
+        self.left = self.right = None
+        self.label = -1
+
+    def leaves(self):
+        """The leaves, left before right (scikit-learn's label order)."""
+        if self.left is None:
+            yield self
+        else:
+            yield from self.left.leaves()
+            yield from self.right.leaves()
+
+    def nodes(self):
+        yield self
+        if self.left is not None:
+            yield from self.left.nodes()
+            yield from self.right.nodes()
+
+
+def _in_memory(data: Data) -> Data:
+    """``data`` with a stream read into memory once (``labels_`` needs every row)."""
+    if not data.streamed:
+        return data
+    parts = call(lambda: [(x, w) for x, w in data.source])
+    x = tf.concat([p[0] for p in parts], 0)
+    w = tf.concat([p[1] for p in parts], 0)
+    return Data((x, w), data.n_features, int(x.shape[0]), data.dtype, data.weighted)
+
+
+class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
+    """Bisecting k-means: split one cluster in two until there are ``n_clusters``.
+
+    Starting from one cluster of all rows, each step picks a leaf by
+    ``bisecting_strategy`` and splits it with 2-means (best of ``n_init``
+    runs), as ``sklearn.cluster.BisectingKMeans``. A split runs on all rows
+    with zero weight outside the leaf (no copy of the data), on k-means'
+    compiled programs. A ``tf.data.Dataset`` is read into memory once.
+
+    Args:
+        n_clusters: number of leaves ``k``.
+        init: "random" (two rows of the leaf drawn by weight) or "k-means++".
+        n_init: 2-means runs per split; the lowest inertia is kept.
+        random_state: int, None, or a numpy RandomState or Generator.
+        max_iter: most Lloyd iterations per 2-means run.
+        tol: stop a 2-means run when the squared center shift is at most
+            ``tol`` (absolute, as scikit-learn's BisectingKMeans passes it).
+        bisecting_strategy: "biggest_inertia" (split the leaf with the largest
+            weighted sum of squared distances to its center) or
+            "largest_cluster" (the leaf with the most rows).
+        dtype: "float32" or "float64".
+
+    Attributes:
+        cluster_centers_: ``[n_clusters, n_features]`` the leaves' centers.
+        labels_: ``[n_samples]`` the leaf of each training row.
+        inertia_: weighted sum of squared distances of the rows to their leaf's center.
+        n_features_in_: number of features seen in ``fit``.
+
+    ``predict`` walks the tree (at each split, the nearer of the two child
+    centers), as scikit-learn's, so it may differ from the nearest leaf center;
+    for that reason no Keras head (``as_layer``) is offered: the KMeans head
+    would predict the nearest center.
+
+    Examples:
+        >>> import numpy as np
+        >>> from tfcluster import BisectingKMeans
+        >>> X = np.array([[0., 0.], [0., 1.], [10., 0.], [10., 1.], [20., 0.], [20., 1.]])
+        >>> bkm = BisectingKMeans(3, random_state=0).fit(X)
+        >>> sorted(bkm.cluster_centers_[:, 0].tolist()), bkm.inertia_
+        ([0.0, 10.0, 20.0], 1.5)
+        >>> bool(np.all(bkm.predict(X) == bkm.labels_))
+        True
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="random",
+        n_init=1,
+        random_state=None,
+        max_iter=300,
+        tol=1e-4,
+        bisecting_strategy="biggest_inertia",
+        dtype="float32",
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.random_state = random_state
+        self.max_iter = max_iter
+        self.tol = tol
+        self.bisecting_strategy = bisecting_strategy
+        self.dtype = dtype
+
+    def _check_params(self) -> tf.DType:
+        check_positive_int("n_clusters", self.n_clusters)
+        check_option("init", self.init, _INITS)
+        check_positive_int("n_init", self.n_init)
+        check_positive_int("max_iter", self.max_iter)
+        check_number("tol", self.tol)
+        check_option("bisecting_strategy", self.bisecting_strategy, _STRATEGIES)
+        return check_dtype(self.dtype)
+
+    def fit(self, X, y=None, sample_weight=None) -> BisectingKMeans:
+        """Build the bisection tree.
+
+        Args:
+            X: ``[n_samples, n_features]`` array, nested list or tf.Tensor, or a
+                ``tf.data.Dataset`` of batches (or ``(x, y[, sample_weight])`` tuples).
+            y: ignored.
+            sample_weight: ``[n_samples]`` non-negative weights, or None.
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError, TypeError: bad parameters or bad input (see messages).
+        """
+        dtype = self._check_params()
+        data = as_data(X, sample_weight, dtype=dtype, frame=PLAIN)  # shifts by its own mean
+        mean, _, _, n_samples = moments(data)
+        if self.n_clusters > n_samples:
+            raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
+        data = _in_memory(data).shifted(mean)  # scikit-learn centers the data too
+        x, w = data.x, data.w
+        weights = w.numpy().astype(np.float64)
+        leaf = np.zeros(n_samples, np.int32)  # the node index of every row
+        center = (np.asarray(tf.linalg.matvec(x, w, transpose_a=True)) / weights.sum())[None]
+        _, sse = assign(data, tf.constant(center, dtype))
+        root = _Node(0, center[0], 0.0, sse)
+        nodes = [root]
+        seeds = tf.random.experimental.stateless_split(
+            make_seed(self.random_state), max(self.n_clusters - 1, 1) * self.n_init
+        )
+        chunk = chunk_size(n_samples, 2)
+        for step in range(self.n_clusters - 1):
+            node = max(root.leaves(), key=lambda n: n.score)  # the first of equal scores
+            inside = leaf == node.index
+            masked = Data((x, w * tf.constant(inside, dtype)), data.n_features, n_samples, dtype)
+            best = None
+            for run in range(self.n_init):
+                seed = seeds[step * self.n_init + run]
+                centers = self._two_means(masked, seed, chunk)
+                labels, sse = (v.numpy() for v in call(_split, x, masked.w, centers, chunk=chunk))
+                if best is None or sse.sum() < best[0] * (1 - 1e-6):
+                    best = (sse.sum(), labels, centers.numpy(), sse)
+            _, labels, centers, sse = best
+            if self.bisecting_strategy == "biggest_inertia":
+                scores = sse
+            else:
+                scores = np.bincount(labels[inside], minlength=2)
+            node.left, node.right = (
+                _Node(len(nodes) + j, centers[j], float(scores[j]), float(sse[j])) for j in (0, 1)
+            )
+            nodes += [node.left, node.right]
+            leaf[inside] = np.where(labels[inside] == 0, node.left.index, node.right.index)
+        leaves = list(root.leaves())
+        index_to_label = np.zeros(len(nodes), np.int32)
+        for label, node in enumerate(leaves):
+            node.label = label
+            index_to_label[node.index] = label
+        self.labels_ = index_to_label[leaf]
+        centers = np.stack([n.center for n in leaves]) + mean  # [k, d]
+        self.cluster_centers_ = centers.astype(dtype.as_numpy_dtype)
+        self.inertia_ = float(sum(n.sse for n in leaves))
+        self.n_features_in_ = data.n_features
+        self._tree, self._mean = root, mean
+        return self
+
+    def _two_means(self, masked: Data, seed, chunk: int) -> tf.Tensor:
+        """One 2-means run on the rows of nonzero weight: centers ``[2, d]``."""
+        centers = initial_centers(self.init, masked, 2, seed)
+        centers, _, _ = call(
+            _lloyd,
+            masked.source,
+            centers,
+            tf.constant(2, tf.int32),
+            tf.constant(int(self.max_iter), tf.int32),
+            tf.constant(float(self.tol), masked.dtype),
+            chunk=chunk,
+            verbose=False,
+            weighted=True,
+            padded=True,
+            splits=parallel_splits(chunk),
+        )
+        return centers
+
+    def _n_features_out(self) -> int:
+        check_is_fitted(self, "cluster_centers_")
+        return int(self.cluster_centers_.shape[0])
+
+    def _walk(self, X):
+        """``(labels [n], squared distances to the leaves [n, k])`` of the rows of ``X``."""
+        check_is_fitted(self, "_tree")
+        dtype = check_dtype(self.dtype)
+        nodes = list(self._tree.nodes())
+        centers = tf.constant(np.stack([n.center for n in nodes]), dtype)  # [m, d]
+        leaves = [n.index for n in self._tree.leaves()]
+        column = {n.index: i for i, n in enumerate(nodes)}
+
+        def run(x):
+            x = x - tf.cast(self._mean, dtype)
+            d2 = call(_node_distances, x, centers, chunk=chunk_size(int(x.shape[0]), len(nodes)))
+            d2 = d2.numpy()
+            at = np.zeros(d2.shape[0], np.int64)  # the node each row has reached
+            for node in nodes:  # parents before children
+                if node.left is not None:
+                    rows = at == node.index
+                    left = d2[:, column[node.left.index]] <= d2[:, column[node.right.index]]
+                    at[rows] = np.where(left[rows], node.left.index, node.right.index)
+            labels = np.zeros(len(nodes), np.int32)
+            labels[leaves] = np.arange(len(leaves))
+            return labels[at], d2[:, [column[i] for i in leaves]]
+
+        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_)
+
+    def predict(self, X) -> np.ndarray:
+        """The leaf each row reaches going down the tree, int32 ``[n_samples]``.
+
+        Args:
+            X: ``[n_samples, n_features]``, or a ``tf.data.Dataset`` of batches.
+        """
+        return self._walk(X)[0]
+
+    def transform(self, X) -> np.ndarray:
+        """Euclidean distance of each row to every leaf center, ``[n_samples, n_clusters]``."""
+        return np.sqrt(self._walk(X)[1])
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return ``labels_`` ``[n_samples]``."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return ``transform(X)`` ``[n_samples, n_clusters]``."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Negative weighted inertia of ``X`` to the nearest leaf center, as scikit-learn."""
+        check_is_fitted(self, "cluster_centers_")
+        dtype = check_dtype(self.dtype)
+        data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=PLAIN)
+        data = data.shifted(self._mean)
+        centers = tf.constant(self.cluster_centers_ - self._mean, dtype)
+        return -assign(data, centers)[1]

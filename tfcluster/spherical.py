@@ -1,0 +1,303 @@
+"""SphericalKMeans: k-means on the unit sphere (cosine similarity).
+
+A thin shell: it validates, L2-normalises the rows, runs the compiled loop of
+``tfcluster.ops.spherical`` over the data's batches (the assignment and the
+per-cluster sums are k-means', ``ops.kmeans.lloyd_step``) and stores fitted
+attributes. Initialisation, assignment and inertia reuse ``tfcluster.kmeans``:
+on unit rows ``||x - c||^2 = 2 (1 - cos(x, c))``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._base import (
+    BaseEstimator,
+    ConvergenceWarning,
+    FeatureNamesOutMixin,
+    check_dtype,
+    check_is_fitted,
+    check_number,
+    check_positive_int,
+    make_seed,
+)
+from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
+from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
+from tfcluster.kmeans import assign, check_init, initial_centers
+from tfcluster.ops.batching import map_chunks
+from tfcluster.ops.spherical import normalize_rows, spherical_lloyd
+
+__all__ = ["SphericalKMeans"]
+
+_ZERO_ROW = "X contains rows of zero norm; their cosine to any center is undefined"
+
+
+def _lloyd_fn(source, centers, k, max_iter, tol, *, chunk, weighted, padded, splits):
+    return spherical_lloyd(source, centers, k, max_iter, tol, chunk, weighted, padded, splits)
+
+
+def _cosine_distances_fn(x, centers, *, chunk):
+    spec = tf.TensorSpec([None, centers.shape[0]], x.dtype)
+    return map_chunks(
+        lambda xb: 1.0 - tf.matmul(xb, centers, transpose_b=True), x, chunk, spec, padded=True
+    )
+
+
+_lloyd = Program(_lloyd_fn, "spherical.lloyd", rows=(0,), free_shapes=True, autograph=False)
+_cosine_distances = Program(
+    _cosine_distances_fn, "spherical.distances", rows=(0,), free_shapes=True, autograph=False
+)
+
+
+def unit_rows(x: tf.Tensor) -> tf.Tensor:
+    """``x [n, d]`` with unit rows; a row of zero norm raises ValueError."""
+    norms = tf.norm(x, axis=1)  # [n]
+    zero = np.flatnonzero(norms.numpy() == 0)
+    if zero.size:
+        raise ValueError(
+            f"{_ZERO_ROW} ({zero.size} such rows, the first at index {zero[0]}); "
+            "drop them before fitting or predicting."
+        )
+    return normalize_rows(x)
+
+
+def _unit_data(data: Data) -> Data:
+    """``data`` with L2-normalised rows (a stream is checked batch by batch)."""
+    if not data.streamed:
+        return dataclasses.replace(data, source=(unit_rows(data.x), data.w))
+
+    def normalise(x, w):
+        norms = tf.norm(x, axis=1, keepdims=True)  # [b, 1]
+        check = tf.debugging.assert_positive(norms, message=_ZERO_ROW)
+        with tf.control_dependencies([check]):
+            return x / norms, w
+
+    return dataclasses.replace(data, source=data.source.map(normalise))
+
+
+@contextlib.contextmanager
+def _zero_rows_as_value_error():
+    """A zero row met while streaming becomes the ValueError arrays raise."""
+    try:
+        yield
+    except tf.errors.InvalidArgumentError as exc:
+        if _ZERO_ROW not in exc.message:
+            raise
+        raise ValueError(f"Invalid data from the dataset: {_ZERO_ROW}.") from None
+
+
+class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
+    """Spherical k-means: clusters of directions, by cosine similarity.
+
+    Every row is scaled to unit L2 norm (a row of zero norm has no direction:
+    it raises ValueError, in ``fit`` as in ``predict``); each row goes to the
+    center of largest cosine, and each center is the normalised weighted
+    mean of its rows (a unit vector). The objective is
+    ``inertia_ = sum(w * (1 - cos(x, c_label)))``. Suited to embeddings
+    (image features, text embeddings) whose length carries no meaning.
+
+    Args:
+        n_clusters: number of clusters ``k``.
+        init: "k-means++" (on the unit rows, i.e. by ``1 - cos``), "random"
+            (``k`` rows drawn by weight), "k-means||", an array
+            ``[n_clusters, n_features]`` (its rows are normalised; none may be
+            zero), or a callable ``init(X, n_clusters, random_state)`` given
+            the normalised rows. On a ``tf.data.Dataset``, "k-means++" runs
+            as "k-means||".
+        n_init: runs from different initial centers, the lowest inertia kept;
+            "auto" means 10 for "random" or a callable init, else 1.
+        max_iter: most iterations per run.
+        tol: stop when the squared shift of the (unit) centers is at most
+            ``tol * mean(var(X_normalised, axis=0))``; 0 runs until the
+            labels stop changing or ``max_iter``.
+        random_state: int, None, or a numpy RandomState or Generator.
+        dtype: "float32" or "float64".
+
+    Attributes:
+        cluster_centers_: ``[n_clusters, n_features]`` unit mean directions.
+        labels_: ``[n_samples]`` label of each training row.
+        inertia_: ``sum(w * (1 - cos))`` of the training rows to their centers.
+        n_iter_: iterations of the kept run.
+        converged_: whether the kept run met ``tol`` before ``max_iter``.
+        n_features_in_: number of features seen in ``fit``.
+
+    Examples:
+        >>> import numpy as np
+        >>> from tfcluster import SphericalKMeans
+        >>> X = np.array([[1., 0.], [2., 0.1], [0., 3.], [0.1, 1.]])
+        >>> skm = SphericalKMeans(2, init=np.array([[1., 0.], [0., 1.]])).fit(X)
+        >>> skm.labels_.tolist()
+        [0, 0, 1, 1]
+        >>> np.round(np.linalg.norm(skm.cluster_centers_, axis=1), 6).tolist()
+        [1.0, 1.0]
+        >>> skm.predict([[5., 1.]]).tolist()
+        [0]
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=None,
+        dtype="float32",
+    ):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.dtype = dtype
+
+    def _check_params(self) -> tf.DType:
+        check_positive_int("n_clusters", self.n_clusters)
+        if self.n_init != "auto":
+            check_positive_int("n_init", self.n_init)
+        check_positive_int("max_iter", self.max_iter)
+        check_number("tol", self.tol)
+        check_init(self.init)
+        return check_dtype(self.dtype)
+
+    def _n_init(self) -> int:
+        if self.n_init == "auto":
+            random = isinstance(self.init, str) and self.init == "random"
+            return 10 if random or callable(self.init) else 1
+        if not isinstance(self.init, str) and not callable(self.init):
+            if self.n_init != 1:
+                warnings.warn(
+                    "Explicit initial center position passed: performing only one init "
+                    f"in SphericalKMeans instead of n_init={self.n_init}.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            return 1
+        return int(self.n_init)
+
+    def fit(self, X, y=None, sample_weight=None) -> SphericalKMeans:
+        """Compute the spherical k-means clustering.
+
+        Args:
+            X: ``[n_samples, n_features]`` array, nested list or tf.Tensor, or a
+                ``tf.data.Dataset`` of ``[batch, n_features]`` batches (or
+                tuples ``(x, y)`` / ``(x, y, sample_weight)``).
+            y: ignored.
+            sample_weight: ``[n_samples]`` non-negative weights, or None.
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError, TypeError: bad parameters or input, a row of zero norm.
+        """
+        dtype = self._check_params()
+        with _zero_rows_as_value_error():
+            data = _unit_data(as_data(X, sample_weight, dtype=dtype, frame=PLAIN))
+            _, var, _, n_samples = moments(data)
+            if self.n_clusters > n_samples:
+                raise ValueError(
+                    f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
+                )
+            n_init = self._n_init()
+            tol = tf.constant(float(np.mean(var)) * self.tol, dtype)
+            size = bucket(self.n_clusters, None if data.streamed else n_samples * data.n_features)
+            chunk = chunk_size(data.n_samples, size)
+            seeds = tf.random.experimental.stateless_split(make_seed(self.random_state), n_init)
+            best = None
+            for run in range(n_init):
+                centers = initial_centers(self.init, data, self.n_clusters, seeds[run])
+                if not isinstance(self.init, str):
+                    centers = unit_rows(centers)
+                centers, n_iter, converged = call(
+                    _lloyd,
+                    data.source,
+                    pad_rows(centers, size),
+                    tf.constant(self.n_clusters, tf.int32),
+                    tf.constant(int(self.max_iter), tf.int32),
+                    tol,
+                    chunk=chunk,
+                    weighted=data.weighted,
+                    padded=not data.streamed,
+                    splits=parallel_splits(chunk) if not data.streamed else 1,
+                )
+                centers = centers[: self.n_clusters]
+                labels, sq = assign(data, centers)  # sum w ||x - c||^2 = 2 sum w (1 - cos)
+                if best is None or sq < best[0]:
+                    best = (sq, labels, centers, int(n_iter), bool(converged))
+        sq, self.labels_, centers, self.n_iter_, self.converged_ = best
+        self.inertia_ = sq / 2.0
+        self.cluster_centers_ = centers.numpy()
+        self.n_features_in_ = data.n_features
+        found = np.unique(self.labels_).size
+        if found < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({found}) found smaller than "
+                f"n_clusters ({self.n_clusters}). Possibly due to duplicate directions in X.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _n_features_out(self) -> int:
+        check_is_fitted(self, "cluster_centers_")
+        return int(self.cluster_centers_.shape[0])
+
+    def _centers(self, dtype) -> tf.Tensor:
+        check_is_fitted(self, "cluster_centers_")
+        return tf.constant(self.cluster_centers_, dtype)
+
+    def predict(self, X) -> np.ndarray:
+        """Index of the center of largest cosine for each row.
+
+        Args:
+            X: ``[n_samples, n_features]``, or a ``tf.data.Dataset`` of batches.
+
+        Returns:
+            int32 ``[n_samples]``.
+        """
+        dtype = check_dtype(self.dtype)
+        centers = self._centers(dtype)
+
+        def run(x):
+            x = unit_rows(x)
+            data = Data((x, tf.ones_like(x[:, 0])), int(x.shape[1]), int(x.shape[0]), dtype)
+            return assign(data, centers)[0]
+
+        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_)
+
+    def transform(self, X) -> np.ndarray:
+        """Cosine distance ``1 - cos`` of each row to every center, ``[n_samples, n_clusters]``."""
+        dtype = check_dtype(self.dtype)
+        centers = self._centers(dtype)
+
+        def run(x):
+            chunk = chunk_size(int(x.shape[0]), int(centers.shape[0]))
+            return _cosine_distances(unit_rows(x), centers, chunk=chunk).numpy()
+
+        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_)
+
+    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return ``labels_`` ``[n_samples]``."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit, then return ``transform(X)`` ``[n_samples, n_clusters]``."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Negative ``sum(w * (1 - cos))`` of ``X`` to the fitted centers (higher is better)."""
+        dtype = check_dtype(self.dtype)
+        centers = self._centers(dtype)
+        with _zero_rows_as_value_error():
+            data = as_data(
+                X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=PLAIN
+            )
+            return -assign(_unit_data(data), centers)[1] / 2.0
