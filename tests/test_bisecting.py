@@ -93,8 +93,8 @@ def test_predict_walks_the_tree_as_sklearn(digits):
     new = X[1200:]
     theirs = _as_sklearn(bkm, X.shape[1]).predict(new)
     np.testing.assert_array_equal(bkm.predict(new), theirs)
-    nearest = np.argmin(bkm.transform(new), axis=1)
-    assert np.any(nearest != theirs) or True  # the tree's answer, not the nearest center's
+    # the tree's answer, not the nearest leaf center's (they differ on 79 of these rows)
+    assert np.sum(theirs != np.argmin(bkm.transform(new), axis=1)) > 20
     np.testing.assert_array_equal(bkm.predict(X[:1200]), bkm.labels_)
     ds = tf.data.Dataset.from_tensor_slices(new).batch(100)
     np.testing.assert_array_equal(bkm.predict(ds), theirs)
@@ -173,3 +173,32 @@ def test_errors():
     bkm = BisectingKMeans(2, random_state=0).fit(_three_groups())
     with pytest.raises(ValueError, match="feature"):
         bkm.predict(np.zeros((2, 3)))
+
+
+def test_docstring_examples_and_pipeline(iris):
+    import doctest
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import tfcluster.bisecting
+
+    result = doctest.testmod(tfcluster.bisecting, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+    X = iris[0]
+    pipe = make_pipeline(StandardScaler(), BisectingKMeans(3, random_state=0)).fit(X)
+    alone = BisectingKMeans(3, random_state=0).fit(StandardScaler().fit_transform(X))
+    np.testing.assert_array_equal(pipe.predict(X), alone.labels_)
+    assert list(pipe.get_feature_names_out()) == [
+        "bisectingkmeans0",
+        "bisectingkmeans1",
+        "bisectingkmeans2",
+    ]
+
+
+def test_sweep(iris):
+    from tfcluster import suggest_k, sweep
+
+    result = sweep(BisectingKMeans(random_state=0), iris[0], range(2, 6))
+    assert np.all(np.diff(result.scores["inertia"]) < 0)  # each k splits one more leaf
+    assert suggest_k(result, "silhouette") in range(2, 6)

@@ -183,3 +183,12 @@ def test_encoder_without_input_is_built_for_x_and_then_checked(data):
     np.testing.assert_array_equal(dc.predict(X[:60]), dc.labels_)
     with pytest.raises(ValueError, match="X has 8 features, but the encoder expects 64"):
         dc.predict(X[:5, :8])
+
+
+def test_fit_transform_is_fit_then_transform(iris):
+    X, _ = iris
+    kw = dict(hidden=(8,), embedding_dim=2, pretrain_epochs=2, max_iter=10, n_init=1)
+    dec = DeepClustering(3, random_state=0, **kw)
+    z = dec.fit_transform(X)
+    assert z.shape == (len(X), 2)
+    np.testing.assert_array_equal(z, dec.transform(X))

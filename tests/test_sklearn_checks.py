@@ -10,7 +10,7 @@ import warnings
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from tfcluster import GaussianMixture, KMeans, MiniBatchKMeans, SelfOrganizingMap
+from tfcluster import DeepClustering, GaussianMixture, KMeans, MiniBatchKMeans, SelfOrganizingMap
 
 # Small settings, as scikit-learn's own test instances use (its checks fit many times).
 ESTIMATORS = [
@@ -71,11 +71,24 @@ _BATCH_SOM_INIT = {
 }
 
 
+_KERAS_PREDICT = {
+    "check_methods_sample_order_invariance": (
+        "Keras predicts in float32 with batch-dependent reductions: a few soft "
+        "assignments of permuted rows differ in the last bits (rtol 1e-7 asked)"
+    ),
+}
+
+
 def expected_failed_checks(estimator) -> dict:
     """The checks each estimator fails by design, with the reason."""
     expected = {**_WORDING}
     if hasattr(estimator, "transform"):
         expected.update(_FLOAT32)
+    if isinstance(estimator, DeepClustering):
+        expected.update(_KERAS_PREDICT)
+        expected["check_transformer_preserve_dtypes"] = (
+            "the Keras encoder computes in float32: its embedding of float64 input is float32"
+        )
     if isinstance(estimator, (KMeans, MiniBatchKMeans, GaussianMixture)):
         expected.update(_WEIGHTS_ARE_NOT_REPEATS)
     if isinstance(estimator, SelfOrganizingMap) and estimator.mode == "online":
@@ -85,16 +98,34 @@ def expected_failed_checks(estimator) -> dict:
     return expected
 
 
-with warnings.catch_warnings():  # "does not inherit from sklearn.base.BaseEstimator": by design
-    warnings.filterwarnings("ignore", "Estimator .* does not inherit", UserWarning)
-    _CHECKS = parametrize_with_checks(
-        ESTIMATORS, expected_failed_checks=expected_failed_checks, xfail_strict=True
-    )
+# A tiny network: its checks still take about 5 minutes on 2 CPU cores (Keras fits), so slow.
+DEEP = DeepClustering(
+    2, hidden=(8,), embedding_dim=2, pretrain_epochs=1, max_iter=5, batch_size=16, n_init=1,
+    random_state=0,
+)  # fmt: skip
+
+
+def _checks(estimators):
+    with warnings.catch_warnings():  # "does not inherit from sklearn.base.BaseEstimator"
+        warnings.filterwarnings("ignore", "Estimator .* does not inherit", UserWarning)
+        return parametrize_with_checks(
+            estimators, expected_failed_checks=expected_failed_checks, xfail_strict=True
+        )
 
 
 # The checks fit degenerate data on purpose (duplicate points, one sample per cluster).
-@pytest.mark.filterwarnings("ignore::tfcluster.ConvergenceWarning")
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
-@_CHECKS
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::tfcluster.ConvergenceWarning"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning"),
+]
+
+
+@_checks(ESTIMATORS)
 def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.slow
+@_checks([DEEP])
+def test_scikit_learn_estimator_checks_deep_clustering(estimator, check):
     check(estimator)

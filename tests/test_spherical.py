@@ -202,3 +202,39 @@ def test_sweep_and_image_sorter(iris):
     result = sweep(SphericalKMeans(random_state=0), X, range(2, 5), scores=scores)
     assert suggest_k(result, "silhouette") in (2, 3, 4)
     assert np.all(np.diff(result.scores["inertia"]) <= 1e-6)  # more clusters, less 1 - cos
+
+
+def test_docstring_examples_and_sklearn_tools(iris):
+    import doctest
+
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import tfcluster.spherical
+
+    result = doctest.testmod(tfcluster.spherical, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+    X = iris[0]
+    pipe = make_pipeline(StandardScaler(), SphericalKMeans(3, random_state=0)).fit(X)
+    alone = SphericalKMeans(3, random_state=0).fit(StandardScaler().fit_transform(X))
+    np.testing.assert_array_equal(pipe.predict(X), alone.labels_)
+    search = GridSearchCV(SphericalKMeans(random_state=0), {"n_clusters": [2, 4]}, cv=3).fit(X)
+    assert search.best_params_ == {"n_clusters": 4}  # more clusters, less 1 - cos
+
+
+def test_images_cli_spherical(folder, tmp_path, capsys):
+    import csv
+
+    from tfcluster.cli import main
+
+    src, info = folder
+    out = str(tmp_path / "spherical")
+    fast = ["--weights", "none", "--input-size", "32", "--batch-size", "16"]
+    assert main(["images", src, "--out", out, "--k", "3", "--algorithm", "spherical", *fast]) == 0
+    with open(f"{out}/assignments.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][2] == "distance" and len(rows) == len(info["valid"]) + 1
+    distances = np.array([float(r[2]) for r in rows[1:]])
+    assert np.all((distances >= -1e-6) & (distances <= 2 + 1e-6))  # 1 - cos
+    capsys.readouterr()

@@ -139,8 +139,18 @@ class BaseEstimator:
         return Tags(
             estimator_type=self._estimator_type,
             target_tags=TargetTags(required=False),
-            transformer_tags=TransformerTags() if hasattr(self, "transform") else None,
+            transformer_tags=TransformerTags(preserves_dtype=self._preserves_dtype())
+            if hasattr(self, "transform")
+            else None,
         )
+
+    def _preserves_dtype(self) -> list:
+        """The input dtypes ``transform`` gives back unchanged: the compute dtype's
+        (outputs are in ``dtype``, whatever the input's)."""
+        try:
+            return [check_dtype(getattr(self, "dtype", "float32")).name]
+        except (TypeError, ValueError):  # an invalid dtype: fit will say so
+            return []
 
     def __repr__(self) -> str:
         defaults = {

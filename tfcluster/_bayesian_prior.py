@@ -17,7 +17,7 @@ import tensorflow as tf
 from tfcluster._driver import Data, call
 from tfcluster._engine import Program, chunk_size
 from tfcluster._validation import _to_numpy
-from tfcluster.ops.batching import reduce_batches
+from tfcluster.ops.batching import reduce_batches, source_spec
 from tfcluster.ops.mixture import resp_statistics
 
 __all__ = ["check_prior_params", "prior_for"]
@@ -25,8 +25,7 @@ __all__ = ["check_prior_params", "prior_for"]
 
 def _scatter_fn(source, *, full, chunk, padded):
     """``(sum w [1], sum w x [1, d], sum w x x^T [1, d, d] or sum w x**2 [1, d])``."""
-    x_spec = source.element_spec[0] if isinstance(source, tf.data.Dataset) else source[0]
-    d, dtype = x_spec.shape[1], x_spec.dtype
+    d, dtype = source_spec(source)
     origin = tf.zeros([1, d], dtype)
     kind = "full" if full else "diag"
     zero = (
@@ -40,7 +39,7 @@ def _scatter_fn(source, *, full, chunk, padded):
     )  # fmt: skip
 
 
-_scatter = Program(_scatter_fn, "bayesian.scatter", rows=(0,), autograph=False)
+_scatter = Program(_scatter_fn, "bayesian.scatter", rows=(0,), free_shapes=True, autograph=False)
 
 
 def _positive_or_none(name, value):

@@ -345,3 +345,7 @@ class DeepClustering(BaseEstimator):
     def fit_predict(self, X, y=None) -> np.ndarray:
         """``fit(X).labels_`` ``[n_samples]``."""
         return self.fit(X).labels_
+
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        """``fit(X).transform(X)``: the embedding ``[n_samples, embedding]``."""
+        return self.fit(X).transform(X)

@@ -12,21 +12,32 @@ checks (NaN in a batch, negative weights) into ValueError.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from tfcluster._engine import Program, chunk_size
 from tfcluster._validation import (
-    check_array,
     check_n_features,
+    check_raw_array,
     check_sample_weight,
     is_dataset,
     largest_value,
 )
 from tfcluster.ops.batching import reduce_batches
 
-__all__ = ["Data", "as_data", "call", "chunk_rows", "map_rows", "moments"]
+__all__ = [
+    "Data",
+    "Frame",
+    "PLAIN",
+    "as_data",
+    "call",
+    "chunk_rows",
+    "frame_of",
+    "map_rows",
+    "moments",
+]
 
 _NON_FINITE = "X contains NaN or infinity; only finite values are accepted."
 _W_NON_FINITE = "sample_weight contains NaN or infinity."
@@ -41,8 +52,12 @@ _W_TOO_LARGE = (
 )
 _WIDTH = "a batch has a different number of features than the first batch"
 _W_LENGTH = "the sample_weight of a batch has a different length than its samples"
+_SPREAD = (
+    "a batch spreads so much wider than the first batch that it overflows the dtype "
+    "in the first batch's scale; shuffle the dataset, or use dtype='float64'."
+)
 _DATASET_CHECKS = (_NON_FINITE, _TOO_LARGE, _W_NON_FINITE, _W_NEGATIVE, _W_TOO_LARGE, _WIDTH)
-_DATASET_CHECKS += (_W_LENGTH,)
+_DATASET_CHECKS += (_W_LENGTH, _SPREAD)
 _CHUNK_ELEMENTS = 2**20  # elements of one [chunk, n_columns] block (4 MiB in float32)
 
 
@@ -51,18 +66,88 @@ def chunk_rows(n_columns: int) -> int:
     return int(np.clip(_CHUNK_ELEMENTS // max(int(n_columns), 1), 256, 65536))
 
 
+@dataclasses.dataclass(frozen=True)
+class Frame:
+    """Where the compute dtype's origin and unit sit in the user's units.
+
+    A row ``x`` of the user is computed on as ``(x - offset) / scale``: the
+    shift is taken in the input's own precision (float64 for float64 and
+    integer input) before the cast to the compute dtype, so far from the
+    origin float32 keeps the digits that matter; ``scale`` is a power of two
+    (exact both ways) that brings tiny or huge spreads near 1, where squares
+    neither underflow nor overflow.
+
+    Attributes:
+        offset: ``[n_features]`` float64, in the user's units.
+        scale: a power of two (1.0 when the magnitudes need none).
+    """
+
+    offset: np.ndarray
+    scale: float = 1.0
+
+    def to_user(self, points) -> np.ndarray:
+        """Points ``[..., n_features]`` computed on, back in the user's units (float64)."""
+        return np.asarray(points, np.float64) * self.scale + self.offset
+
+    def to_internal(self, points) -> np.ndarray:
+        """Points ``[..., n_features]`` of the user, in the compute units (float64)."""
+        return (np.asarray(points, np.float64) - self.offset) / self.scale
+
+    def moved(self, shift) -> Frame:
+        """This frame with the compute origin moved by ``shift`` (compute units)."""
+        shift = np.asarray(shift, np.float64)
+        return Frame(self.offset + shift * self.scale, self.scale)
+
+
+PLAIN = Frame(np.zeros([1]))  # the plain cast, for any n_features (the offset broadcasts)
+
+_FAR = 2.0**12  # offset / spread past which float32 attributes lose the data's digits
+_SHIFT = 8.0  # mean / spread of a column past which it is shifted before the cast
+
+
+def frame_of(points, weights=None, spread=None) -> Frame:
+    """The frame of a fitted model's ``points [m, n_features]`` (centers, means,
+    codebook): as for data, each column shifted by the points' (weighted) mean
+    where it is large next to their spread, and scaled by the power of two
+    nearest the spread. ``spread [n_features]`` (e.g. the components' standard
+    deviations) is added to the points' own."""
+    points = np.asarray(points, np.float64).reshape(-1, np.shape(points)[-1])
+    extra = np.zeros(points.shape[1]) if spread is None else np.asarray(spread, np.float64)
+    return _frame_from_head(points, tf.float64, weights=weights, extra=extra)
+
+
+def _power_of_two(spread: float) -> float:
+    """1.0, or the power of two nearest ``spread`` when it is far from 1."""
+    if not np.isfinite(spread) or spread <= 0 or 2.0**-20 <= spread <= 2.0**20:
+        return 1.0
+    return float(2.0 ** np.round(np.log2(spread)))
+
+
+def attribute_dtype(frame: Frame, var, dtype) -> np.dtype:
+    """The numpy dtype of fitted attributes: ``dtype``'s, or float64 where the data
+    sit so far from the origin (offset > 4096 x spread) that float32 attributes
+    would lose the digits that tell the clusters apart."""
+    np_dtype = np.dtype(tf.as_dtype(dtype).as_numpy_dtype)
+    spread = float(np.sqrt(np.mean(np.asarray(var, np.float64)))) * frame.scale
+    far = float(np.max(np.abs(frame.offset))) > _FAR * spread
+    return np.dtype(np.float64) if np_dtype == np.float32 and far else np_dtype
+
+
 @dataclasses.dataclass
 class Data:
-    """Validated input for the compiled algorithms.
+    """Validated input for the compiled algorithms, in compute units.
 
     Attributes:
         source: ``(x [n, n_features], w [n])`` tensors, or a ``tf.data.Dataset``
-            of such pairs.
+            of such pairs, in compute units: ``(X - frame.offset) / frame.scale``.
         n_features: number of columns.
         n_samples: number of rows, or None for a stream (not read yet).
         dtype: tf.float32 or tf.float64.
         weighted: False when every weight is one (none were given), which lets
             an algorithm skip multiplying by them.
+        frame: the ``Frame`` of the compute units.
+        raw: the in-memory rows in the input's own precision (float32 or
+            float64 tensor), or None.
     """
 
     source: object
@@ -70,6 +155,12 @@ class Data:
     n_samples: int | None
     dtype: tf.DType
     weighted: bool = True
+    frame: Frame | None = None
+    raw: object = None
+
+    def __post_init__(self):
+        if self.frame is None:
+            self.frame = Frame(np.zeros([self.n_features]))
 
     @property
     def streamed(self) -> bool:
@@ -86,13 +177,97 @@ class Data:
         return self.source[1]
 
     def shifted(self, offset) -> Data:
-        """The same data with ``offset [n_features]`` subtracted from every row."""
-        offset = tf.cast(offset, self.dtype)
+        """The same data with ``offset [n_features]`` (compute units) subtracted
+        from every row; the frame moves with it."""
+        exact = tf.cast(offset, self.dtype)
+        frame = self.frame.moved(exact.numpy())
         if self.streamed:
-            source = self.source.map(lambda x, w: (x - offset, w))
+            source = self.source.map(lambda x, w: (x - exact, w))
         else:
-            source = (self.x - offset, self.w)
-        return dataclasses.replace(self, source=source)
+            source = (self.x - exact, self.w)
+        return dataclasses.replace(self, source=source, frame=frame)
+
+    def user_rows(self):
+        """The rows in the user's units: a float64 numpy array, or for a stream a
+        dataset of ``(x, w)`` in the compute dtype."""
+        if not self.streamed:
+            if self.raw is not None:
+                return self.raw.numpy().astype(np.float64)
+            return self.frame.to_user(self.x.numpy())
+        offset, scale, dtype = tf.constant(self.frame.offset), self.frame.scale, self.dtype
+        return self.source.map(
+            lambda x, w: (tf.cast(tf.cast(x, tf.float64) * scale + offset, dtype), w)
+        )
+
+
+def _to_compute_fn(x, offset, inverse, *, dtype):
+    """``(x - offset) * inverse`` in float64 (exact for float32 ``x`` and an
+    offset of the input's precision), then the cast: one fused pass."""
+    return tf.cast((tf.cast(x, tf.float64) - offset) * inverse, dtype)
+
+
+_to_compute = Program(
+    _to_compute_fn, "driver.to_compute", rows=(0,), free_shapes=True, autograph=False
+)  # not XLA: it would compile for every new n_samples; the elementwise ops use every core
+
+
+def _frame_from_head(head: np.ndarray, precision, weights=None, extra=0.0) -> Frame:
+    """The frame of data whose first rows are ``head`` (float64 numpy).
+
+    A column is shifted by its mean where that mean is large next to its
+    spread (more than 8 times), the only case where the cast loses digits:
+    data near the origin keep their values, bit for bit. The offset is
+    rounded to the input's ``precision``, so that for float32 input the
+    float64 subtraction is exact; the scale is the power of two nearest the
+    largest spread.
+    """
+    if not head.shape[0]:
+        return Frame(np.zeros([head.shape[1]]))
+    mean = np.average(head, axis=0, weights=weights)
+    spread = np.max(np.abs(head - mean), axis=0) + extra  # [d]
+    offset = np.where(np.abs(mean) > _SHIFT * spread, mean, 0.0)
+    offset = offset.astype(np.dtype(precision.as_numpy_dtype)).astype(np.float64)
+    return Frame(offset, _power_of_two(float(np.max(spread))))
+
+
+def _warn_lost_columns(head: np.ndarray, frame: Frame, dtype) -> None:
+    """Warn when a column varies, but by so little next to the others that its
+    squares underflow ``dtype`` in the common scale."""
+    if tf.as_dtype(dtype) != tf.float32 or not head.shape[0]:
+        return
+    spread = np.max(np.abs(head - frame.offset), axis=0) / frame.scale  # [d]
+    lost = np.flatnonzero((spread > 0) & (spread < np.sqrt(np.finfo(np.float32).tiny)))
+    if lost.size:
+        warnings.warn(
+            f"X column(s) {lost[:5].tolist()} vary by about {float(spread[lost[0]]):.3g} "
+            "of the common scale, too little for float32 to represent next to the other "
+            "columns; their variation is lost. Use dtype='float64'.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+def _in_memory(X, sample_weight, dtype, n_features, min_samples, frame) -> Data:
+    raw, largest = check_raw_array(X, dtype=dtype, min_samples=min_samples, n_features=n_features)
+    n, d = int(raw.shape[0]), int(raw.shape[1])
+    w = check_sample_weight(sample_weight, n, dtype)
+    if frame is None:
+        head = raw[: chunk_rows(d)].numpy().astype(np.float64)
+        frame = _frame_from_head(head, raw.dtype)
+        # the shifted values stay within largest + |offset|: keep their squares finite
+        bound = (largest + float(np.max(np.abs(frame.offset), initial=0.0))) / frame.scale
+        limit = largest_value(dtype, d)
+        if bound > limit:
+            frame = Frame(frame.offset, frame.scale * 2.0 ** np.ceil(np.log2(bound / limit)))
+        _warn_lost_columns(head, frame, dtype)
+    if frame.scale == 1.0 and not np.any(frame.offset):
+        x = tf.cast(raw, dtype)  # nothing to shift: the plain cast (none for float32 data)
+    else:
+        offset = tf.constant(frame.offset, tf.float64)
+        inverse = tf.constant(1.0 / frame.scale, tf.float64)
+        x = _to_compute(raw, offset, inverse, dtype=dtype.name)
+    weighted = sample_weight is not None
+    return Data((x, w), d, n, dtype, weighted=weighted, frame=frame, raw=raw)
 
 
 def as_data(
@@ -102,8 +277,15 @@ def as_data(
     dtype=tf.float32,
     n_features: int | None = None,
     min_samples: int = 1,
+    frame: Frame | None = None,
 ) -> Data:
-    """Validate ``X`` (and ``sample_weight``) into a ``Data``.
+    """Validate ``X`` (and ``sample_weight``) into a ``Data`` in compute units.
+
+    The rows are shifted by the mean of the first chunk (or first batch) and,
+    where their spread is far from 1, scaled by a power of two, both in the
+    input's own precision before the cast to ``dtype``: ``data.frame`` maps
+    the results back to the user's units. A given ``frame`` is used instead
+    (``Frame(zeros)`` for the plain cast).
 
     A ``tf.data.Dataset`` must yield batches ``[batch, n_features]``, or tuples
     whose first element is such a batch; a third element, as in Keras's
@@ -117,19 +299,16 @@ def as_data(
             are not batched 2-D numeric tensors, or an infinite dataset.
     """
     if not is_dataset(X):
-        x = check_array(X, dtype=dtype, min_samples=min_samples, n_features=n_features)
-        n = int(x.shape[0])
-        w = check_sample_weight(sample_weight, n, dtype)
-        return Data((x, w), int(x.shape[1]), n, dtype, weighted=sample_weight is not None)
+        return _in_memory(X, sample_weight, dtype, n_features, min_samples, frame)
     if sample_weight is not None:
         raise ValueError(
             "sample_weight cannot be given with a tf.data.Dataset; yield "
             "(x, y, sample_weight) tuples from the dataset instead."
         )
-    return _as_streamed(X, dtype, n_features)
+    return _as_streamed(X, dtype, n_features, frame)
 
 
-def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
+def _as_streamed(dataset: tf.data.Dataset, dtype, n_features, frame) -> Data:
     if int(dataset.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
         raise ValueError(
             "The dataset is infinite (built with .repeat() and no count?); a fit reads "
@@ -171,17 +350,32 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
             "The dataset's third element is taken as sample_weight and must be a numeric "
             f"tensor [batch]; got {w_spec}."
         )
+    precision = tf.float32 if x_spec.dtype == tf.float32 else tf.float64
+    if frame is None:
+        first = next(iter(dataset.take(1)), None)
+        head = (
+            np.zeros([0, d]) if first is None else first[0] if isinstance(first, tuple) else first
+        )
+        head = np.asarray(head, np.float64)
+        frame = _frame_from_head(head[np.all(np.isfinite(head), axis=1)], precision)
+    offset = tf.constant(frame.offset, tf.float64)
+    inverse = tf.constant(1.0 / frame.scale, tf.float64)
+    limit = tf.constant(largest_value(dtype, d), precision)
 
     def prepare(*element):
         x = element[0]
         width = tf.debugging.assert_equal(tf.shape(x)[1], d, message=_WIDTH)
         with tf.control_dependencies([width]):
-            x = tf.ensure_shape(tf.cast(x, dtype), [None, d])
+            x = tf.ensure_shape(tf.cast(x, precision), [None, d])
         x = tf.debugging.assert_all_finite(x, _NON_FINITE)
-        limit = tf.constant(largest_value(dtype, d), dtype)
         check = tf.debugging.assert_less_equal(tf.reduce_max(tf.abs(x)), limit, message=_TOO_LARGE)
-        with tf.control_dependencies([check]):
-            x = tf.identity(x)
+        with tf.control_dependencies([check]):  # in float64: exact for float32 batches
+            x = tf.cast((tf.cast(x, tf.float64) - offset) * inverse, dtype)
+        if frame.scale < 1.0:  # scaled up from the first batch: later ones may not fit
+            big = tf.reduce_max(tf.abs(x)) <= tf.cast(limit, dtype)
+            check = tf.debugging.Assert(big, [_SPREAD])
+            with tf.control_dependencies([check]):
+                x = tf.identity(x)
         if w_spec is None:
             w = tf.ones(tf.shape(x)[:1], dtype)
         else:
@@ -189,11 +383,11 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
             length = tf.debugging.assert_equal(tf.size(w), tf.shape(x)[0], message=_W_LENGTH)
             wide = tf.cast(w, tf.float64)  # the check before a cast to dtype overflows
             wide = tf.debugging.assert_all_finite(wide, _W_NON_FINITE)
-            limit = tf.constant(np.finfo(dtype.as_numpy_dtype).max / 4, tf.float64)
+            w_limit = tf.constant(np.finfo(dtype.as_numpy_dtype).max / 4, tf.float64)
             checks = [
                 length,
                 tf.debugging.assert_non_negative(wide, message=_W_NEGATIVE),
-                tf.debugging.assert_less_equal(tf.reduce_sum(wide), limit, message=_W_TOO_LARGE),
+                tf.debugging.assert_less_equal(tf.reduce_sum(wide), w_limit, message=_W_TOO_LARGE),
             ]
             with tf.control_dependencies(checks):
                 w = tf.cast(wide, dtype)
@@ -202,7 +396,7 @@ def _as_streamed(dataset: tf.data.Dataset, dtype, n_features) -> Data:
     # An empty batch adds nothing to any statistic; left out, no op sees a [0, d] batch.
     source = dataset.filter(lambda *element: tf.shape(element[0])[0] > 0)
     source = source.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return Data(source, int(d), None, dtype, weighted=w_spec is not None)
+    return Data(source, int(d), None, dtype, weighted=w_spec is not None, frame=frame)
 
 
 def call(fn, *args, **kwargs):
@@ -274,7 +468,7 @@ def moments(data: Data):
     return shift.numpy().astype(np.float64) + mean_shifted, var, float(total), int(n)
 
 
-def map_rows(fn, X, *, dtype, n_features: int):
+def map_rows(fn, X, *, dtype, n_features: int, frame: Frame | None = None):
     """Per-row outputs of ``fn`` for an array, or for each batch of a dataset.
 
     Args:
@@ -284,6 +478,9 @@ def map_rows(fn, X, *, dtype, n_features: int):
             ``tf.data.Dataset`` as ``as_data`` takes it (read batch by batch).
         dtype: tf.float32 or tf.float64.
         n_features: the number of columns required.
+        frame: the ``Frame`` the rows are put in before the cast (in the
+            input's precision), e.g. ``frame_of`` a model's centers; None for
+            the plain cast.
 
     Returns:
         ``fn``'s output(s) for all rows, concatenated: ``[n, ...]``.
@@ -291,9 +488,11 @@ def map_rows(fn, X, *, dtype, n_features: int):
     Raises:
         ValueError, TypeError: as ``check_array``/``as_data``.
     """
-    if not is_dataset(X):
-        return fn(check_array(X, dtype=dtype, n_features=n_features))
-    source = as_data(X, dtype=dtype, n_features=n_features).source
+    frame = Frame(np.zeros([n_features])) if frame is None else frame
+    data = as_data(X, dtype=dtype, n_features=n_features, frame=frame)
+    if not data.streamed:
+        return fn(data.x)
+    source = data.source
     parts = call(lambda: [fn(x) for x, _ in source])
     if not parts:
         raise ValueError("The dataset is empty; at least 1 sample is required.")

@@ -1,7 +1,9 @@
 """Keras heads holding a fitted estimator's parameters: KMeansHead, GaussianMixtureHead, SOMHead.
 
 Each head keeps the parameters as non-trainable weights and calls the
-estimator's own ops after the same shift of the data by an ``offset`` weight,
+estimator's own ops in the estimator's compute units: the data and the
+parameters shifted by an ``offset`` weight and divided by ``scale`` (a power
+of two in the config) as the estimator's inference frame does,
 so it predicts what the estimator predicts, in a model, after
 ``keras.models.load_model`` and after ``model.export``. Public through
 ``tfcluster.layers``; every head is registered under the package name
@@ -22,11 +24,11 @@ from tfcluster._dec_layer import (
     student_t_assignment,
     value_initializer,
 )
-from tfcluster._driver import chunk_rows
+from tfcluster._driver import chunk_rows, frame_of
 from tfcluster._validation import check_array
 from tfcluster.ops import mixture as mixture_ops
 from tfcluster.ops import som as som_ops
-from tfcluster.ops.distances import nearest, squared_distances
+from tfcluster.ops.distances import nearest
 
 __all__ = ["KMeansHead", "GaussianMixtureHead", "SOMHead"]
 
@@ -46,9 +48,10 @@ class _FittedHead(InputChecked, keras.layers.Layer):
 
     _OUTPUTS: dict = {}
 
-    def __init__(self, output, n_features, values, **kwargs):
+    def __init__(self, output, n_features, values, scale=1.0, **kwargs):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
+        self.scale = _check_scale(scale)
         check_option("output", output, self._OUTPUTS)
         self.output_kind = output
         self.n_features = check_positive_int("n_features", n_features)
@@ -72,14 +75,19 @@ class _FittedHead(InputChecked, keras.layers.Layer):
         self._values = None
 
     def _shifted(self, inputs, *params):
-        """``inputs`` and each of ``params`` minus the ``offset`` weight (as the estimator).
+        """``inputs`` and each of ``params`` in compute units: minus the ``offset``
+        weight, over ``scale`` (as the estimator's frame).
 
         ``inputs`` is checked to be ``[batch, n_features]`` where its shape is
         known and cast to the layer's dtype (integer inputs are accepted).
         """
         offset = tf.convert_to_tensor(self.offset)
         x = layer_inputs(self, inputs, *self._n_features()) - offset  # [b, d]
-        return (x,) + tuple(tf.convert_to_tensor(p) - offset for p in params)
+        params = tuple(tf.convert_to_tensor(p) - offset for p in params)
+        if self.scale == 1.0:
+            return (x,) + params
+        inverse = tf.constant(1.0 / self.scale, x.dtype)  # a power of two: exact
+        return (x * inverse,) + tuple(p * inverse for p in params)
 
     def compute_output_shape(self, input_shape):
         check_input_shape(self, input_shape, self.n_features)
@@ -92,8 +100,18 @@ class _FittedHead(InputChecked, keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(output=self.output_kind, n_features=self.n_features)
+        config.update(output=self.output_kind, n_features=self.n_features, scale=self.scale)
         return config
+
+
+def _check_scale(scale) -> float:
+    """``scale`` as a float: a positive power of two (exact to divide by)."""
+    scale = check_number("scale", scale, strict=True)
+    if not np.isfinite(scale) or np.frexp(scale)[0] != 0.5:
+        raise ValueError(
+            f"scale must be a positive power of two (e.g. 1.0, 2.0**-40); got {scale}."
+        )
+    return float(scale)
 
 
 def _parameter(name, value, axes):
@@ -149,8 +167,9 @@ class KMeansHead(_FittedHead):
             distances ``d**2``, ``[b, k]``, rows summing to one).
         alpha: degrees of freedom of the "soft" kernel (> 0).
         offset: ``[n_features]`` subtracted from inputs and centers before the
-            distances (float32 accuracy); default the mean of the centers, as
-            ``KMeans``.
+            distances (float32 accuracy); default, with ``scale``, the frame of
+            the centers, as ``KMeans`` (``tfcluster._driver.frame_of``).
+        scale: a power of two the shifted values are divided by.
         **kwargs: Keras layer arguments (``name``, ``dtype``).
     """
 
@@ -168,18 +187,21 @@ class KMeansHead(_FittedHead):
         offset=None,
         n_clusters=None,
         n_features=None,
+        scale=None,
         **kwargs,
     ):
         values = None
         if cluster_centers is not None:
             centers = _parameter("cluster_centers", cluster_centers, ("n_clusters", "n_features"))
             n_clusters, n_features = centers.shape
-            default = tf.reduce_mean(tf.constant(centers), axis=0).numpy()  # as KMeans
-            values = {"cluster_centers": centers, "offset": _offset(offset, default, n_features)}
+            if offset is None:  # as KMeans
+                frame = frame_of(centers)
+                offset, scale = frame.offset, frame.scale if scale is None else scale
+            values = {"cluster_centers": centers, "offset": _offset(offset, None, n_features)}
         elif n_clusters is None or n_features is None:
             raise ValueError("Give cluster_centers, or n_clusters and n_features.")
         self.alpha = check_number("alpha", alpha, strict=True)
-        super().__init__(output, n_features, values, **kwargs)
+        super().__init__(output, n_features, values, 1.0 if scale is None else scale, **kwargs)
         self.n_clusters = check_positive_int("n_clusters", n_clusters)
 
     def _weight_shapes(self):
@@ -192,10 +214,12 @@ class KMeansHead(_FittedHead):
         x, centers = self._shifted(inputs, self.cluster_centers)
         if self.output_kind == "labels":
             return nearest(x, centers)[0]  # [b]
-        d2 = squared_distances(x, centers)  # [b, k]
+        # the difference form, as KMeans.transform: a center is at 0 from itself
+        d = tf.norm(x[:, None, :] - centers[None, :, :], axis=-1)  # [b, k]
+        d = d * tf.constant(self.scale, d.dtype) if self.scale != 1.0 else d
         if self.output_kind == "distances":
-            return tf.sqrt(d2)
-        return student_t_assignment(d2, self.alpha)
+            return d
+        return student_t_assignment(tf.square(d), self.alpha)
 
     def get_config(self):
         config = super().get_config()
@@ -216,8 +240,11 @@ class GaussianMixtureHead(_FittedHead):
         output: "proba" (responsibilities ``[b, k]``, as ``predict_proba``),
             "log_prob" (log-likelihood of each row ``[b]``, as
             ``score_samples``) or "labels" (most probable component, int32 ``[b]``).
-        offset: ``[n_features]`` subtracted from inputs and means; default
-            ``weights @ means``, as ``GaussianMixture``.
+        offset: ``[n_features]`` subtracted from inputs and means; default, with
+            ``scale``, the inference frame of ``GaussianMixture``.
+        scale: a power of two the shifted values are divided by (the
+            precision factors multiplied by, the log-densities lowered by
+            ``n_features * log(scale)``).
         n_components, n_features: shapes, needed only without parameters (loading).
         **kwargs: Keras layer arguments (``name``, ``dtype``).
     """
@@ -238,6 +265,7 @@ class GaussianMixtureHead(_FittedHead):
         offset=None,
         n_components=None,
         n_features=None,
+        scale=None,
         **kwargs,
     ):
         check_option("covariance_type", covariance_type, _COVARIANCE_TYPES)
@@ -256,15 +284,18 @@ class GaussianMixtureHead(_FittedHead):
                     f"{list(weights.shape)} and {list(prec.shape)}."
                 )
             _check_mixture(weights, prec, covariance_type)
+            if offset is None:  # as GaussianMixture
+                frame = _mixture_frame(weights, means, prec, covariance_type)
+                offset, scale = frame.offset, frame.scale if scale is None else scale
             values = {
                 "mixture_weights": weights,
                 "means": means,
                 "precisions_cholesky": prec,
-                "offset": _offset(offset, weights @ means, n_features),
+                "offset": _offset(offset, None, n_features),
             }
         elif n_components is None or n_features is None:
             raise ValueError("Give weights, means and precisions_cholesky, or the shapes.")
-        super().__init__(output, n_features, values, **kwargs)
+        super().__init__(output, n_features, values, 1.0 if scale is None else scale, **kwargs)
         self.n_components = check_positive_int("n_components", n_components)
 
     def _weight_shapes(self):
@@ -278,13 +309,18 @@ class GaussianMixtureHead(_FittedHead):
 
     def call(self, inputs):
         x, means = self._shifted(inputs, self.means)
+        prec_chol = tf.convert_to_tensor(self.precisions_cholesky)
+        if self.scale != 1.0:
+            prec_chol = prec_chol * tf.constant(self.scale, prec_chol.dtype)
         norm, resp, labels = mixture_ops.score_and_resp(
             x,
             tf.convert_to_tensor(self.mixture_weights),
             means,
-            tf.convert_to_tensor(self.precisions_cholesky),
+            prec_chol,
             self.covariance_type,
         )
+        if self.scale != 1.0:
+            norm = norm - tf.constant(self.n_features * np.log(self.scale), norm.dtype)
         return {"proba": resp, "log_prob": norm, "labels": labels}[self.output_kind]
 
     def get_config(self):
@@ -294,6 +330,20 @@ class GaussianMixtureHead(_FittedHead):
 
 
 _COVARIANCE_TYPES = {name: name for name in mixture_ops.COVARIANCE_TYPES}
+
+
+def _mixture_frame(weights, means, prec_chol, covariance_type):
+    """The inference frame of a mixture given by its precision Cholesky factors."""
+    from tfcluster._mixture_units import inference_frame
+
+    prec = np.asarray(prec_chol, np.float64)
+    if covariance_type in ("full", "tied"):
+        eye = np.eye(prec.shape[-1])
+        inv = np.linalg.solve(prec, np.broadcast_to(eye, prec.shape))  # U^-1
+        cov = np.swapaxes(inv, -1, -2) @ inv  # inv(U U^T)
+    else:
+        cov = 1.0 / np.square(prec)
+    return inference_frame(weights, means, cov, covariance_type)
 
 
 def _precision_shape(covariance_type, k, d):
@@ -316,6 +366,8 @@ class SOMHead(_FittedHead):
         activation_distance: "euclidean", "cosine", "manhattan" or "chebyshev".
         offset: ``[n_features]`` subtracted from inputs and codebook; default
             zero (``som_layer`` passes the estimator's).
+        scale: a power of two the shifted values are divided by (``som_layer``
+            passes the estimator's); "distances" are given back in input units.
         grid_shape, n_features: shapes, needed only without a codebook (loading).
         **kwargs: Keras layer arguments (``name``, ``dtype``).
     """
@@ -334,6 +386,7 @@ class SOMHead(_FittedHead):
         offset=None,
         grid_shape=None,
         n_features=None,
+        scale=1.0,
         **kwargs,
     ):
         check_option("activation_distance", activation_distance, _DISTANCES)
@@ -348,7 +401,7 @@ class SOMHead(_FittedHead):
             raise ValueError("Give codebook, or grid_shape and n_features.")
         if len(grid_shape) != 2:
             raise ValueError(f"grid_shape must be (m, n); got {grid_shape!r}.")
-        super().__init__(output, n_features, values, **kwargs)
+        super().__init__(output, n_features, values, scale, **kwargs)
         self.grid_shape = tuple(
             check_positive_int(f"grid_shape[{i}]", v) for i, v in enumerate(grid_shape)
         )
@@ -360,7 +413,10 @@ class SOMHead(_FittedHead):
     def call(self, inputs):
         x, w = self._shifted(inputs, self.codebook)
         if self.output_kind == "distances":
-            return som_ops.activation(x, w, self.activation_distance)  # [b, K]
+            out = som_ops.activation(x, w, self.activation_distance)  # [b, K]
+            if self.activation_distance == "cosine" or self.scale == 1.0:
+                return out
+            return out * tf.constant(self.scale, out.dtype)
         per_row = 1 if self.activation_distance in ("euclidean", "cosine") else self.n_features
         chunk = chunk_rows(self.grid_shape[0] * self.grid_shape[1] * per_row)
         bmu = som_ops.winners(x, w, self.activation_distance, chunk)  # [b]

@@ -9,9 +9,9 @@ import tensorflow as tf
 
 from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, as_data, call, moments
+from tfcluster._driver import Data, Frame, as_data, attribute_dtype, call, moments
 from tfcluster._engine import Program, bucket, chunk_size
-from tfcluster.kmeans import _KMeansMixin, assign, assign_as_predict, check_init, initial_centers
+from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import source_spec
 
@@ -195,7 +195,7 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             init_size = 3 * self.n_clusters
         return min(init_size, n_samples)
 
-    def _initial_centers(self, data, n_samples, seed, mean):
+    def _initial_centers(self, data, n_samples, seed):
         """Best of ``n_init`` initialisations on ``init_size`` rows drawn by weight."""
         init_size = self._init_size(n_samples)
         n_init = self._n_init()
@@ -204,14 +204,16 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         rows = call(_sample, data.source, _scalar(init_size), seeds[-1], chunk=chunk)
         ones = tf.ones(tf.shape(rows)[:1], data.dtype)  # drawn by weight: each counts once
         n_rows = int(rows.shape[0])
-        sample = Data((rows, ones), data.n_features, n_rows, data.dtype, weighted=False)
+        sample = Data(
+            (rows, ones), data.n_features, n_rows, data.dtype, weighted=False, frame=data.frame
+        )
         best = None
         for run in range(n_init):
             if self.verbose:
                 print(f"Init {run + 1}/{n_init} with method {_init_name(self.init)}")
             scalable = isinstance(self.init, str) and self.init == "k-means||"
             source = data if scalable or not isinstance(self.init, str) else sample
-            centers = initial_centers(self.init, source, self.n_clusters, seeds[run], mean)
+            centers = initial_centers(self.init, source, self.n_clusters, seeds[run])
             _, inertia = assign(sample, centers)
             if self.verbose:
                 print(f"Inertia for init {run + 1}/{n_init}: {inertia}")
@@ -246,7 +248,7 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         seed_init, seed_fit = tf.unstack(
             tf.random.experimental.stateless_split(make_seed(self.random_state), 2)
         )
-        centers = self._initial_centers(centered, n_samples, seed_init, mean)
+        centers = self._initial_centers(centered, n_samples, seed_init)
         batch_size = min(int(self.batch_size), n_samples)  # as scikit-learn
         n_steps = max((int(self.max_iter) * n_samples) // batch_size, 1)
         source = centered.source.repeat(self.max_iter) if data.streamed else centered.source
@@ -288,11 +290,15 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         self.n_steps_ = steps
         self.n_iter_ = int(np.ceil(seen / n_samples))
         self.converged_ = bool(state[-1])
-        self._state = (centers + tf.cast(mean, dtype), *state[1:])  # partial_fit goes on from here
-        if self.compute_labels:
-            self.labels_, self.inertia_ = assign_as_predict(data, self._state[0])
-        self.cluster_centers_ = self._state[0].numpy()
+        frame = centered.frame
+        user = frame.to_user(centers.numpy())
+        self._state = (tf.constant(user, dtype), *state[1:])  # partial_fit goes on from here
+        self.cluster_centers_ = user.astype(attribute_dtype(frame, var, dtype))
         self.n_features_in_ = data.n_features
+        if self.compute_labels:
+            _, inertia = assign(centered, centers)
+            self.inertia_ = inertia * frame.scale**2
+            self.labels_ = self.predict(X)  # in predict's units: equal to predict(X)
         if self.compute_labels:
             self._check_distinct(self.labels_)
         return self
@@ -336,7 +342,9 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         n_features = self.n_features_in_ if fitted else None
         if fitted:
             self._check_same_state(dtype)
-        data = as_data(X, sample_weight, dtype=dtype, n_features=n_features)
+        # one mini-batch in the user's units: the state lives there between calls
+        frame = Frame(np.zeros([n_features or np.shape(X)[-1]]))
+        data = as_data(X, sample_weight, dtype=dtype, n_features=n_features, frame=frame)
         seed = make_seed(self.random_state)
         if not fitted:
             if self.n_clusters > data.n_samples:
@@ -344,8 +352,9 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
                     f"n_samples={data.n_samples} should be >= n_clusters={self.n_clusters}."
                 )
             mean, _, _, _ = moments(data)
-            centers = initial_centers(self.init, data.shifted(mean), self.n_clusters, seed, mean)
-            centers = centers + tf.cast(mean, dtype)
+            centered = data.shifted(mean)
+            centers = initial_centers(self.init, centered, self.n_clusters, seed)
+            centers = tf.constant(centered.frame.to_user(centers.numpy()), dtype)
             self._state = ops.minibatch_state(centers)
             self.n_steps_ = 0
             self.n_features_in_ = data.n_features
@@ -356,7 +365,8 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         self._counts = state[1].numpy()
         self.n_steps_ += 1
         if self.compute_labels:
-            self.labels_, self.inertia_ = assign_as_predict(data, state[0])
+            _, self.inertia_ = assign(data, state[0])
+            self.labels_ = self.predict(X)  # in predict's units: equal to predict(X)
         return self
 
     def _check_same_state(self, dtype) -> None:

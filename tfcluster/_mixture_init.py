@@ -25,6 +25,7 @@ from tfcluster.ops.batching import gather_rows
 
 __all__ = [
     "ILL_DEFINED",
+    "ill_defined",
     "check_weights_init",
     "check_means_init",
     "check_precisions_init",
@@ -39,6 +40,17 @@ ILL_DEFINED = (
     "covariance is not positive definite even after adding reg_covar={reg_covar}. "
     "Increase reg_covar, decrease the number of components, or scale the input data."
 )
+
+
+def ill_defined(reg_covar, dtype) -> str:
+    """The ill-defined covariance message; in float32 it names float64 too."""
+    message = ILL_DEFINED.format(reg_covar=reg_covar)
+    if tf.as_dtype(dtype) == tf.float32:
+        message += (
+            " In float32, covariances finer than about 1e-7 of the data's spread are lost: "
+            "dtype='float64' may fit these data."
+        )
+    return message
 
 
 def covariance_shape(covariance_type: str, k: int, d: int) -> tuple:
@@ -77,8 +89,9 @@ def check_weights_init(weights_init, k: int, dtype) -> np.ndarray:
 
 
 def check_means_init(means_init, k: int, d: int, dtype) -> np.ndarray:
-    """``[k, d]`` initial means."""
-    return _checked(means_init, "means_init", (k, d), dtype, largest_value(dtype, d))
+    """``[k, d]`` initial means, float64 (moved into compute units before the cast)."""
+    _checked(means_init, "means_init", (k, d), dtype, largest_value(dtype, d))
+    return _checked(means_init, "means_init", (k, d), tf.float64)
 
 
 def check_precisions_init(precisions_init, covariance_type: str, k: int, d: int, dtype):
@@ -148,7 +161,7 @@ def _random_state(seed) -> int:
     return int(seed[0].numpy()) % (2**31 - 1)
 
 
-def _assignment(est, data: Data, offset, n_samples: int, seed):
+def _assignment(est, data: Data, n_samples: int, seed):
     """(kind, centers [K, d], arg) of ``est.init_params`` on centred ``data``, padded to ``K``."""
     k, d, dtype = est.n_components, data.n_features, data.dtype
     size = fit_bucket(data, k, est.covariance_type)
@@ -159,14 +172,12 @@ def _assignment(est, data: Data, offset, n_samples: int, seed):
         km = KMeans(k, n_init=1, random_state=_random_state(seed), dtype=dtype.name)
         with warnings.catch_warnings():  # duplicate points: fewer distinct clusters
             warnings.simplefilter("ignore", ConvergenceWarning)
-            # on the user's rows (data + offset), which passed validation; KMeans
-            # centres them again
-            shift = tf.constant(offset, dtype)
+            # on the rows in compute units: KMeans's own shift is then none
             if data.streamed:
-                km.fit(data.source.map(lambda x, w: (x + shift, w, w)))
+                km.fit(data.source.map(lambda x, w: (x, w, w)))
             else:
-                km.fit(data.x + shift, sample_weight=data.w)
-        centers = tf.constant(km.cluster_centers_, dtype) - shift
+                km.fit(data.x, sample_weight=data.w)
+        centers = tf.constant(km.cluster_centers_, dtype)
         return "centers", pad_rows(centers, size), tf.zeros([2], tf.int64)
     if name == "random":
         return "random", tf.zeros([size, d], dtype), seed
@@ -189,13 +200,13 @@ def _assignment(est, data: Data, offset, n_samples: int, seed):
     return "rows", tf.zeros([size, d], dtype), indices
 
 
-def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
-    """Initial ``(weights, means, prec_chol, covariances)`` on centred ``data``.
+def initial_parameters(est, data: Data, n_samples, total, seed, user):
+    """Initial ``(weights, means, prec_chol, covariances)`` on centred ``data``, in
+    its compute units (``data.frame``).
 
     Args:
         est: the GaussianMixture.
-        data: the data, centred on ``offset``.
-        offset: ``[d]`` the centring offset.
+        data: the data, centred, in compute units.
         n_samples: number of rows; ``total``: their total weight.
         seed: stateless seed ``[2]`` of this initialisation.
         user: dict of the checked ``weights``/``means``/``precisions`` inits (or None).
@@ -207,9 +218,9 @@ def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
         ValueError: the initial covariances are not positive definite.
     """
     ct, dtype, k = est.covariance_type, data.dtype, est.n_components
-    reg = tf.constant(est.reg_covar, dtype)
+    reg = tf.constant(est.reg_covar / data.frame.scale**2, dtype)
     if any(v is None for v in user.values()):
-        kind, centers, arg = _assignment(est, data, offset, n_samples, seed)
+        kind, centers, arg = _assignment(est, data, n_samples, seed)
         weights, means, cov, prec_chol, ok = call(
             _init_params,
             data.source,
@@ -224,7 +235,7 @@ def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
             padded=not data.streamed,
         )
         if not bool(ok):
-            raise ValueError(ILL_DEFINED.format(reg_covar=est.reg_covar))
+            raise ValueError(ill_defined(est.reg_covar, dtype))
         weights, means = weights[:k], means[:k]
         cov, prec_chol = (t if ct == "tied" else t[:k] for t in (cov, prec_chol))
     else:
@@ -232,9 +243,9 @@ def initial_parameters(est, data: Data, offset, n_samples, total, seed, user):
     if user["weights"] is not None:
         weights = tf.constant(user["weights"])
     if user["means"] is not None:
-        means = tf.constant(user["means"] - offset.astype(user["means"].dtype))
+        means = tf.constant(data.frame.to_internal(user["means"]), dtype)
     if user["precisions"] is not None:
-        precisions = tf.constant(user["precisions"])
+        precisions = tf.constant(data.frame.scale**2 * user["precisions"], dtype)
         prec_chol = ops.precision_cholesky_from_precisions(precisions, ct)
         cov = _inverse(precisions, ct)
     return weights, means, prec_chol, cov

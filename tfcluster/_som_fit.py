@@ -253,14 +253,16 @@ def online_order(n_samples, steps, epochs, random_order, seed) -> tf.Tensor:
 
 
 def check_codebook(init, cfg: Config, n_features: int) -> np.ndarray:
-    """A user codebook ``[m, n, n_features]`` as a numpy array of the fit dtype."""
+    """A user codebook ``[m, n, n_features]`` as a float64 numpy array (checked
+    against the limits of the fit dtype)."""
     w = np.asarray(init.numpy() if tf.is_tensor(init) else init)
     expected = (cfg.m, cfg.n, n_features)
     if w.ndim != 3 or w.shape != expected:
         raise ValueError(
             f"init codebook must have shape (m, n, n_features) = {expected}; got {w.shape}."
         )
-    flat = check_array(w.reshape(cfg.size, n_features), dtype=cfg.dtype, name="init")
+    check_array(w.reshape(cfg.size, n_features), dtype=cfg.dtype, name="init")
+    flat = check_array(w.reshape(cfg.size, n_features), dtype=tf.float64, name="init")
     return flat.numpy().reshape(expected)
 
 
@@ -283,7 +285,8 @@ def _pca_codebook(data: Data, cfg: Config) -> np.ndarray:
     pcs *= np.sign(pcs[np.arange(2), np.argmax(np.abs(pcs), axis=1)])[:, None]
     c1 = np.linspace(-1, 1, cfg.m)[:, None, None]
     c2 = np.linspace(-1, 1, cfg.n)[None, :, None]
-    return mean + c1 * pcs[0] + c2 * pcs[1]
+    # the grid spans +-1 of the user's units: +-1 / scale in compute units
+    return mean + (c1 * pcs[0] + c2 * pcs[1]) / data.frame.scale
 
 
 # ---------------------------------------------------------------- compiled programs
@@ -322,10 +325,12 @@ _batch = Program(_batch_fn, "som.batch", rows=(0, 2, 3), free_shapes=True)
 
 
 def initial_codebook(init, data: Data, cfg: Config, seed) -> np.ndarray:
-    """The starting codebook ``[m, n, n_features]`` (numpy, fit dtype)."""
+    """The starting codebook ``[m, n, n_features]`` (numpy, fit dtype), in the
+    compute units of ``data`` (``data.frame``)."""
     d = data.n_features
     if not isinstance(init, str):
-        return check_codebook(init, cfg, d)
+        w = data.frame.to_internal(check_codebook(init, cfg, d))
+        return w.astype(cfg.dtype.as_numpy_dtype)
     if init == "pca":
         w = _pca_codebook(data, cfg)
     else:  # "random": rows of the data drawn uniformly with replacement (MiniSom)

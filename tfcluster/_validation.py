@@ -15,6 +15,7 @@ import tensorflow as tf
 __all__ = [
     "check_array",
     "check_dense",
+    "check_raw_array",
     "check_sample_weight",
     "check_labels",
     "check_n_features",
@@ -118,6 +119,36 @@ def check_array(
         ValueError: wrong number of dimensions, ragged rows, too few rows, no
             columns, NaN or infinity, or a different number of features.
     """
+    x, _ = _checked(X, dtype, name, min_samples, n_features)
+    if tf.is_tensor(x):
+        return tf.cast(x, dtype)
+    return tf.convert_to_tensor(x.astype(dtype.as_numpy_dtype, copy=False))
+
+
+def check_raw_array(X, *, dtype=tf.float32, name="X", min_samples=1, n_features=None):
+    """As ``check_array``, but the tensor keeps the input's own precision.
+
+    Float32 input stays float32; float64, integer and boolean input become
+    float64, so no digit is lost before the data are shifted (and scaled)
+    into the compute ``dtype``. The checks are those of ``check_array``, in
+    one pass.
+
+    Returns:
+        ``(x [n_samples, n_features], largest)``: the float32 or float64 tensor
+        and the largest magnitude in it.
+
+    Raises:
+        As ``check_array`` (the overflow limit is that of ``dtype``).
+    """
+    x, largest = _checked(X, dtype, name, min_samples, n_features)
+    own = tf.float32 if tf.as_dtype(x.dtype) == tf.float32 else tf.float64
+    if tf.is_tensor(x):
+        return tf.cast(x, own), largest
+    return tf.convert_to_tensor(x.astype(own.as_numpy_dtype, copy=False)), largest
+
+
+def _checked(X, dtype, name, min_samples, n_features):
+    """``(x, largest)``: ``X`` checked, as a tensor or numpy array of its own dtype."""
     check_dense(X, name)
     if isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.ndim == 2:
         # A float array goes to a tensor first (one copy) and is checked there:
@@ -150,9 +181,7 @@ def check_array(
             f"{limit:.3g} for {int(x.shape[1])} features). Scale the data, or use "
             "dtype='float64'."
         )
-    if tf.is_tensor(x):
-        return tf.cast(x, dtype)
-    return tf.convert_to_tensor(x.astype(dtype.as_numpy_dtype, copy=False))
+    return x, largest
 
 
 def largest_value(dtype, n_features: int) -> float:

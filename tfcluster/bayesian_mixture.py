@@ -26,9 +26,9 @@ from tfcluster._base import (
     split_seed,
 )
 from tfcluster._bayesian_prior import check_prior_params, prior_for
-from tfcluster._driver import Data, as_data, call, map_rows, moments
-from tfcluster._engine import Program, chunk_size
-from tfcluster._mixture_init import _assignment, covariance_shape, em_chunk
+from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
+from tfcluster._engine import Program, bucket, chunk_size, pad_rows
+from tfcluster._mixture_init import _assignment, covariance_shape, em_chunk, fit_bucket
 from tfcluster._validation import check_n_features
 from tfcluster.ops import bayesian as ops
 from tfcluster.ops import mixture as gm_ops
@@ -41,34 +41,31 @@ _INIT_PARAMS = {name: name for name in ("kmeans", "k-means++", "random", "random
 _PRIOR_TYPES = {"dirichlet_process": True, "dirichlet_distribution": False}
 
 
-def _init_stats_fn(source, centers, arg, k, *, kind, covariance_type, n_components, chunk, padded):
-    """Statistics ``(nk [k], sx [k, d], s2)`` of an initial assignment about ``centers [k, d]``."""
+def _init_stats_fn(source, centers, arg, k, *, kind, covariance_type, chunk, padded):
+    """Statistics ``(nk [K], sx [K, d], s2)`` of an initial assignment about ``centers [K, d]``."""
     if kind == "rows":
         centers = gather_rows(source, arg, chunk)  # [K, d]
     stats = gm_ops.init_statistics(source, kind, centers, arg, covariance_type, chunk, k, padded)
-    nk, sx, s2 = stats
-    if covariance_type != "tied":
-        s2 = s2[:n_components]
-    return nk[:n_components], sx[:n_components], s2, centers[:n_components]
+    return (*stats, centers)
 
 
-def _vem_fn(
-    source, post, prior, lb, max_iter, tol, reg_covar, *, covariance_type, process, chunk, padded
-):
-    return ops.variational_em(
-        source, post, lb, max_iter, tol, reg_covar, prior, covariance_type, process, chunk, padded
-    )
+def _vem_fn(source, post, prior, lb, k, max_iter, tol, reg_covar, **static):
+    """Variational EM from ``post`` (padded to ``K``); ``static``: covariance_type,
+    process, chunk, padded (they select code, so they key the traces)."""
+    ct, process = static["covariance_type"], static["process"]
+    bound = (lb, max_iter, tol, reg_covar, prior, ct, process)
+    return ops.variational_em(source, post, *bound, static["chunk"], static["padded"], k=k)
 
 
-def _score_fn(x, post, *, covariance_type, process, chunk):
-    k, dtype = post.means.shape[0], x.dtype
+def _score_fn(x, post, k, *, covariance_type, process, chunk):
+    size, dtype = post.means.shape[0], x.dtype
     spec = (
         tf.TensorSpec([None], dtype),
-        tf.TensorSpec([None, k], dtype),
+        tf.TensorSpec([None, size], dtype),
         tf.TensorSpec([None], tf.int32),
     )
     return map_chunks(
-        lambda xb: ops.score_and_resp(xb, post, covariance_type, process),
+        lambda xb: ops.score_and_resp(xb, post, covariance_type, process, k),
         x,
         chunk,
         spec,
@@ -76,17 +73,20 @@ def _score_fn(x, post, *, covariance_type, process, chunk):
     )
 
 
-_init_stats = Program(_init_stats_fn, "bayesian.init", rows=(0,), autograph=False)
-_vem = Program(_vem_fn, "bayesian.em", rows=(0,), autograph=False)
-_score = Program(_score_fn, "bayesian.score", rows=(0,), autograph=False)
+# free shapes: one trace per (dtype, options) whatever n_features or k
+_init_stats = Program(
+    _init_stats_fn, "bayesian.init", rows=(0,), free_shapes=True, autograph=False
+)
+_vem = Program(_vem_fn, "bayesian.em", rows=(0,), free_shapes=True, autograph=False)
+_score = Program(_score_fn, "bayesian.score", rows=(0,), free_shapes=True, autograph=False)
 
 
 def _initial_statistics(est, data: Data, offset, n_samples: int, seed):
     """``(nk, sx, s2, centers)`` of ``est.init_params``'s responsibilities on centred
-    ``data`` (the statistics about ``centers``); tests replace it to start from
-    given responsibilities."""
+    ``data`` (the statistics about ``centers``), padded to the fit's bucket; tests
+    replace it to start from given responsibilities."""
     k, ct = est.n_components, est.covariance_type
-    kind, centers, arg = _assignment(est, data, offset, n_samples, seed)
+    kind, centers, arg = _assignment(est, data, n_samples, seed)
     return call(
         _init_stats,
         data.source,
@@ -95,9 +95,45 @@ def _initial_statistics(est, data: Data, offset, n_samples: int, seed):
         tf.constant(k, tf.int32),
         kind=kind,
         covariance_type=ct,
-        n_components=k,
         chunk=em_chunk(data, k, ct),
         padded=not data.streamed,
+    )
+
+
+def _pad_statistics(stats, covariance_type, size: int):
+    """``(nk, sx, s2, centers)`` of ``k`` components padded with zeros to ``size``."""
+    nk, sx, s2, centers = (tf.convert_to_tensor(v) for v in stats)
+    if covariance_type != "tied":
+        s2 = pad_rows(s2, size)
+    return pad_rows(nk, size), pad_rows(sx, size), s2, pad_rows(centers, size)
+
+
+def _pad_posterior(post: ops.Posterior, covariance_type, size: int) -> ops.Posterior:
+    """``post`` of ``k`` components padded to ``size`` with benign values (masked later)."""
+    k, d = int(post.means.shape[0]), int(post.means.shape[1])
+    extra = size - k
+    if extra == 0:
+        return post
+    dtype = post.means.dtype
+
+    def ones(v):
+        return tf.concat([v, tf.ones([extra], dtype)], 0)
+
+    _, means, cov = gm_ops.pad_components(
+        tf.ones([k], dtype), post.means, post.covariances, covariance_type, size
+    )
+    _, _, prec_chol = gm_ops.pad_components(
+        tf.ones([k], dtype), post.means, post.prec_chol, covariance_type, size
+    )
+    nu = tf.concat([post.degrees_of_freedom, tf.fill([extra], tf.constant(d + 1.0, dtype))], 0)
+    return ops.Posterior(
+        ones(post.concentration_a),
+        ones(post.concentration_b),
+        ones(post.mean_precision),
+        means,
+        nu,
+        cov,
+        prec_chol,
     )
 
 
@@ -120,8 +156,8 @@ class BayesianGaussianMixture(BaseEstimator):
     The E step runs chunk by chunk inside one compiled loop on the same
     batch statistics as GaussianMixture, so a ``tf.data.Dataset`` gives the
     in-memory result; ``fit`` also accepts ``sample_weight`` (integer weights
-    act as repeated rows). The components are not padded to a bucket: a
-    program is traced per ``n_components``.
+    act as repeated rows). The components are padded to a bucket (masked
+    beyond ``k``), so a sweep over ``n_components`` reuses its programs.
 
     Args:
         n_components: upper bound on the number of components ``k``.
@@ -248,7 +284,9 @@ class BayesianGaussianMixture(BaseEstimator):
             ValueError, TypeError: bad parameters or input (see the messages).
         """
         dtype = self._check_params()
-        data = as_data(X, sample_weight, dtype=dtype, min_samples=2)
+        # the plain cast: this estimator shifts by the data's mean itself (in the
+        # compute dtype) and does not use issue 13's frames yet
+        data = as_data(X, sample_weight, dtype=dtype, min_samples=2, frame=PLAIN)
         k, ct = self.n_components, self.covariance_type
         warm = bool(self.warm_start) and hasattr(self, "converged_")
         if warm:
@@ -271,16 +309,18 @@ class BayesianGaussianMixture(BaseEstimator):
         prior, stored = prior_for(self, centered, offset, total, dtype)
         reg = tf.constant(self.reg_covar, dtype)
         chunk, padded = em_chunk(data, k, ct), not data.streamed
+        size, k_t = fit_bucket(data, k, ct), tf.constant(k, tf.int32)
         seeds = split_seed(make_seed(self.random_state), 1 if warm else self.n_init)
         best = None
         for run in range(len(seeds)):
             if warm:
-                post, lb0 = self._stored_posterior(offset, dtype), self.lower_bound_
+                post, lb0 = self._stored_posterior(offset, dtype, size), self.lower_bound_
             else:
                 nk, sx, s2, centers = _initial_statistics(
                     self, centered, offset, n_samples, seeds[run]
                 )
-                post, ok = self._posterior(nk, sx, s2, centers, reg, prior)
+                stats = _pad_statistics((nk, sx, s2, centers), ct, size)
+                post, ok = self._posterior(*stats, reg, prior, k_t)
                 if not bool(ok):
                     raise ValueError(_ILL_DEFINED.format(reg_covar=self.reg_covar))
                 lb0 = -np.inf
@@ -293,6 +333,7 @@ class BayesianGaussianMixture(BaseEstimator):
                     post,
                     prior,
                     tf.constant(lb0, dtype),
+                    k_t,
                     tf.constant(int(self.max_iter), tf.int32),
                     tf.constant(self.tol, dtype),
                     reg,
@@ -320,13 +361,14 @@ class BayesianGaussianMixture(BaseEstimator):
             )
         return self
 
-    def _posterior(self, nk, sx, s2, centers, reg, prior):
+    def _posterior(self, nk, sx, s2, centers, reg, prior, k):
         """The posterior of initial statistics (about ``centers``): M step, then priors."""
-        nk, xk, sk, _, ok = gm_ops.m_step(nk, sx, s2, centers, reg, self.covariance_type)
-        post, ok_post = ops.posterior(nk, xk, sk, prior, self.covariance_type, self._process)
-        return post, ok & ok_post
+        ct, process = self.covariance_type, self._process
+        nk, xk, sk, _, _ = gm_ops.m_step(nk, sx, s2, centers, reg, ct, k)
+        return ops.posterior(nk, xk, sk, prior, ct, process, k)  # only its covariances must be PD
 
-    def _stored_posterior(self, offset, dtype) -> ops.Posterior:
+    def _stored_posterior(self, offset, dtype, size: int) -> ops.Posterior:
+        """The fitted posterior, centred on ``offset``, padded to ``size`` components."""
         k = self.n_components
         conc = self.weight_concentration_
         a, b = conc if self._process else (conc, np.zeros(k))
@@ -340,10 +382,19 @@ class BayesianGaussianMixture(BaseEstimator):
             self.covariances_,
             self.precisions_cholesky_,
         )
-        return ops.Posterior(*(tf.constant(np.asarray(v), dtype) for v in values))
+        post = ops.Posterior(*(tf.constant(np.asarray(v), dtype) for v in values))
+        return _pad_posterior(post, self.covariance_type, size)
 
     def _store(self, out, offset, stored, n_features):
-        post = ops.Posterior(*(np.asarray(v) for v in out["posterior"]))
+        k, tied = self.n_components, self.covariance_type == "tied"
+        post = ops.Posterior(
+            *(
+                np.asarray(v)
+                if tied and name in ("covariances", "prec_chol")
+                else np.asarray(v)[:k]
+                for name, v in zip(ops.Posterior._fields, out["posterior"], strict=True)
+            )
+        )
         a, b = post.concentration_a, post.concentration_b
         if self._process:
             self.weight_concentration_ = (a, b)
@@ -376,9 +427,10 @@ class BayesianGaussianMixture(BaseEstimator):
         check_is_fitted(self, "means_")
         dtype = check_dtype(self.dtype)
         offset = (self.weights_ @ self.means_).astype(self.means_.dtype)
-        post = self._stored_posterior(offset, dtype)
+        k = self.n_components
+        post = self._stored_posterior(offset, dtype, bucket(k))
         shift = tf.constant(offset, dtype)
-        columns = self.n_components * self.n_features_in_
+        columns, k_t = bucket(k) * self.n_features_in_, tf.constant(k, tf.int32)
 
         def rows(x):
             chunk = chunk_size(int(x.shape[0]), columns)
@@ -386,11 +438,13 @@ class BayesianGaussianMixture(BaseEstimator):
                 _score,
                 x - shift,
                 post,
+                k_t,
                 covariance_type=self.covariance_type,
                 process=self._process,
                 chunk=chunk,
             )
-            return tuple(t.numpy() for t in out)
+            norm, resp, labels = (t.numpy() for t in out)
+            return norm, resp[:, :k], labels
 
         return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_)
 

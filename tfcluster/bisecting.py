@@ -22,7 +22,7 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._driver import Data, as_data, call, map_rows, moments
+from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
 from tfcluster._engine import Program, chunk_size, parallel_splits
 from tfcluster.kmeans import _lloyd, assign, initial_centers
 from tfcluster.ops import kmeans as ops
@@ -52,8 +52,10 @@ def _node_distances_fn(x, centers, *, chunk):
     return map_chunks(lambda xb: squared_distances(xb, centers), x, chunk, spec, padded=True)
 
 
-_split = Program(_split_fn, "bisecting.split", rows=(0, 1), autograph=False)
-_node_distances = Program(_node_distances_fn, "bisecting.distances", rows=(0,), autograph=False)
+_split = Program(_split_fn, "bisecting.split", rows=(0, 1), free_shapes=True, autograph=False)
+_node_distances = Program(
+    _node_distances_fn, "bisecting.distances", rows=(0,), free_shapes=True, autograph=False
+)
 
 
 class _Node:
@@ -180,7 +182,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             ValueError, TypeError: bad parameters or bad input (see messages).
         """
         dtype = self._check_params()
-        data = as_data(X, sample_weight, dtype=dtype)
+        data = as_data(X, sample_weight, dtype=dtype, frame=PLAIN)  # shifts by its own mean
         mean, _, _, n_samples = moments(data)
         if self.n_clusters > n_samples:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
@@ -232,8 +234,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
 
     def _two_means(self, masked: Data, seed, chunk: int) -> tf.Tensor:
         """One 2-means run on the rows of nonzero weight: centers ``[2, d]``."""
-        zero = np.zeros(masked.n_features)
-        centers = initial_centers(self.init, masked, 2, seed, zero)
+        centers = initial_centers(self.init, masked, 2, seed)
         centers, _, _ = call(
             _lloyd,
             masked.source,
@@ -302,7 +303,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         """Negative weighted inertia of ``X`` to the nearest leaf center, as scikit-learn."""
         check_is_fitted(self, "cluster_centers_")
         dtype = check_dtype(self.dtype)
-        data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_)
+        data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=PLAIN)
         data = data.shifted(self._mean)
         centers = tf.constant(self.cluster_centers_ - self._mean, dtype)
         return -assign(data, centers)[1]

@@ -28,12 +28,12 @@ from tfcluster._base import (
     make_seed,
 )
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, as_data, call, map_rows, moments
+from tfcluster._driver import Data, as_data, attribute_dtype, call, frame_of, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
 from tfcluster._validation import check_array, check_dense
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches, source_spec
-from tfcluster.ops.distances import masked_norms, nearest_chunked, squared_distances
+from tfcluster.ops.distances import masked_norms, nearest_chunked
 
 __all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
 
@@ -95,9 +95,14 @@ def _assign_fn(x, w, centers, k, *, chunk):
 
 
 def _distances_fn(x, centers, *, chunk):
+    # the difference form, not the GEMM expansion: a center is at 0 from itself
     spec = tf.TensorSpec([None, centers.shape[0]], x.dtype)
     return map_chunks(
-        lambda xb: tf.sqrt(squared_distances(xb, centers)), x, chunk, spec, padded=True
+        lambda xb: tf.norm(xb[:, None, :] - centers[None, :, :], axis=-1),  # [b, K]
+        x,
+        chunk,
+        spec,
+        padded=True,
     )
 
 
@@ -143,7 +148,9 @@ def plusplus(x, w, n_clusters: int, seed):
 
 
 def assign(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
-    """Nearest-center label of every row ``[n]`` and the weighted inertia."""
+    """Nearest-center label of every row ``[n]`` and the weighted inertia, both of
+    ``data`` and ``centers`` in compute units (the inertia too: times
+    ``data.frame.scale ** 2`` for the user's units)."""
     k = int(centers.shape[0])
     padded, k_t = pad_rows(centers, _bucket(k, data)), _k(k)
     if not data.streamed:
@@ -159,17 +166,11 @@ def assign(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
     return (np.concatenate(parts) if parts else np.zeros([0], np.int32)), total
 
 
-def assign_as_predict(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
-    """``assign`` in ``predict``'s frame: rows and ``centers [k, d]`` both shifted by
-    the centers' mean, so that the labels equal ``predict``'s bit for bit even
-    where two centers coincide up to rounding."""
-    offset = tf.reduce_mean(centers, axis=0)
-    return assign(data.shifted(offset), centers - offset)
-
-
 def check_init_array(init, n_clusters: int, n_features: int, dtype) -> tf.Tensor:
-    """Validate user-given initial centers ``[n_clusters, n_features]``."""
-    centers = check_array(init, dtype=dtype, name="init")
+    """Validate user-given initial centers ``[n_clusters, n_features]`` (returned
+    in float64: they are moved into compute units before the cast to ``dtype``)."""
+    check_array(init, dtype=dtype, name="init")  # the limits of the compute dtype
+    centers = check_array(init, dtype=tf.float64, name="init")
     if tuple(centers.shape) != (n_clusters, n_features):
         raise ValueError(
             f"init array must have shape (n_clusters, n_features) = "
@@ -178,12 +179,12 @@ def check_init_array(init, n_clusters: int, n_features: int, dtype) -> tf.Tensor
     return centers
 
 
-def initial_centers(init, data: Data, n_clusters: int, seed, offset) -> tf.Tensor:
-    """Initial centers ``[k, d]`` for ``data`` (already shifted by ``offset``).
+def initial_centers(init, data: Data, n_clusters: int, seed) -> tf.Tensor:
+    """Initial centers ``[k, d]`` for ``data``, in its compute units.
 
-    ``init`` is a name of ``_INITS``, an array, or a callable
-    ``init(X, n_clusters, random_state) -> [k, d]`` given the unshifted data and
-    a ``numpy.random.RandomState``.
+    ``init`` is a name of ``_INITS``, an array (in the user's units), or a
+    callable ``init(X, n_clusters, random_state) -> [k, d]`` given the data in
+    the user's units and a ``numpy.random.RandomState``.
     """
     d, dtype, n_clusters = data.n_features, data.dtype, int(n_clusters)
     if isinstance(init, str):
@@ -199,13 +200,12 @@ def initial_centers(init, data: Data, n_clusters: int, seed, offset) -> tf.Tenso
         centers = call(_parallel, data.source, k, seed, bucket=size, chunk=chunk, padded=padded)
         return centers[:n_clusters]
     if callable(init):
-        shifted_back = data.shifted(-offset)
-        X = shifted_back.source if data.streamed else shifted_back.x.numpy()
         random_state = np.random.RandomState(int(seed[0].numpy()) % (2**31 - 1))  # as scikit-learn
-        centers = check_init_array(init(X, n_clusters, random_state), n_clusters, d, dtype)
+        chosen = init(data.user_rows(), n_clusters, random_state)
+        centers = check_init_array(chosen, n_clusters, d, dtype)
     else:
         centers = check_init_array(init, n_clusters, d, dtype)
-    return centers - tf.cast(offset, dtype)
+    return tf.constant(data.frame.to_internal(centers.numpy()), dtype)
 
 
 def check_init(init):
@@ -226,22 +226,26 @@ class _KMeansMixin(FeatureNamesOutMixin):
         check_is_fitted(self, "cluster_centers_")
         return int(self.cluster_centers_.shape[0])
 
-    def _per_row(self, fn, X):
-        """``fn(x - offset, padded centers - offset, k, chunk)`` for ``X`` (an array or
-        a dataset, read batch by batch), both shifted by the centers' mean (float32
-        accuracy); the centers padded to their bucket, ``k`` a scalar tensor."""
+    def _frame(self):
+        """The compute units of inference: the centers' mean and spread."""
         check_is_fitted(self, "cluster_centers_")
+        return frame_of(self.cluster_centers_)
+
+    def _per_row(self, fn, X, columns=1):
+        """``fn(x, padded centers, k, chunk)`` for ``X`` (an array or a dataset, read
+        batch by batch), both in the compute units of ``_frame`` (shifted in the
+        input's precision); the centers padded to their bucket, ``k`` a scalar
+        tensor, chunks of ``[chunk, bucket * columns]`` elements."""
         dtype = check_dtype(self.dtype)
-        centers = tf.constant(self.cluster_centers_, dtype)
-        offset = tf.reduce_mean(centers, axis=0)
-        k = int(centers.shape[0])
-        padded = pad_rows(centers - offset, bucket(k))
+        frame = self._frame()
+        k = int(self.cluster_centers_.shape[0])
+        padded = pad_rows(tf.constant(frame.to_internal(self.cluster_centers_), dtype), bucket(k))
 
         def run(x):
-            chunk = chunk_size(int(x.shape[0]), bucket(k))
-            return fn(x - offset, padded, _k(k), chunk).numpy()
+            chunk = chunk_size(int(x.shape[0]), bucket(k) * columns)
+            return fn(x, padded, _k(k), chunk).numpy()
 
-        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_)
+        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
 
     def predict(self, X) -> np.ndarray:
         """Index of the nearest center of each row.
@@ -259,7 +263,11 @@ class _KMeansMixin(FeatureNamesOutMixin):
 
         ``X`` may be an array or a ``tf.data.Dataset`` of batches.
         """
-        return self._per_row(lambda x, c, k, chunk: _distances(x, c, chunk=chunk)[:, :k], X)
+        scale = self._frame().scale
+        distances = self._per_row(
+            lambda x, c, k, chunk: _distances(x, c, chunk=chunk)[:, :k], X, self.n_features_in_
+        )
+        return distances * np.asarray(scale, distances.dtype) if scale != 1.0 else distances
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return ``labels_`` ``[n_samples]``."""
@@ -272,17 +280,14 @@ class _KMeansMixin(FeatureNamesOutMixin):
     def score(self, X, y=None, sample_weight=None) -> float:
         """Negative weighted inertia of ``X`` for the fitted centers (higher is better)."""
         check_is_fitted(self, "cluster_centers_")
-        data = as_data(
-            X, sample_weight, dtype=check_dtype(self.dtype), n_features=self.n_features_in_
-        )
-        centers = tf.constant(self.cluster_centers_, data.dtype)
-        offset = tf.reduce_mean(centers, axis=0)
-        data = data.shifted(offset)
-        k = int(centers.shape[0])
+        frame = self._frame()
+        dtype = check_dtype(self.dtype)
+        data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=frame)
+        k = int(self.cluster_centers_.shape[0])
         chunk = chunk_size(data.n_samples, bucket(k))
-        padded = pad_rows(centers - offset, bucket(k))
+        padded = pad_rows(tf.constant(frame.to_internal(self.cluster_centers_), dtype), bucket(k))
         inertia = call(_inertia, data.source, padded, _k(k), chunk=chunk, padded=not data.streamed)
-        return -float(inertia.numpy())
+        return -float(inertia.numpy()) * frame.scale**2
 
     def as_layer(self, output="labels", **kwargs):
         """This fitted model as a Keras layer (``tfcluster.layers.KMeansHead``).
@@ -442,7 +447,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
         if checkpoint_dir is not None:
             check_positive_int("checkpoint_every", checkpoint_every)
         for run in range(n_init):
-            lloyd = functools.partial(self._lloyd, centered, seeds[run], mean, tol, chunk)
+            lloyd = functools.partial(self._lloyd, centered, seeds[run], tol, chunk)
             if self.verbose:
                 lloyd = _printing(lloyd, centered, float(tol))
             if checkpoint_dir is None:
@@ -455,20 +460,24 @@ class KMeans(_KMeansMixin, BaseEstimator):
                 centers, n_iter, converged = _resumable(
                     lloyd, int(self.max_iter), directory, checkpoint_every, fingerprint, dtype
                 )
-            centers = centers + tf.cast(mean, dtype)  # as cluster_centers_ will hold them
-            labels, inertia = assign_as_predict(data, centers)
+            labels, inertia = assign(centered, centers)
             if best is None or inertia < best[0]:
                 best = (inertia, labels, centers, int(n_iter), bool(converged))
-        self.inertia_, self.labels_, centers, self.n_iter_, self.converged_ = best
-        self.cluster_centers_ = centers.numpy()
+        inertia, _, centers, self.n_iter_, self.converged_ = best
+        self.inertia_ = inertia * centered.frame.scale**2
+        out = attribute_dtype(centered.frame, var, dtype)
+        self.cluster_centers_ = centered.frame.to_user(centers.numpy()).astype(out)
         self.n_features_in_ = data.n_features
+        # labels_ in predict's units, so that they equal predict(X) bit for bit even
+        # where two centers coincide up to rounding (one more pass over the data)
+        self.labels_ = self.predict(X)
         self._check_distinct(self.labels_)
         return self
 
-    def _lloyd(self, data, seed, mean, tol, chunk, max_iter, centers=None):
+    def _lloyd(self, data, seed, tol, chunk, max_iter, centers=None):
         """Up to ``max_iter`` Lloyd iterations from ``centers`` (or a fresh init)."""
         if centers is None:
-            centers = initial_centers(self.init, data, self.n_clusters, seed, mean)
+            centers = initial_centers(self.init, data, self.n_clusters, seed)
         k = int(centers.shape[0])
         centers, n_iter, converged = call(
             _lloyd,
@@ -570,4 +579,6 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, dty
     mean = tf.reduce_mean(data.x, axis=0)
     _, indices = plusplus(data.x - mean, data.w, n_clusters, make_seed(random_state))
     indices = indices.numpy()
-    return data.x.numpy()[indices], indices
+    centers = data.raw.numpy()[indices]
+    out = attribute_dtype(data.frame, np.var(data.x.numpy(), axis=0), data.dtype)
+    return centers.astype(out), indices

@@ -2,8 +2,9 @@
 
 The heads hold a fitted model's parameters as non-trainable weights and call
 the same ops as the estimators (``tfcluster.ops.distances``,
-``tfcluster.ops.mixture``, ``tfcluster.ops.som``), after the same shift of the
-data by an ``offset`` weight, so inside a Keras model, after
+``tfcluster.ops.mixture``, ``tfcluster.ops.som``), in the same compute units
+(the data shifted by an ``offset`` weight and divided by a power-of-two
+``scale``), so inside a Keras model, after
 ``model.save("m.keras")`` and ``keras.models.load_model``, and after
 ``model.export(path)`` they predict what the estimator predicts. Every layer
 here is registered under the package name "tfcluster": ``load_model`` needs
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfcluster._base import check_dtype, check_is_fitted
+from tfcluster._base import check_dtype
 from tfcluster._dec_layer import (
     ClusteringLayer,
     clustering_loss,
@@ -72,14 +73,20 @@ def _dtype_name(estimator):
 
 def kmeans_layer(estimator, output="labels", **kwargs):
     """``KMeansHead`` of a fitted ``KMeans``/``MiniBatchKMeans`` (its ``as_layer``)."""
-    check_is_fitted(estimator, "cluster_centers_")
+    frame = estimator._frame()  # raises NotFittedError before fit
     kwargs.setdefault("dtype", _dtype_name(estimator))
-    return KMeansHead(np.asarray(estimator.cluster_centers_), output=output, **kwargs)
+    return KMeansHead(
+        np.asarray(estimator.cluster_centers_),
+        output=output,
+        offset=frame.offset,
+        scale=frame.scale,
+        **kwargs,
+    )
 
 
 def gmm_layer(estimator, output="proba", **kwargs):
     """``GaussianMixtureHead`` of a fitted ``GaussianMixture`` (its ``as_layer``)."""
-    offset = estimator._offset()  # raises NotFittedError before fit
+    frame = estimator._frame()  # raises NotFittedError before fit
     kwargs.setdefault("dtype", _dtype_name(estimator))
     return GaussianMixtureHead(
         estimator.weights_,
@@ -87,7 +94,8 @@ def gmm_layer(estimator, output="proba", **kwargs):
         estimator.precisions_cholesky_,
         estimator.covariance_type,
         output=output,
-        offset=offset,
+        offset=frame.offset,
+        scale=frame.scale,
         **kwargs,
     )
 
@@ -95,11 +103,15 @@ def gmm_layer(estimator, output="proba", **kwargs):
 def som_layer(estimator, output="bmu", **kwargs):
     """``SOMHead`` of a fitted ``SelfOrganizingMap`` (its ``as_layer``)."""
     cfg, codebook = estimator._fitted()  # raises NotFittedError before fit
+    frame = estimator._frame()
     kwargs.setdefault("dtype", _dtype_name(estimator))
+    # the estimator's frame, then its integer shift in compute units
+    offset = frame.offset + cfg.shift(frame.to_internal(codebook)) * frame.scale
     return SOMHead(
         codebook,
         output=output,
         activation_distance=cfg.distance,
-        offset=cfg.shift(codebook),
+        offset=offset,
+        scale=frame.scale,
         **kwargs,
     )

@@ -26,10 +26,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_dtype, check_option, check_positive_int, make_seed
-from tfcluster._driver import chunk_rows
+from tfcluster._driver import as_data, chunk_rows
 from tfcluster._engine import Program, bucket
 from tfcluster._external_metrics import adjusted_rand_score, normalized_mutual_info_score
-from tfcluster._validation import check_array, check_labels
+from tfcluster._validation import check_labels
 from tfcluster.ops import metrics as ops
 
 __all__ = [
@@ -50,6 +50,13 @@ def _block_rows(n_samples: int) -> int:
     return int(np.clip(_BLOCK_ELEMENTS // max(n_samples, 1), 16, 4096))
 
 
+def _compute_units(X, dtype) -> tf.Tensor:
+    """``X`` checked, shifted and scaled in its own precision, then cast to
+    ``dtype`` (``_driver.as_data``): the metrics here are ratios of distances,
+    unchanged by a translation or a scaling, and so exact far from the origin."""
+    return as_data(X, dtype=check_dtype(dtype)).x
+
+
 def _check_inputs(X, labels, dtype, metric="euclidean"):
     """Validate ``X`` and encode ``labels`` as ``0 .. n_labels - 1``.
 
@@ -57,7 +64,7 @@ def _check_inputs(X, labels, dtype, metric="euclidean"):
         ``(x [n, d] tf.Tensor, codes [n] tf.int32, n_labels)``.
     """
     check_option("metric", metric, _METRICS)
-    x = check_array(X, dtype=check_dtype(dtype))
+    x = _compute_units(X, dtype)
     n = int(x.shape[0])
     if isinstance(labels, (tf.Tensor, tf.Variable)):
         labels = labels.numpy()
@@ -91,12 +98,14 @@ _davies_bouldin = Program(
     lambda source, chunk, *, slots: ops.davies_bouldin(source, slots, chunk),
     "metrics.davies_bouldin",
     rows=(0,),
+    free_shapes=True,
     autograph=False,
 )
 _calinski_harabasz = Program(
     lambda source, chunk, *, slots: ops.calinski_harabasz(source, slots, chunk),
     "metrics.calinski_harabasz",
     rows=(0,),
+    free_shapes=True,
     autograph=False,
 )
 
@@ -169,7 +178,7 @@ def silhouette_score(
     """
     if sample_size is not None:
         sample_size = check_positive_int("sample_size", sample_size)
-        x = check_array(X, dtype=check_dtype(dtype))
+        x = _compute_units(X, dtype)
         n = int(x.shape[0])
         if isinstance(labels, (tf.Tensor, tf.Variable)):
             labels = labels.numpy()

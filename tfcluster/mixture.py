@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from tfcluster import _mixture_units as units
 from tfcluster._base import (
     BaseEstimator,
     check_dtype,
@@ -32,16 +33,16 @@ from tfcluster._base import (
     split_seed,
 )
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import as_data, call, map_rows, moments
+from tfcluster._driver import as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster._mixture_init import (
-    ILL_DEFINED,
     check_means_init,
     check_precisions_init,
     check_weights_init,
     covariance_shape,
     em_chunk,
     fit_bucket,
+    ill_defined,
     initial_parameters,
 )
 from tfcluster._validation import check_n_features
@@ -85,7 +86,7 @@ def _log_likelihood_fn(source, params, k, *, covariance_type, chunk, padded):
     def stats(x, w):
         # summed in float64: far rows have log-likelihoods whose float32 sum rounds badly
         norm, _ = ops.log_resp(x, *params, covariance_type, k)
-        norm, w = tf.cast(norm, tf.float64), tf.cast(w, tf.float64)
+        norm, w = tf.cast(norm, tf.float64), tf.cast(w, tf.float64)  # float32 sums drift
         return tf.reduce_sum(tf.math.multiply_no_nan(norm, w)), tf.reduce_sum(w)
 
     zero = tf.zeros([], tf.float64)
@@ -264,22 +265,22 @@ class GaussianMixture(BaseEstimator):
                 )
         else:
             user = self._user_init(data.n_features, dtype)
-        mean, _, total, n_samples = moments(data)
+        mean, var, total, n_samples = moments(data)
         if n_samples < k:
             raise ValueError(
                 f"n_samples={n_samples} should be >= n_components={k}; fewer "
                 "components or more data are needed."
             )
         if warm:
-            mean = np.asarray(self.weights_ @ self.means_, np.float64)
+            mean = data.frame.to_internal(self.weights_ @ np.asarray(self.means_, np.float64))
         centered = data.shifted(mean)
-        offset = mean.astype(dtype.as_numpy_dtype)
+        frame = centered.frame  # the compute units: reg_covar and the parameters in them
         n_init = 1 if warm else self.n_init
         seeds = split_seed(make_seed(self.random_state), n_init)
         args = (
             tf.constant(total, dtype),
             tf.constant(self.tol, dtype),
-            tf.constant(self.reg_covar, dtype),
+            tf.constant(self.reg_covar / frame.scale**2, dtype),
             em_chunk(data, k, self.covariance_type),
             not data.streamed,
             fit_bucket(data, k, self.covariance_type),
@@ -289,12 +290,15 @@ class GaussianMixture(BaseEstimator):
         best = None
         for run in range(n_init):
             if warm:
-                params = (self.weights_, self.means_ - offset, self.precisions_cholesky_)
-                params = tuple(tf.constant(p, dtype) for p in params)
-                cov0, lb0 = tf.constant(self.covariances_, dtype), self.lower_bound_
+                means, cov0, prec_chol, _ = units.to_internal(
+                    frame, self.means_, self.covariances_, self.precisions_cholesky_
+                )
+                params = tuple(tf.constant(p, dtype) for p in (self.weights_, means, prec_chol))
+                cov0 = tf.constant(cov0, dtype)
+                lb0 = self.lower_bound_ + units.log_scale(frame, data.n_features)
             else:
                 weights, means, prec_chol, cov0 = initial_parameters(
-                    self, centered, offset, n_samples, total, seeds[run], user
+                    self, centered, n_samples, total, seeds[run], user
                 )
                 params, lb0 = (weights, means, prec_chol), -np.inf
             checkpoint = None
@@ -310,7 +314,7 @@ class GaussianMixture(BaseEstimator):
                 )
             if best is None or out["lower_bound"] > best["lower_bound"]:
                 best = out
-        self._store(best, offset, data.n_features)
+        self._store(best, frame, attribute_dtype(frame, var, dtype), data.n_features)
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
@@ -366,7 +370,7 @@ class GaussianMixture(BaseEstimator):
                 padded=padded,
             )
             if not bool(seg["ok"]):
-                raise ValueError(ILL_DEFINED.format(reg_covar=self.reg_covar))
+                raise ValueError(ill_defined(self.reg_covar, dtype))
             seg = {key: value.numpy() for key, value in seg.items()}
             for key in ("weights", "means", "prec_chol", "covariances"):  # the real k
                 if ct != "tied" or key in ("weights", "means"):
@@ -383,59 +387,67 @@ class GaussianMixture(BaseEstimator):
                 saved.save(out)
         return out
 
-    def _store(self, out, offset, n_features):
+    def _store(self, out, frame, means_dtype, n_features):
+        """The fitted attributes, from compute units (``frame``) to the user's."""
+        means, cov, prec_chol = units.to_user(
+            frame, out["means"], out["covariances"], out["prec_chol"]
+        )
+        prec = ops.precisions_from_cholesky(tf.constant(prec_chol), self.covariance_type).numpy()
+        dtype = out["prec_chol"].dtype
         self.weights_ = out["weights"]
-        self.means_ = out["means"] + offset
-        self.covariances_ = out["covariances"]
-        self.precisions_cholesky_ = out["prec_chol"]
-        prec = ops.precisions_from_cholesky(tf.constant(out["prec_chol"]), self.covariance_type)
-        self.precisions_ = prec.numpy()
+        self.means_ = means.astype(means_dtype)
+        self.covariances_ = cov.astype(units.wide_enough(cov, dtype))
+        self.precisions_cholesky_ = prec_chol.astype(units.wide_enough(prec_chol, dtype))
+        self.precisions_ = prec.astype(units.wide_enough(prec, dtype))
         self.converged_ = bool(out["converged"])
         self.n_iter_ = int(out["n_iter"])
-        self.lower_bound_ = float(out["lower_bound"])
-        self.lower_bounds_ = [float(v) for v in out["lower_bounds"]]
+        shift = units.log_scale(frame, n_features)  # user log-densities are lower by this
+        self.lower_bound_ = float(out["lower_bound"]) - shift
+        self.lower_bounds_ = [float(v) - shift for v in out["lower_bounds"]]
         self.n_features_in_ = int(n_features)
 
     # ------------------------------------------------------------------ inference
 
-    def _params(self, offset):
+    def _params(self, frame=None):
+        """``(weights, means, prec_chol)`` in the compute dtype, in ``frame``'s
+        units (None: the user's)."""
         dtype = check_dtype(self.dtype)
-        return (
-            tf.constant(self.weights_, dtype),
-            tf.constant(self.means_ - offset, dtype),
-            tf.constant(self.precisions_cholesky_, dtype),
-        )
+        means, prec_chol = self.means_, self.precisions_cholesky_
+        if frame is not None:
+            means, _, prec_chol, _ = units.to_internal(frame, means, None, prec_chol)
+        return tuple(tf.constant(p, dtype) for p in (self.weights_, means, prec_chol))
 
-    def _padded_params(self, offset):
+    def _padded_params(self, frame):
         """The parameters padded to ``bucket(k)`` components, and ``k`` as a tensor."""
         k = int(self.means_.shape[0])
-        padded = ops.pad_components(*self._params(offset), self.covariance_type, bucket(k))
+        padded = ops.pad_components(*self._params(frame), self.covariance_type, bucket(k))
         return padded, tf.constant(k, tf.int32)
 
-    def _offset(self):
+    def _frame(self):
+        """The compute units of inference (see ``_mixture_units.inference_frame``)."""
         check_is_fitted(self, "means_")
-        return (self.weights_ @ self.means_).astype(self.means_.dtype)
+        return units.inference_frame(
+            self.weights_, self.means_, self.covariances_, self.covariance_type
+        )
 
     def _per_row(self, X):
         """Log-likelihood ``[n]``, responsibilities ``[n, k]`` and labels ``[n]``.
 
         ``X`` may be an array or a ``tf.data.Dataset`` (read batch by batch).
         """
-        offset = self._offset()
+        frame = self._frame()
         dtype = check_dtype(self.dtype)
-        params, k_t = self._padded_params(offset)
+        params, k_t = self._padded_params(frame)
         k, columns = int(k_t), int(params[1].shape[0]) * self.n_features_in_
-        shift = tf.constant(offset, dtype)
+        shift = units.log_scale(frame, self.n_features_in_)
 
         def rows(x):
             chunk = chunk_size(int(x.shape[0]), columns)
-            out = call(
-                _SCORE, x - shift, params, k_t, covariance_type=self.covariance_type, chunk=chunk
-            )
+            out = call(_SCORE, x, params, k_t, covariance_type=self.covariance_type, chunk=chunk)
             norm, resp, labels = (t.numpy() for t in out)
-            return norm, resp[:, :k], labels
+            return (norm - norm.dtype.type(shift) if shift else norm), resp[:, :k], labels
 
-        return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_)
+        return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
 
     def score_samples(self, X) -> np.ndarray:
         """Log-likelihood of each row under the model, ``[n_samples]``."""
@@ -455,10 +467,10 @@ class GaussianMixture(BaseEstimator):
 
     def _log_likelihood(self, X):
         """(sum of log-likelihoods, number of rows) of an array or a dataset."""
-        offset = self._offset()
+        frame = self._frame()
         dtype = check_dtype(self.dtype)
-        data = as_data(X, dtype=dtype, n_features=self.n_features_in_).shifted(offset)
-        params, k = self._padded_params(offset)
+        data = as_data(X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
+        params, k = self._padded_params(frame)
         total, n = call(
             _LOG_LIKELIHOOD,
             data.source,
@@ -470,7 +482,7 @@ class GaussianMixture(BaseEstimator):
         )
         if float(n) == 0:
             raise ValueError("X is empty; at least 1 sample is required.")
-        return float(total), float(n)
+        return float(total) - float(n) * units.log_scale(frame, data.n_features), float(n)
 
     def score(self, X, y=None) -> float:
         """Mean log-likelihood of ``X`` (an array or a ``tf.data.Dataset``)."""
@@ -506,9 +518,7 @@ class GaussianMixture(BaseEstimator):
         """
         check_is_fitted(self, "means_")
         n = check_positive_int("n_samples", n_samples)
-        x, y = ops.sample(
-            n, make_seed(self.random_state), *self._params(0.0), self.covariance_type
-        )
+        x, y = ops.sample(n, make_seed(self.random_state), *self._params(), self.covariance_type)
         return x.numpy(), y.numpy()
 
     def as_layer(self, output="proba", **kwargs):
@@ -532,4 +542,4 @@ class GaussianMixture(BaseEstimator):
         ``log_prob`` equals ``score_samples``.
         """
         check_is_fitted(self, "means_")
-        return ops.to_distribution(*self._params(0.0), self.covariance_type)
+        return ops.to_distribution(*self._params(), self.covariance_type)

@@ -23,7 +23,7 @@ from tfcluster._base import (
     split_seed,
 )
 from tfcluster._checkpoint import fit_settings
-from tfcluster._driver import as_data, call, map_rows
+from tfcluster._driver import Frame, as_data, attribute_dtype, call, frame_of, map_rows
 from tfcluster._engine import Program, pad_rows
 from tfcluster._som_extras import MiniSomMethods, check_activation_distance, check_fixed_points
 from tfcluster._validation import check_array
@@ -250,6 +250,10 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
             if sample_weight is not None:
                 raise ValueError("sample_weight is supported with mode='batch' only.")
         data = as_data(X, sample_weight, dtype=cfg.dtype)
+        if cfg.distance == "cosine" and np.any(data.frame.offset):
+            # cosine is not translation invariant: those data keep their origin
+            origin = Frame(np.zeros([data.n_features]))
+            data = as_data(X, sample_weight, dtype=cfg.dtype, frame=origin)
         plan = fitting.iteration_plan(length, data.n_samples, cfg.size)
         fixed = None
         if fixed_points is not None:
@@ -274,14 +278,17 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
             fingerprint = repr((float(np.sum(w0)), w0.shape, settings, plan.steps, data.n_samples))
             checkpoint = (checkpoint_dir, fingerprint, checkpoint_every)
         weights = fitting.train(data, w0, cfg, plan, seed, checkpoint, fixed)
-        self.weights_ = weights
+        spread = np.var(weights.reshape(-1, data.n_features), axis=0)
+        self.weights_ = data.frame.to_user(weights).astype(
+            attribute_dtype(data.frame, spread, cfg.dtype)
+        )
         self.n_features_in_ = data.n_features
         self.n_iter_ = int(plan.steps)
         if data.streamed:
-            parts = [self._winners(x, checked=True) for x, _ in data.source]
+            parts = [self._winners(x, checked=data.frame) for x, _ in data.source]
             self.labels_ = np.concatenate(parts) if parts else np.zeros([0], np.int32)
         else:
-            self.labels_ = self._winners(data.x, checked=True)
+            self.labels_ = self._winners(data.x, checked=data.frame)
         return self
 
     def fit_predict(self, X, y=None, **fit_params):
@@ -302,14 +309,26 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
             raise ValueError(f"weights_ must be [m, n, n_features]; got shape {w.shape}.")
         return cfg, w
 
-    def _prepare(self, X, euclidean=False, checked=False):
-        """``(x - shift, w - shift, cfg)`` as tensors of the fit dtype."""
+    def _frame(self) -> Frame:
+        """The compute units of inference: about the codebook (its origin kept
+        for the cosine distance, which is not translation invariant)."""
+        cfg, w = self._fitted()
+        frame = frame_of(w)
+        return Frame(np.zeros_like(frame.offset)) if cfg.distance == "cosine" else frame
+
+    def _prepare(self, X, euclidean=False, checked=None):
+        """``(x - shift, w - shift, cfg)`` as tensors of the fit dtype, in compute
+        units; ``checked``: the ``Frame`` a checked tensor ``X`` is already in."""
         cfg, w = self._fitted()
         d = w.shape[-1]
-        x = X if checked else check_array(X, dtype=cfg.dtype, n_features=d)
+        if checked is None:
+            checked = self._frame()
+            x = as_data(X, dtype=cfg.dtype, n_features=d, frame=checked).x
+        else:
+            x = X
         if euclidean:
             cfg = fitting.dataclasses.replace(cfg, distance="euclidean")
-        flat = tf.constant(w.reshape(-1, d), cfg.dtype)
+        flat = tf.constant(checked.to_internal(w.reshape(-1, d)), cfg.dtype)
         if cfg.distance == "cosine" or callable(cfg.distance):
             return x, flat, cfg
         # Distances are translation invariant: centre on the queried samples, so
@@ -318,7 +337,7 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
         shift = tf.round(tf.reduce_mean(x, axis=0))
         return x - shift, flat - shift, cfg
 
-    def _winners(self, X, checked=False) -> np.ndarray:
+    def _winners(self, X, checked=None) -> np.ndarray:
         x, w, cfg = self._prepare(X, checked=checked)
         labels = call(self._winners_padded, x, w, cfg, cfg.distance)
         return labels.numpy().astype(np.int32)  # as every estimator's labels
@@ -372,16 +391,19 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
         return som_layer(self, output=output, **kwargs)
 
     def _per_row(self, fn, X):
-        """``fn(checked x)`` for ``X``, an array or a dataset read batch by batch."""
+        """``fn(checked x, frame)`` for ``X``, an array or a dataset read batch by
+        batch, in the compute units ``frame``."""
         cfg, w = self._fitted()
-        return map_rows(fn, X, dtype=cfg.dtype, n_features=w.shape[-1])
+        frame = self._frame()
+        run = lambda x: fn(x, frame)  # noqa: E731
+        return map_rows(run, X, dtype=cfg.dtype, n_features=w.shape[-1], frame=frame)
 
     def predict(self, X):
         """Flat index ``i * n + j`` of each sample's best-matching unit: ``[n_samples]``.
 
         ``X`` may be an array or a ``tf.data.Dataset`` of batches.
         """
-        return self._per_row(lambda x: self._winners(x, checked=True), X)
+        return self._per_row(lambda x, frame: self._winners(x, checked=frame), X)
 
     def transform(self, X):
         """Activation distances from each sample to every node: ``[n_samples, m * n]``.
@@ -389,10 +411,12 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
         ``X`` may be an array or a ``tf.data.Dataset`` of batches.
         """
 
-        def distances(x):
-            x, w, cfg = self._prepare(x, checked=True)
+        def distances(x, frame):
+            x, w, cfg = self._prepare(x, checked=frame)
             chunk = cfg.chunk(w.shape[1], int(x.shape[0]))
-            return _transform(x, w, distance=cfg.distance, chunk=chunk).numpy()
+            out = _transform(x, w, distance=cfg.distance, chunk=chunk).numpy()
+            # cosine distances have no unit; the others are in compute units
+            return out if cfg.distance == "cosine" else out * out.dtype.type(frame.scale)
 
         return self._per_row(distances, X)
 

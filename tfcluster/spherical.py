@@ -26,7 +26,7 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._driver import Data, as_data, call, map_rows, moments
+from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
 from tfcluster.kmeans import assign, check_init, initial_centers
 from tfcluster.ops.batching import map_chunks
@@ -48,9 +48,9 @@ def _cosine_distances_fn(x, centers, *, chunk):
     )
 
 
-_lloyd = Program(_lloyd_fn, "spherical.lloyd", rows=(0,), autograph=False)
+_lloyd = Program(_lloyd_fn, "spherical.lloyd", rows=(0,), free_shapes=True, autograph=False)
 _cosine_distances = Program(
-    _cosine_distances_fn, "spherical.distances", rows=(0,), autograph=False
+    _cosine_distances_fn, "spherical.distances", rows=(0,), free_shapes=True, autograph=False
 )
 
 
@@ -200,7 +200,7 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
         """
         dtype = self._check_params()
         with _zero_rows_as_value_error():
-            data = _unit_data(as_data(X, sample_weight, dtype=dtype))
+            data = _unit_data(as_data(X, sample_weight, dtype=dtype, frame=PLAIN))
             _, var, _, n_samples = moments(data)
             if self.n_clusters > n_samples:
                 raise ValueError(
@@ -211,10 +211,9 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
             size = bucket(self.n_clusters, None if data.streamed else n_samples * data.n_features)
             chunk = chunk_size(data.n_samples, size)
             seeds = tf.random.experimental.stateless_split(make_seed(self.random_state), n_init)
-            zero = np.zeros(data.n_features)
             best = None
             for run in range(n_init):
-                centers = initial_centers(self.init, data, self.n_clusters, seeds[run], zero)
+                centers = initial_centers(self.init, data, self.n_clusters, seeds[run])
                 if not isinstance(self.init, str):
                     centers = unit_rows(centers)
                 centers, n_iter, converged = call(
@@ -298,5 +297,7 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
         dtype = check_dtype(self.dtype)
         centers = self._centers(dtype)
         with _zero_rows_as_value_error():
-            data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_)
+            data = as_data(
+                X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=PLAIN
+            )
             return -assign(_unit_data(data), centers)[1] / 2.0

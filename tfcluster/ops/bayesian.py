@@ -12,6 +12,11 @@ entropy term ``sum w r log r``; ``ops.mixture.m_step`` turns them into
     k times for "tied"), covariances and prec_chol shaped as the covariance
     type ([k, d, d], [d, d], [k, d], [k]).
 
+Components may be padded to a bucket ``K >= k`` (``k`` a scalar tensor): the
+padded ones get zero responsibilities and statistics, benign posterior values,
+and are left out of every sum over components (the Dirichlet's total, the lower
+bound), so the real ``k`` get the unpadded results.
+
 The prior is ``(weight_concentration_prior, mean_precision_prior,
 mean_prior [d], degrees_of_freedom_prior, covariance_prior)``, the last
 shaped as one covariance of the type.
@@ -58,14 +63,21 @@ class Posterior(NamedTuple):
     prec_chol: tf.Tensor
 
 
-def posterior(nk, xk, sk, prior, covariance_type, process: bool) -> tuple:
-    """The variational posterior from ``(nk [k], xk [k, d], sk)`` (``ops.mixture.m_step``).
+def _real(post_or_nk, k):
+    """``[K]`` bool: True for the real components (all when ``k`` is None)."""
+    size = tf.shape(post_or_nk)[0]
+    return tf.range(size) < (size if k is None else k)
+
+
+def posterior(nk, xk, sk, prior, covariance_type, process: bool, k=None) -> tuple:
+    """The variational posterior from ``(nk [K], xk [K, d], sk)`` (``ops.mixture.m_step``,
+    padded components with ``nk = 0``; ``k`` the real count, None for all).
 
     Returns:
         ``(Posterior, ok)``: ``ok`` False when a covariance is not positive definite.
     """
     alpha0, beta0, m0, nu0, psi0 = prior
-    k = tf.shape(nk)[0]
+    size = tf.shape(nk)[0]
     dtype = nk.dtype
     if process:
         tail = tf.concat([tf.cumsum(nk, reverse=True)[1:], tf.zeros([1], dtype)], 0)  # [k]
@@ -83,11 +95,11 @@ def posterior(nk, xk, sk, prior, covariance_type, process: bool) -> tuple:
         cov = cov / nu[:, None, None]
     elif covariance_type == "tied":
         total = tf.reduce_sum(nk)
-        kf = tf.cast(k, dtype)
+        kf = tf.cast(size if k is None else k, dtype)
         nu_tied = nu0 + total / kf
         scatter = tf.matmul((nk / beta)[:, None] * diff, diff, transpose_a=True)  # [d, d]
         cov = (psi0 + sk * total / kf + beta0 / kf * scatter) / nu_tied
-        nu = tf.fill([k], nu_tied)
+        nu = tf.fill([size], nu_tied)
     elif covariance_type == "diag":
         nu = nu0 + nk
         cov = (psi0 + nk[:, None] * (sk + shrink[:, None] * tf.square(diff))) / nu[:, None]
@@ -98,18 +110,19 @@ def posterior(nk, xk, sk, prior, covariance_type, process: bool) -> tuple:
     return Posterior(a, b, beta, means, nu, cov, prec_chol), ok
 
 
-def _expected_log_weights(post: Posterior, process: bool):
-    """``E[log pi_j]`` ``[k]`` under the Dirichlet (process) posterior."""
+def _expected_log_weights(post: Posterior, process: bool, real):
+    """``E[log pi_j]`` ``[K]`` under the Dirichlet (process) posterior; ``real [K]``
+    marks the components that count (padded ones come last)."""
     a, b = post.concentration_a, post.concentration_b
     if process:
         dg_sum = tf.math.digamma(a + b)
         dg_b = tf.math.digamma(b) - dg_sum  # [k]
         before = tf.concat([tf.zeros([1], a.dtype), tf.cumsum(dg_b)[:-1]], 0)
         return tf.math.digamma(a) - dg_sum + before
-    return tf.math.digamma(a) - tf.math.digamma(tf.reduce_sum(a))
+    return tf.math.digamma(a) - tf.math.digamma(tf.reduce_sum(tf.where(real, a, tf.zeros_like(a))))
 
 
-def log_weight_bias(post: Posterior, process: bool, d: int):
+def log_weight_bias(post: Posterior, process: bool, d: int, k=None):
     """Per component, what the variational E step adds to the Gaussian log density
     ``log N(x | means, precisions)``: ``E[log pi] - d/2 log nu + (E[log |Lambda|]
     from the Wishart - d / beta) / 2`` ``[k]``."""
@@ -118,20 +131,24 @@ def log_weight_bias(post: Posterior, process: bool, d: int):
     steps = tf.range(d)[:, None]  # [d, 1]
     log_lambda = d * math.log(2.0) + tf.reduce_sum(tf.math.digamma(0.5 * (nu - steps)), 0)
     extra = -0.5 * d * tf.math.log(nu) + 0.5 * (log_lambda - d / post.mean_precision)
-    return _expected_log_weights(post, process) + extra
+    return _expected_log_weights(post, process, _real(nu, k)) + extra
 
 
-def _log_resp(x, post: Posterior, covariance_type, process: bool):
-    """``(log_prob_norm [b], log_resp [b, k])`` of the variational E step."""
-    bias = log_weight_bias(post, process, x.shape[1] or tf.shape(x)[1])
-    top = tf.reduce_max(bias)  # exp(bias - top) in (0, 1]: no overflow, the best precision
-    norm, lr = log_resp(x, tf.exp(bias - top), post.means, post.prec_chol, covariance_type)
+def _log_resp(x, post: Posterior, covariance_type, process: bool, k=None):
+    """``(log_prob_norm [b], log_resp [b, K])`` of the variational E step."""
+    bias = log_weight_bias(post, process, x.shape[1] or tf.shape(x)[1], k)
+    real = _real(bias, k)
+    top = tf.reduce_max(
+        tf.where(real, bias, tf.fill(tf.shape(bias), tf.constant(-math.inf, bias.dtype)))
+    )
+    weights = tf.where(real, tf.exp(bias - top), tf.ones_like(bias))  # (0, 1]: no overflow
+    norm, lr = log_resp(x, weights, post.means, post.prec_chol, covariance_type, k)
     return norm + top, lr
 
 
-def e_step_statistics(x, w, post: Posterior, covariance_type, process: bool):
-    """One batch: ``(sum w r log r, nk [k], sx [k, d], s2)``, the sums about ``means``."""
-    _, lr = _log_resp(x, post, covariance_type, process)
+def e_step_statistics(x, w, post: Posterior, covariance_type, process: bool, k=None):
+    """One batch: ``(sum w r log r, nk [K], sx [K, d], s2)``, the sums about ``means``."""
+    _, lr = _log_resp(x, post, covariance_type, process, k)
     resp = tf.exp(lr) * w[:, None]  # [b, k]
     neg_entropy = tf.reduce_sum(tf.math.multiply_no_nan(lr, resp))  # 0 log 0 = 0
     return (neg_entropy,) + resp_statistics(x, w, resp, post.means, covariance_type)
@@ -141,33 +158,40 @@ _e_step_xla = kernel(e_step_statistics, name="bayesian.e_step")
 
 
 def _log_wishart_norm(nu, log_det_chol, d: int):
-    steps = tf.range(d, dtype=nu.dtype)[:, None]  # [d, 1]
+    steps = tf.range(tf.cast(d, nu.dtype))[:, None]  # [d, 1]
     gammas = tf.reduce_sum(tf.math.lgamma(0.5 * (nu - steps)), 0)  # [k]
     return -(nu * log_det_chol + nu * d * 0.5 * math.log(2.0) + gammas)
 
 
-def lower_bound(neg_entropy, post: Posterior, covariance_type, process: bool, d: int):
+def lower_bound(neg_entropy, post: Posterior, covariance_type, process: bool, d: int, k=None):
     """The evidence lower bound (up to scikit-learn's constant) after an M step."""
-    nu = post.degrees_of_freedom  # [k]
+    nu = post.degrees_of_freedom  # [K]
+    real = _real(nu, k)
+    d = tf.cast(d, nu.dtype)  # a tensor under free shapes
+
+    def total(v):  # the sum over the real components
+        return tf.reduce_sum(tf.where(real, v, tf.zeros_like(v)))
+
     log_det = _log_det_cholesky(post.prec_chol, covariance_type, d) - 0.5 * d * tf.math.log(nu)
-    log_wishart = tf.reduce_sum(_log_wishart_norm(nu, log_det, d))  # "tied": k equal terms
+    log_wishart = total(_log_wishart_norm(nu, log_det, d))  # "tied": k equal terms
     a, b = post.concentration_a, post.concentration_b
     if process:
         betaln = tf.math.lgamma(a) + tf.math.lgamma(b) - tf.math.lgamma(a + b)
-        log_norm_weight = -tf.reduce_sum(betaln)
+        log_norm_weight = -total(betaln)
     else:
-        log_norm_weight = tf.math.lgamma(tf.reduce_sum(a)) - tf.reduce_sum(tf.math.lgamma(a))
+        log_norm_weight = tf.math.lgamma(total(a)) - total(tf.math.lgamma(a))
     return (
         -neg_entropy
         - log_wishart
         - log_norm_weight
-        - 0.5 * d * tf.reduce_sum(tf.math.log(post.mean_precision))
+        - 0.5 * d * total(tf.math.log(post.mean_precision))
     )
 
 
 def variational_em(
-    source, post, lb, max_iter, tol, reg_covar, prior, covariance_type, process, chunk, padded
-):
+    source, post, lb, max_iter, tol, reg_covar, prior, covariance_type, process, chunk, padded,
+    k=None,
+):  # fmt: skip
     """Variational EM until ``|change of the lower bound| < tol`` or ``max_iter``.
 
     As scikit-learn: each iteration takes the E step with the current
@@ -178,8 +202,9 @@ def variational_em(
         dict: ``posterior`` (a ``Posterior``), ``n_iter``, ``lower_bound``,
         ``converged``, ``ok`` and ``lower_bounds [n_iter]``.
     """
-    k, d = post.means.shape[0], post.means.shape[1]
-    zero = zero_statistics(k, d, covariance_type, post.means.dtype)
+    size = post.means.shape[0] or tf.shape(post.means)[0]  # static unless free shapes
+    d = post.means.shape[1] or tf.shape(post.means)[1]
+    zero = zero_statistics(size, d, covariance_type, post.means.dtype)
     bounds = tf.TensorArray(post.means.dtype, size=0, dynamic_size=True, element_shape=[])
 
     def cond(i, lb, converged, ok, post, bounds):
@@ -187,17 +212,19 @@ def variational_em(
 
     def body(i, lb, converged, ok, post, bounds):
         stats = reduce_batches(
-            lambda x, w: _e_step_xla(x, w, post, covariance_type, process),
+            lambda x, w: _e_step_xla(x, w, post, covariance_type, process, k),
             zero,
             source,
             chunk,
             padded=padded,
         )
-        nk, xk, sk, _, ok_sk = m_step(*stats[1:], post.means, reg_covar, covariance_type)
-        new, ok_post = posterior(nk, xk, sk, prior, covariance_type, process)
-        new_lb = lower_bound(stats[0], new, covariance_type, process, d)
+        # sk need not be positive definite (float32 cancellation on a near-constant
+        # feature): as scikit-learn, only the posterior's covariances, prior added, must be
+        nk, xk, sk, _, _ = m_step(*stats[1:], post.means, reg_covar, covariance_type, k)
+        new, ok = posterior(nk, xk, sk, prior, covariance_type, process, k)
+        new_lb = lower_bound(stats[0], new, covariance_type, process, d, k)
         converged = tf.abs(new_lb - lb) < tol
-        return i + 1, new_lb, converged, ok_sk & ok_post, new, bounds.write(i, new_lb)
+        return i + 1, new_lb, converged, ok, new, bounds.write(i, new_lb)
 
     state = (tf.constant(0), lb, tf.constant(False), tf.constant(True), post, bounds)
     i, lb, converged, ok, post, bounds = tf.while_loop(cond, body, state)
@@ -211,10 +238,10 @@ def variational_em(
     }
 
 
-def score_and_resp(x, post: Posterior, covariance_type, process: bool):
+def score_and_resp(x, post: Posterior, covariance_type, process: bool, k=None):
     """Per-row ``log sum_j exp(weighted log prob)`` ``[b]``, responsibilities ``[b, k]``
     and labels ``[b]`` (the first largest responsibility), as scikit-learn's."""
-    norm, lr = _log_resp(x, post, covariance_type, process)
+    norm, lr = _log_resp(x, post, covariance_type, process, k)
     labels = tf.argmax(lr, axis=1, output_type=tf.int32)
     resp = tf.exp(lr)
     return norm, resp / tf.reduce_sum(resp, axis=1, keepdims=True), labels

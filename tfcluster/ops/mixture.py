@@ -32,7 +32,7 @@ import tensorflow as tf
 
 from tfcluster._engine.compile import kernel, xla_active
 from tfcluster.ops.batching import fold_batches, reduce_batches, source_spec, tree_add
-from tfcluster.ops.distances import first_argmin, masked_norms, nearest, squared_distances
+from tfcluster.ops.distances import first_argmin, masked_norms, nearest
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -95,18 +95,25 @@ def _log_det_cholesky(prec_chol, covariance_type, d):
 def log_gaussian_prob(x, means, prec_chol, covariance_type):
     """Log density of every row under every component: ``x [b, d]`` -> ``[b, k]``.
 
-    "full" is one GEMM ``x @ [U_1 .. U_k]`` ``[b, k*d]`` minus ``means_j @ U_j``;
-    the squared norms of the ``k`` blocks are the Mahalanobis distances.
+    Every type takes the difference ``x - means_j`` first (``[b, k, d]``, the
+    size of a chunk's block), then the product with ``U_j`` ("tied": the
+    difference of ``x @ U`` and ``means_j @ U``, one shared ``U``): the GEMM
+    expansion ``x @ U_j - means_j @ U_j`` (or ``|x|^2 - 2 x.m + |m|^2``)
+    cancels in float32 when a component is narrow (a near-constant feature
+    gives ``U`` entries of 1e3), and its rounding depends on the batch size
+    and the padding of the components, so a Keras head would not equal the
+    estimator.
     """
     d = tf.shape(x)[1]
-    k = tf.shape(means)[0]
     if covariance_type == "full":
-        u_cat = tf.reshape(tf.transpose(prec_chol, [1, 0, 2]), [d, k * d])  # [d, k*d]
-        mu_u = tf.reshape(tf.einsum("ki,kij->kj", means, prec_chol), [k * d])  # [k*d]
-        y = tf.reshape(tf.matmul(x, u_cat) - mu_u, [-1, k, d])  # [b, k, d]
+        diff = x[:, None, :] - means[None, :, :]  # [b, k, d]
+        y = tf.einsum("bki,kij->bkj", diff, prec_chol)  # [b, k, d]
         maha = tf.reduce_sum(tf.square(y), axis=-1)  # [b, k]
     elif covariance_type == "tied":
-        maha = squared_distances(tf.matmul(x, prec_chol), tf.matmul(means, prec_chol))
+        # one shared U: the rows and the means mapped once, then their differences
+        # (not |a|^2 - 2 a.b + |b|^2); (x - m) @ U per component costs k times more
+        y = tf.matmul(x, prec_chol)[:, None, :] - tf.matmul(means, prec_chol)[None]  # [b, k, d]
+        maha = tf.reduce_sum(tf.square(y), axis=-1)  # [b, k]
     elif covariance_type == "diag":
         # the difference before the square, not the expansion x^2 p - 2 x m p + m^2 p,
         # whose cancellation with huge precisions (near-constant features) makes the
@@ -114,8 +121,8 @@ def log_gaussian_prob(x, means, prec_chol, covariance_type):
         scaled = (x[:, None, :] - means[None, :, :]) * prec_chol[None, :, :]  # [b, k, d]
         maha = tf.reduce_sum(tf.square(scaled), axis=2)  # [b, k]
     else:
-        prec = tf.square(prec_chol)  # [k]
-        maha = squared_distances(x, means) * prec
+        diff = x[:, None, :] - means[None, :, :]  # [b, k, d]
+        maha = tf.reduce_sum(tf.square(diff), axis=2) * tf.square(prec_chol)  # [b, k]
     const = tf.cast(d, x.dtype) * math.log(2.0 * math.pi)
     return -0.5 * (const + maha) + _log_det_cholesky(prec_chol, covariance_type, d)
 
@@ -262,7 +269,10 @@ def m_step(nk_raw, sx, s2, centers, reg_covar, covariance_type, k=None):
         weights are ``nk / sum(nk)``.
     """
     dtype = sx.dtype
-    nk = nk_raw + tf.constant(10.0 * _finfo_eps(dtype), dtype)  # [K]
+    # float64's 10 eps in every dtype, as scikit-learn's float64: float32's would
+    # move a one-row component's mean off its row by 1e-6 of its norm, a scatter
+    # that a reg_covar small next to the data's scale cannot make positive definite
+    nk = nk_raw + tf.constant(10.0 * _finfo_eps(tf.float64), dtype)  # [K]
     mask = None if k is None else component_mask(k, tf.shape(nk)[0])  # [K]
     if mask is not None:
         nk = tf.where(mask, nk, tf.zeros_like(nk))

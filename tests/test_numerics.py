@@ -1,0 +1,383 @@
+"""float32 that never lies: data far from the origin or at extreme scales.
+
+The data are shifted (and scaled by a power of two) in their own precision
+before the cast to float32, and every fitted attribute and reported number is
+given back in the user's units. Each test compares float32 with float64 from
+the same initialisation, and the reported objective with the objective of the
+returned model recomputed here in float64 with numpy.
+"""
+
+import keras
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from tfcluster import (
+    ConvergenceWarning,
+    GaussianMixture,
+    KMeans,
+    MiniBatchKMeans,
+    SelfOrganizingMap,
+)
+from tfcluster.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+
+SHIFTS = [("shift", 1e4), ("shift", 1e6), ("shift", 1e8)]
+SCALES = [("scale", 1e-20), ("scale", 1e-12), ("scale", 1e12)]
+TRANSFORMS = SHIFTS + SCALES
+IDS = [f"{kind}{value:g}" for kind, value in TRANSFORMS]
+
+
+def _transformed(X, kind, value):
+    X = np.asarray(X, np.float64)
+    return X + value if kind == "shift" else X * value
+
+
+def _data(request, name, kind, value):
+    X, _ = request.getfixturevalue(name)
+    return _transformed(X, kind, value)
+
+
+def _same_labels(a, b):
+    assert adjusted_rand_score(a, b) == 1.0
+
+
+def _inertia(X, centers, weights=None):
+    """sum_i w_i min_j ||x_i - c_j||^2, in float64."""
+    d2 = ((X[:, None, :] - np.asarray(centers, np.float64)[None]) ** 2).sum(-1)
+    w = np.ones(len(X)) if weights is None else weights
+    return float(np.sum(w * d2.min(axis=1)))
+
+
+def _log_likelihood(X, gm):
+    """Per-row log-likelihood of the fitted mixture, in float64 from its attributes."""
+    means = np.asarray(gm.means_, np.float64)
+    cov = np.asarray(gm.covariances_, np.float64)
+    k, d = means.shape
+    if gm.covariance_type == "tied":
+        cov = np.broadcast_to(cov, (k, d, d))
+    elif gm.covariance_type == "diag":
+        cov = np.stack([np.diag(c) for c in cov])
+    elif gm.covariance_type == "spherical":
+        cov = np.stack([c * np.eye(d) for c in cov])
+    out = np.empty((len(X), k))
+    for j in range(k):
+        chol = np.linalg.cholesky(cov[j])
+        z = np.linalg.solve(chol, (X - means[j]).T)  # [d, n]
+        log_det = 2.0 * np.sum(np.log(np.diag(chol)))
+        out[:, j] = -0.5 * (d * np.log(2 * np.pi) + log_det + np.sum(z**2, axis=0))
+    return logsumexp(out + np.log(np.asarray(gm.weights_, np.float64)), axis=1)
+
+
+def _relative(got, expected):
+    return abs(got - expected) / max(abs(expected), 1e-300)
+
+
+# K-means -----------------------------------------------------------------------------
+
+KMEANS_CASES = [("iris", 3, [0, 50, 100]), ("digits", 10, list(range(10)))]
+
+
+@pytest.mark.parametrize(("kind", "value"), TRANSFORMS, ids=IDS)
+@pytest.mark.parametrize(("name", "k", "rows"), KMEANS_CASES, ids=["iris", "digits"])
+def test_kmeans_float32_equals_float64_far_and_at_extreme_scales(
+    request, name, k, rows, kind, value
+):
+    X = _data(request, name, kind, value)
+    fits = {
+        dtype: KMeans(k, init=X[rows], max_iter=100, dtype=dtype).fit(X)
+        for dtype in ("float32", "float64")
+    }
+    _same_labels(fits["float32"].labels_, fits["float64"].labels_)
+    km = fits["float32"]
+    truth = _inertia(X, km.cluster_centers_)
+    assert truth > 0
+    assert _relative(km.inertia_, truth) < 1e-3
+    assert _relative(-km.score(X), truth) < 1e-3
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    # a center is at ~0 from itself; the other distances are the float64 ones
+    d = km.transform(km.cluster_centers_)
+    spread = np.sqrt(truth / len(X))
+    assert np.all(np.abs(np.diag(d)) <= 1e-5 * spread)
+    expected = np.sqrt(
+        ((X[:5, None, :] - km.cluster_centers_[None].astype(np.float64)) ** 2).sum(-1)
+    )
+    np.testing.assert_allclose(km.transform(X[:5]), expected, rtol=1e-4, atol=1e-5 * spread)
+
+
+@pytest.mark.parametrize(("kind", "value"), TRANSFORMS, ids=IDS)
+def test_minibatch_kmeans_far_and_at_extreme_scales(iris, kind, value):
+    X = _transformed(iris[0], kind, value)
+    # a fixed number of steps: the early stop on the smoothed inertia may come a
+    # few steps apart in float32 and float64 (as on the untransformed iris)
+    kw = dict(batch_size=64, max_iter=20, tol=0.0, max_no_improvement=None, random_state=0)
+    fits = {
+        dtype: MiniBatchKMeans(3, init=X[[0, 50, 100]], dtype=dtype, **kw).fit(X)
+        for dtype in ("float32", "float64")
+    }
+    _same_labels(fits["float32"].labels_, fits["float64"].labels_)
+    km = fits["float32"]
+    assert _relative(km.inertia_, _inertia(X, km.cluster_centers_)) < 1e-3
+
+
+def test_kmeans_from_a_stream_is_shifted_by_its_first_batch(iris):
+    import tensorflow as tf
+
+    X = iris[0] + 1e8
+    init = X[[0, 50, 100]]
+    stream = tf.data.Dataset.from_tensor_slices(X).batch(32)
+    streamed = KMeans(3, init=init).fit(stream)
+    in_memory = KMeans(3, init=init, dtype="float64").fit(X)
+    _same_labels(streamed.labels_, in_memory.labels_)
+    assert _relative(streamed.inertia_, _inertia(X, streamed.cluster_centers_)) < 1e-3
+
+
+# Gaussian mixture --------------------------------------------------------------------
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+
+
+def _gmm_pair(X, k, covariance_type, unit=1.0):
+    """float32 and float64 fits from the same rows, for a fixed number of EM steps:
+    a tol below float32's resolution of the lower bound would stop the two at
+    different iterations (as on the untransformed data). ``reg_covar`` is in
+    squared units of the data: scaled with them (``unit``), the fit is that of
+    the original data."""
+    kw = dict(covariance_type=covariance_type, init_params="random_from_data", random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        return {
+            dtype: GaussianMixture(
+                k, max_iter=40, tol=0.0, reg_covar=1e-6 * unit**2, dtype=dtype, **kw
+            ).fit(X)
+            for dtype in ("float32", "float64")
+        }
+
+
+def _n_parameters(gm):
+    k, d = gm.means_.shape
+    cov = {"full": k * d * (d + 1) / 2, "tied": d * (d + 1) / 2, "diag": k * d, "spherical": k}
+    return cov[gm.covariance_type] + k * d + k - 1
+
+
+def _check_gmm(X, fits, tol=1e-3):
+    _same_labels(fits["float32"].predict(X), fits["float64"].predict(X))
+    gm = fits["float32"]
+    truth = _log_likelihood(X, gm)
+    assert _relative(gm.score(X), truth.mean()) < tol
+    np.testing.assert_allclose(
+        gm.score_samples(X), truth, rtol=tol, atol=tol * np.abs(truth).mean()
+    )
+    p = _n_parameters(gm)
+    assert _relative(gm.bic(X), -2 * truth.sum() + p * np.log(len(X))) < tol
+    assert _relative(gm.aic(X), -2 * truth.sum() + 2 * p) < tol
+
+
+def _unit(kind, value):
+    return value if kind == "scale" else 1.0
+
+
+EXTREMES = [("shift", 1e8), ("scale", 1e-20), ("scale", 1e12)]
+EXTREME_IDS = ["shift1e+08", "scale1e-20", "scale1e+12"]
+MILDER = [("shift", 1e4), ("shift", 1e6), ("scale", 1e-12)]
+MILDER_IDS = ["shift10000", "shift1e+06", "scale1e-12"]
+
+
+IRIS_GMM = [pytest.param(*t, id=i) for t, i in zip(EXTREMES, EXTREME_IDS, strict=True)] + [
+    pytest.param(*t, id=i, marks=pytest.mark.slow) for t, i in zip(MILDER, MILDER_IDS, strict=True)
+]
+
+
+@pytest.mark.parametrize(("kind", "value"), IRIS_GMM)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_gaussian_mixture_far_and_at_extreme_scales_iris(iris, covariance_type, kind, value):
+    X = _transformed(iris[0], kind, value)
+    _check_gmm(X, _gmm_pair(X, 3, covariance_type, _unit(kind, value)))
+
+
+@pytest.mark.parametrize(("kind", "value"), EXTREMES[:2], ids=EXTREME_IDS[:2])
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_gaussian_mixture_far_and_at_extreme_scales_digits(digits, covariance_type, kind, value):
+    X = _transformed(digits[0], kind, value)
+    _check_gmm(X, _gmm_pair(X, 5, covariance_type, _unit(kind, value)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "value"), TRANSFORMS, ids=IDS)
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_gaussian_mixture_far_and_at_extreme_scales_digits_all(
+    digits, covariance_type, kind, value
+):
+    X = _transformed(digits[0], kind, value)
+    _check_gmm(X, _gmm_pair(X, 5, covariance_type, _unit(kind, value)))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_gaussian_mixture_fits_a_constant_column_in_float32(iris, covariance_type, offset):
+    X = np.column_stack([iris[0], np.full(len(iris[0]), 7.0)]) + offset
+    fits = {
+        dtype: GaussianMixture(
+            3, covariance_type=covariance_type, random_state=0, dtype=dtype
+        ).fit(X)
+        for dtype in ("float32", "float64")
+    }
+    assert abs(fits["float32"].score(X) - fits["float64"].score(X)) < 1e-2
+    truth = _log_likelihood(X, fits["float32"])
+    assert abs(fits["float32"].score(X) - truth.mean()) < 1e-3 * abs(truth.mean())
+
+
+# Self-organizing map -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "value"), TRANSFORMS, ids=IDS)
+def test_som_far_and_at_extreme_scales(iris, kind, value):
+    X = _transformed(iris[0], kind, value)
+    fits = {
+        dtype: SelfOrganizingMap(3, 3, mode="batch", random_state=0, dtype=dtype).fit(X, epochs=5)
+        for dtype in ("float32", "float64")
+    }
+    som = fits["float32"]
+    codebook = np.asarray(som.weights_, np.float64).reshape(-1, X.shape[1])
+    d = np.sqrt(((X[:, None] - codebook[None]) ** 2).sum(-1))  # [n, nodes] in float64
+    truth = np.mean(d.min(axis=1))
+    # The batch SOM's winners of near-tied rows follow float32 rounding (one or two
+    # iris rows differ between float32 and float64 even untransformed): every row
+    # not tied within 1e-4 of its distance has the float64 winner of the model.
+    gap = np.sort(d, axis=1)[:, 1] - d.min(axis=1)
+    clear = gap > 1e-4 * d.min(axis=1).mean()
+    np.testing.assert_array_equal(som.labels_[clear], d.argmin(axis=1)[clear])
+    assert adjusted_rand_score(som.labels_, fits["float64"].labels_) > 0.98
+    reference = np.asarray(fits["float64"].weights_)
+    np.testing.assert_allclose(som.weights_, reference, atol=5e-2 * truth, rtol=0)
+    assert _relative(som.quantization_error(X), truth) < 1e-3
+    np.testing.assert_array_equal(som.predict(X), som.labels_)
+    distances = som.transform(X[:5])
+    expected = np.sqrt(((X[:5, None] - codebook[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(distances, expected, rtol=1e-3, atol=1e-4 * truth)
+
+
+# Metrics -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "value"), TRANSFORMS, ids=IDS)
+def test_metrics_are_those_of_the_untransformed_data(iris, kind, value):
+    X, y = iris
+    far = _transformed(X, kind, value)
+    for metric in (silhouette_score, davies_bouldin_score, calinski_harabasz_score):
+        expected = metric(X, y, dtype="float64")
+        assert _relative(metric(far, y), expected) < 1e-3, metric.__name__
+
+
+# Keras heads -------------------------------------------------------------------------
+
+BATCH_SIZES = [1, 7, 32, 2000]
+
+
+def _model(head, d):
+    return keras.Sequential([keras.Input((d,)), head])
+
+
+@pytest.fixture(scope="module")
+def pixels(digits):
+    return digits[0][:400].astype(np.float32)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_gmm_head_equals_estimator_at_every_batch_size(pixels, covariance_type):
+    gm = GaussianMixture(4, covariance_type=covariance_type, random_state=0).fit(pixels)
+    pixels = pixels[:120]  # predicted one row at a time too
+    model = _model(gm.as_layer("proba"), pixels.shape[1])
+    log_prob = _model(gm.as_layer("log_prob"), pixels.shape[1])
+    expected, expected_log = gm.predict_proba(pixels), gm.score_samples(pixels)
+    for batch in BATCH_SIZES:
+        got = model.predict(pixels, batch_size=batch, verbose=0)
+        np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=f"batch {batch}")
+        got = log_prob.predict(pixels, batch_size=batch, verbose=0)
+        # float32 log-densities of ~25 to ~170 in magnitude: 1e-5 of that
+        atol = 1e-5 * np.abs(expected_log).mean()
+        np.testing.assert_allclose(got, expected_log, atol=atol, err_msg=f"batch {batch}")
+
+
+def test_kmeans_and_som_heads_equal_estimators_at_every_batch_size(pixels, tmp_path):
+    km = KMeans(6, random_state=0).fit(pixels)
+    som = SelfOrganizingMap(3, 4, random_state=0).fit(pixels, num_iteration=300)
+    pixels = pixels[:120]  # predicted one row at a time too
+    cases = [
+        (km.as_layer("distances"), km.transform(pixels)),
+        (km.as_layer("labels"), km.predict(pixels)),
+        (som.as_layer("distances"), som.transform(pixels)),
+        (som.as_layer("bmu"), som.predict(pixels)),
+    ]
+    for head, expected in cases:
+        model = _model(head, pixels.shape[1])
+        for batch in BATCH_SIZES:
+            got = model.predict(pixels, batch_size=batch, verbose=0)
+            np.testing.assert_allclose(
+                got, expected, rtol=1e-5, atol=1e-5, err_msg=f"{head} batch {batch}"
+            )
+    path = tmp_path / "m.keras"
+    model = _model(km.as_layer("distances"), pixels.shape[1])
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(
+        loaded.predict(pixels, batch_size=7, verbose=0), cases[0][1], atol=1e-5
+    )
+
+
+@pytest.mark.parametrize(("kind", "value"), SCALES, ids=IDS[3:])
+def test_heads_follow_the_estimators_scale(iris, kind, value):
+    X = _transformed(iris[0], kind, value)
+    gm = GaussianMixture(3, covariance_type="full", random_state=0).fit(X)
+    km = KMeans(3, random_state=0).fit(X)
+    x32 = X.astype(np.float32)
+    got = _model(gm.as_layer("proba"), 4).predict(x32, batch_size=32, verbose=0)
+    np.testing.assert_allclose(got, gm.predict_proba(X), atol=1e-5)
+    got = _model(gm.as_layer("log_prob"), 4).predict(x32, batch_size=32, verbose=0)
+    np.testing.assert_allclose(got, gm.score_samples(X), rtol=1e-5)
+    got = _model(km.as_layer("distances"), 4).predict(x32, batch_size=32, verbose=0)
+    np.testing.assert_allclose(got, km.transform(X), rtol=1e-5)
+
+
+# Output dtypes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tags_tell_the_output_dtype_of_transform(iris, dtype):
+    km = KMeans(3, random_state=0, dtype=dtype).fit(iris[0])
+    preserved = km.__sklearn_tags__().transformer_tags.preserves_dtype
+    assert preserved == [dtype]
+    for given in ("float32", "float64"):
+        out = km.transform(iris[0].astype(given))
+        assert (out.dtype == np.dtype(given)) == (given in preserved)
+
+
+def test_float32_attributes_far_from_the_origin_are_float64(iris):
+    near = KMeans(3, random_state=0).fit(iris[0])
+    far = KMeans(3, random_state=0).fit(iris[0] + 1e6)
+    assert near.cluster_centers_.dtype == np.float32
+    assert far.cluster_centers_.dtype == np.float64
+    np.testing.assert_allclose(far.cluster_centers_ - 1e6, near.cluster_centers_, atol=1e-4)
+
+
+# What float32 cannot hold ----------------------------------------------------------
+
+
+def test_a_column_float32_cannot_represent_next_to_the_others_warns():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(0, 1e18, 200), rng.normal(0, 1e-3, 200)])
+    with pytest.warns(UserWarning, match="dtype='float64'"):
+        KMeans(2, random_state=0).fit(X)
+    KMeans(2, random_state=0, dtype="float64").fit(X)  # no warning in float64
+
+
+def test_ill_defined_covariance_in_float32_names_float64():
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 0.0]]), 10, axis=0)
+    with pytest.raises(ValueError, match="reg_covar.*dtype='float64'"):
+        GaussianMixture(4, reg_covar=0.0, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="reg_covar") as info:
+        GaussianMixture(4, reg_covar=0.0, random_state=0, dtype="float64").fit(X)
+    assert "float64" not in str(info.value)

@@ -1,0 +1,72 @@
+"""GaussianMixture parameters between the user's units and the compute units.
+
+The EM runs on ``(x - frame.offset) / frame.scale`` (see ``_driver.Frame``):
+there a mean is ``(mean - offset) / scale``, a covariance ``cov / scale**2``,
+a precision Cholesky factor ``prec_chol * scale`` and a log-density
+``log p + n_features * log(scale)``. These helpers move the parameters both
+ways, in float64, so every fitted attribute and score is in the user's units.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tfcluster._driver import Frame, frame_of
+
+__all__ = ["inference_frame", "log_scale", "to_internal", "to_user", "wide_enough"]
+
+
+def log_scale(frame: Frame, n_features: int) -> float:
+    """``n_features * log(scale)``: a user log-density is the compute one minus this."""
+    return n_features * math.log(frame.scale)
+
+
+def to_internal(frame: Frame, means=None, covariances=None, prec_chol=None, precisions=None):
+    """User parameters in compute units (float64 numpy; None stays None)."""
+    s = frame.scale
+    return (
+        None if means is None else frame.to_internal(means),
+        None if covariances is None else np.asarray(covariances, np.float64) / s**2,
+        None if prec_chol is None else np.asarray(prec_chol, np.float64) * s,
+        None if precisions is None else np.asarray(precisions, np.float64) * s**2,
+    )
+
+
+def to_user(frame: Frame, means, covariances, prec_chol):
+    """Compute-unit ``(means, covariances, prec_chol)`` in the user's units (float64)."""
+    s = frame.scale
+    return (
+        frame.to_user(means),
+        np.asarray(covariances, np.float64) * s**2,
+        np.asarray(prec_chol, np.float64) / s,
+    )
+
+
+def wide_enough(values: np.ndarray, dtype) -> np.dtype:
+    """``dtype``, or float64 if ``values`` would overflow or underflow in ``dtype``."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float64:
+        return dtype
+    info = np.finfo(dtype)
+    big = np.abs(values)
+    nonzero = big[big > 0]
+    fits = np.all(big <= info.max) and (nonzero.size == 0 or nonzero.min() >= info.tiny)
+    return dtype if fits else np.dtype(np.float64)
+
+
+def inference_frame(weights, means, covariances, covariance_type: str) -> Frame:
+    """The compute units of a fitted mixture: about its weighted mean, scaled
+    by the power of two nearest its spread (of the means and of the components)."""
+    cov = np.asarray(covariances, np.float64)
+    d = np.shape(means)[-1]
+    if covariance_type == "full":
+        var = np.diagonal(cov, axis1=1, axis2=2).max(axis=0)
+    elif covariance_type == "tied":
+        var = np.diagonal(cov)
+    elif covariance_type == "diag":
+        var = cov.max(axis=0)
+    else:
+        var = np.full(d, cov.max())
+    return frame_of(means, weights=weights, spread=np.sqrt(np.maximum(var, 0.0)))
