@@ -11,6 +11,7 @@ from tfcluster._base import BaseEstimator, check_dtype, check_number, check_posi
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._driver import Data, Frame, as_data, attribute_dtype, call, moments
 from tfcluster._engine import Program, bucket, chunk_size
+from tfcluster._validation import check_array
 from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import source_spec
@@ -343,7 +344,9 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         if fitted:
             self._check_same_state(dtype)
         # one mini-batch in the user's units: the state lives there between calls
-        frame = Frame(np.zeros([n_features or np.shape(X)[-1]]))
+        if n_features is None:  # the first call: X's width, once X is known to be 2-D numbers
+            width = int(check_array(X, dtype=tf.float64).shape[1])
+        frame = Frame(np.zeros([n_features or width]))
         data = as_data(X, sample_weight, dtype=dtype, n_features=n_features, frame=frame)
         seed = make_seed(self.random_state)
         if not fitted:

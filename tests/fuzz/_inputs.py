@@ -82,7 +82,8 @@ KINDS.update(
     {
         "np_complex64": (lambda: BASE.astype(np.complex64), False),
         "np_complex128": (lambda: BASE + 1j, False),
-        "np_object_str": (lambda: BASE.astype(str).astype(object), False),
+        # words: numeric strings in an object array are numbers to scikit-learn
+        "np_object_str": (lambda: np.where(BASE > 4, "high", "low").astype(object), False),
         "np_str": (lambda: BASE.astype(str), False),
         "np_datetime": (lambda: BASE.astype("datetime64[s]"), False),
         "tf_complex64": (_tensor(tf.complex64), False),

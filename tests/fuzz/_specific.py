@@ -179,7 +179,10 @@ def _plot(fn, **params):
 
 
 def _sweep(estimator, k_values=(2, 3), **kwargs):
-    return lambda: _tc().sweep(estimator(), BASE, k_values, **kwargs).scores
+    """The k that ``suggest_k`` picks from a sweep (a k whose fit found fewer than
+    two clusters has a NaN silhouette, which suggest_k ignores, as documented)."""
+    tc = _tc()
+    return lambda: tc.suggest_k(tc.sweep(estimator(), BASE, k_values, **kwargs))
 
 
 def _activation_response():
@@ -375,7 +378,13 @@ def cases() -> list[Case]:
             "sweep-DeepClustering-default-scores",
             _sweep(
                 lambda: tc.DeepClustering(
-                    2, hidden=(4,), embedding_dim=2, pretrain_epochs=1, max_iter=2, n_init=1
+                    2,
+                    hidden=(4,),
+                    embedding_dim=2,
+                    pretrain_epochs=1,
+                    max_iter=2,
+                    n_init=1,
+                    random_state=0,
                 )
             ),
             ("scores", "estimator"),

@@ -10,22 +10,29 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import tfcluster as tc
+
+# tc.ConvergenceWarning as the first name used raises ImportError on main today
+# (the lazy-import hook imports tfcluster.layers while tfcluster._base is half
+# initialised); any estimator first avoids it. Reported in issue 17's note.
+_ = tc.KMeans
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
 def data(draw, min_rows=6, max_rows=30):
-    """``X [n, d]`` of moderate floats, a few of them repeated (ties, coinciding centers)."""
+    """``X [n, d]`` on a grid of step 1/4 in [-100, 100], a few rows repeated (ties,
+    coinciding centers). On a grid, values differ exactly or by far more than their
+    rounding: differences of 1e-71 next to 1 (the float numerics issue's domain)
+    would make any two correct implementations disagree."""
     n = draw(st.integers(min_rows, max_rows))
     d = draw(st.integers(1, 3))
-    values = st.floats(-100, 100, allow_nan=False, width=64)
-    x = draw(arrays(np.float64, (n, d), elements=values))
+    x = draw(arrays(np.int64, (n, d), elements=st.integers(-400, 400))) / 4.0
     repeats = draw(st.integers(0, n // 2))
     x[:repeats] = x[-1]  # duplicated rows: labels must still equal predict
     return x
@@ -93,6 +100,12 @@ def test_metrics_equal_scikit_learn(xl):
     import sklearn.metrics as skm
 
     x, labels = xl
+    # Rows that sit on their label's centroid up to rounding make the ratios 0 / 0:
+    # scikit-learn then returns rounding noise (or 1.0 when exactly 0); tfcluster
+    # returns the documented 1.0 and 0.0 (tested in test_metrics).
+    centroids = np.stack([x[labels == v].mean(0) for v in np.unique(labels)])
+    within = np.sum((x - centroids[np.searchsorted(np.unique(labels), labels)]) ** 2)
+    assume(within > 1e-9 * np.sum((x - x.mean(0)) ** 2) and within > 1e-12)
     for name in ("silhouette_score", "davies_bouldin_score", "calinski_harabasz_score"):
         got = getattr(tc, name)(x, labels, dtype="float64")
         want = getattr(skm, name)(x, labels)

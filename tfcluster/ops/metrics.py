@@ -176,7 +176,10 @@ def davies_bouldin(source, n_labels, chunk_size: int):
 
     ``s_i`` is the mean distance of label ``i``'s rows to their centroid
     ``c_i``. Returns 0 when every ``s_i`` or every centroid distance is zero,
-    and a pair of coinciding centroids is ignored (as scikit-learn).
+    and a pair of coinciding centroids is ignored (as scikit-learn). Centroids
+    coincide when they differ by their rounding only: a centroid is a mean of
+    rows within ``|c_i| + sum_i ||x - c_i||`` of the origin, so it is exact to
+    ``eps`` times that.
 
     Args:
         source: ``(x [n, d], labels [n] int32)`` tensors or a dataset of such pairs.
@@ -194,7 +197,9 @@ def davies_bouldin(source, n_labels, chunk_size: int):
     spread = dist / tf.maximum(counts, 1.0)  # [k]
     # Differences, not the matmul form: coinciding centroids must give exactly 0.
     center_dist = tf.sqrt(squared_norms(centers[:, None, :] - centers[None, :, :]))  # [k, k]
-    center_dist = tf.where(pair, center_dist, tf.zeros_like(center_dist))
+    reach = tf.sqrt(squared_norms(centers)) + dist  # [k]: the rows' largest norm, bounded
+    rounding = 4.0 * _EPS[centers.dtype] * (reach[:, None] + reach[None, :])  # [k, k]
+    center_dist = tf.where(pair & (center_dist > rounding), center_dist, 0.0)
     inf = tf.constant(float("inf"), centers.dtype)
     safe = tf.where(center_dist == 0.0, inf, center_dist)
     combined = (spread[:, None] + spread[None, :]) / safe  # [k, k], 0 off the real pairs
