@@ -667,12 +667,21 @@ def test_target_distribution_and_loss_refuse_bad_shapes_and_values():
         loss.get_concrete_function()  # static shapes checked when traced
 
 
-@pytest.mark.parametrize("order", ["tfcluster, keras", "keras, tfcluster"])
+@pytest.mark.parametrize(
+    "order",
+    [
+        "import tfcluster, keras",
+        "import keras, tfcluster",
+        # TensorFlow first imported by a submodule: the layers wait for it to finish
+        "import tfcluster; tfcluster.ConvergenceWarning",
+        "from tfcluster.kmeans import KMeans",
+    ],
+)
 def test_layers_are_registered_once_both_are_imported(order):
     """``import tfcluster`` imports no Keras (the command line starts at once), yet the
     layers are registered for ``load_model`` whichever of the two comes first."""
     code = (
-        f"import sys, {order}; import keras; "
+        f"import sys; {order}; import keras; "
         "print(keras.saving.get_registered_object('tfcluster>KMeansHead') is not None)"
     )
     root = str(pathlib.Path(__file__).parent.parent)

@@ -18,7 +18,9 @@ install_quiet_import()
 # Keras finds tfcluster's layers in a .keras file once they are registered, which
 # importing ``tfcluster.layers`` does: at once if Keras is here, else right after it
 # and TensorFlow are imported (nothing heavy is imported for that).
-when_imported(("tensorflow", "keras"), lambda: importlib.import_module("tfcluster.layers"))
+when_imported(
+    ("tensorflow", "keras"), lambda: importlib.import_module("tfcluster.layers"), "tfcluster"
+)
 
 _PUBLIC = {
     "ConvergenceWarning": "tfcluster._base",

@@ -112,24 +112,38 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-_WAITING: list = []  # (module names, callback) for ``when_imported``
+_WAITING: list = []  # (module names, package, callback) for ``when_imported``
 
 
-def _ready(names, finished=None) -> bool:
-    """Every module of ``names`` imported, none of them still initialising
-    (``finished``: the module whose loader has just returned, still flagged)."""
-    modules = [sys.modules.get(name) for name in names if name != finished]
-    return all(
-        m is not None and not getattr(getattr(m, "__spec__", None), "_initializing", False)
-        for m in modules
-    ) and (finished is None or finished in sys.modules)
+def _initialising(module) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def _ready(names, package, finished=None) -> bool:
+    """Every module of ``names`` imported and none of them, nor any submodule of
+    ``package``, still initialising (``finished``: the module whose loader has
+    just returned, still flagged)."""
+    if any(sys.modules.get(name) is None for name in names):
+        return False
+    busy = [
+        name
+        for name, module in list(sys.modules.items())
+        if (name in names or name.startswith(package + "."))
+        and name != finished
+        and _initialising(module)
+    ]
+    return not busy
 
 
 def _run_waiting(finished=None) -> None:
     for entry in list(_WAITING):
-        if _ready(entry[0], finished) and entry in _WAITING:
+        if entry in _WAITING and _ready(entry[0], entry[1], finished):
             _WAITING.remove(entry)
-            entry[1]()
+            entry[2]()
+    if not _WAITING:
+        for finder in [f for f in sys.meta_path if isinstance(f, _AfterFinder)]:
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(finder)
 
 
 class _AfterLoader(importlib.abc.Loader):
@@ -148,39 +162,42 @@ class _AfterLoader(importlib.abc.Loader):
 
 
 class _AfterFinder(importlib.abc.MetaPathFinder):
-    """Finds ``name`` as the other finders do, once, with an ``_AfterLoader``."""
+    """Finds the modules ``name`` (and, with ``prefix``, its submodules) as the
+    other finders do, with an ``_AfterLoader``, while callbacks wait."""
 
-    def __init__(self, name):
-        self._name = name
+    def __init__(self, name, prefix=False):
+        self._name, self._prefix, self._busy = name, prefix, False
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != self._name:
+        wanted = fullname == self._name or (self._prefix and fullname.startswith(self._name + "."))
+        if not wanted or self._busy:
             return None
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
+        self._busy = True  # the usual finders below, not this one again
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._busy = False
         if spec is not None and spec.loader is not None:
             spec.loader = _AfterLoader(spec.loader)
         return spec
 
 
-def when_imported(names, callback) -> None:
-    """Call ``callback()`` once every module of ``names`` is imported: now if
-    they are, else right after the outermost of their imports ends (``import
-    tensorflow`` imports keras and ``import keras`` TensorFlow: the callback
-    never runs with one of them half initialised)."""
-    if _ready(names):
+def when_imported(names, callback, package: str) -> None:
+    """Call ``callback()`` once every module of ``names`` is imported and no
+    module of ``package`` is half imported: now if so, else right after the
+    import that completes it ends (``import tensorflow`` imports keras and
+    ``import keras`` TensorFlow; a submodule of ``package`` importing them
+    finishes first, so the callback may import that submodule again)."""
+    if _ready(names, package):
         callback()
         return
-    _WAITING.append((tuple(names), callback))
+    _WAITING.append((tuple(names), package, callback))
+    watched = {getattr(f, "_name", None) for f in sys.meta_path if isinstance(f, _AfterFinder)}
     for name in names:
-        if name not in sys.modules and not any(
-            isinstance(f, (_AfterFinder, _QuietTensorFlowFinder))
-            and getattr(f, "_name", "tensorflow") == name
-            for f in sys.meta_path
-        ):
-            if name != "tensorflow":  # TensorFlow's quiet loader runs the callbacks too
-                sys.meta_path.insert(0, _AfterFinder(name))
+        if name != "tensorflow" and name not in watched:  # TF's quiet loader runs them too
+            sys.meta_path.insert(0, _AfterFinder(name))
+    if package not in watched:
+        sys.meta_path.insert(0, _AfterFinder(package, prefix=True))
 
 
 def install_quiet_import() -> None:
