@@ -94,10 +94,11 @@ class Program:
         fn: ``fn(*tensors, **static)``; pure TensorFlow.
         name: the name counted in ``trace_counts``.
         rows: positions of the arguments (each a tensor or a nest of tensors)
-            whose leading dimension varies between calls; the first of them
-            (its first tensor) decides whether the kernels use XLA.
+            whose leading dimension varies between calls.
         free_shapes: every dimension of every tensor argument varies (one
-            trace per dtype and static options, whatever n_features or bucket).
+            trace per dtype and static options, whatever n_features or
+            bucket), and the first tensor of the ``rows`` arguments decides
+            whether the kernels use XLA (``XLA_MIN_ROWS``).
         jit: compile the whole program with XLA.
         autograph: convert Python control flow on tensors (``while t:``,
             ``for x in dataset``). Converting costs tracing time (a large part
@@ -138,7 +139,9 @@ class Program:
             for i, a in enumerate(args)
         )
         row_args = [args[i] for i in self._rows if i < len(args)]
-        xla = _use_xla(tf.nest.flatten(row_args)) if row_args else True
+        # the clustering programs (free shapes) choose by size; the others (a Keras
+        # model's forward pass) keep one trace whatever the rows
+        xla = _use_xla(tf.nest.flatten(row_args)) if row_args and self._free else True
         key = (signature, tuple(sorted(static.items())), xla)
         function = self._functions.get(key)
         if function is None:
