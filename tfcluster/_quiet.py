@@ -88,6 +88,9 @@ class _QuietLoader(importlib.abc.Loader):
     def __init__(self, loader):
         self._loader = loader
 
+    def __getattr__(self, name):  # the wrapped loader's other methods
+        return getattr(self._loader, name)
+
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
@@ -151,6 +154,9 @@ class _AfterLoader(importlib.abc.Loader):
 
     def __init__(self, loader):
         self._loader = loader
+
+    def __getattr__(self, name):  # get_code (python -m), resource readers, ...
+        return getattr(self._loader, name)
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
