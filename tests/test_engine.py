@@ -188,18 +188,21 @@ def test_small_data_run_the_kernels_as_plain_ops_with_the_same_results(monkeypat
 
     X = load_digits()[0]
     plain = KMeans(10, random_state=0, dtype="float64").fit(X)
-    gm_plain = GaussianMixture(4, covariance_type="full", random_state=0).fit(X[:600])
+    gm = {"covariance_type": "full", "random_state": 0, "dtype": "float64"}
+    gm_plain = GaussianMixture(4, **gm).fit(X[:600])
     before = trace_counts()
     monkeypatch.setattr(engine, "XLA_MIN_ROWS", 0)
     xla = KMeans(10, random_state=0, dtype="float64").fit(X)
-    gm_xla = GaussianMixture(4, covariance_type="full", random_state=0).fit(X[:600])
+    gm_xla = GaussianMixture(4, **gm).fit(X[:600])
     assert _added(before, "_nearest")  # the XLA kernels did compile this time
     np.testing.assert_array_equal(plain.labels_, xla.labels_)
     assert plain.n_iter_ == xla.n_iter_
     np.testing.assert_allclose(plain.inertia_, xla.inertia_, rtol=1e-12)
     np.testing.assert_allclose(plain.cluster_centers_, xla.cluster_centers_, rtol=1e-10)
     np.testing.assert_array_equal(gm_plain.predict(X[:600]), gm_xla.predict(X[:600]))
-    np.testing.assert_allclose(gm_plain.lower_bound_, gm_xla.lower_bound_, rtol=1e-5)
+    assert gm_plain.n_iter_ == gm_xla.n_iter_
+    np.testing.assert_allclose(gm_plain.lower_bound_, gm_xla.lower_bound_, rtol=1e-10)
+    np.testing.assert_allclose(gm_plain.means_, gm_xla.means_, rtol=1e-8, atol=1e-10)
 
 
 def test_programs_use_xla_kernels_from_xla_min_rows():
