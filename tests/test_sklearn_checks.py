@@ -38,12 +38,6 @@ _WORDING = {
         "ValueError; the message says the same ('must contain real numbers')"
     ),
 }
-_FLOAT32 = {
-    "check_transformer_preserve_dtypes": (
-        "float32 by default (dtype='float32', documented): float64 input gives float32 "
-        "distances unless dtype='float64'"
-    ),
-}
 _WEIGHTS_ARE_NOT_REPEATS = {
     "check_sample_weight_equivalence_on_dense_data": (
         "sample_weight is not equivalent to removing/repeating samples: the random draws "
@@ -82,8 +76,6 @@ _KERAS_PREDICT = {
 def expected_failed_checks(estimator) -> dict:
     """The checks each estimator fails by design, with the reason."""
     expected = {**_WORDING}
-    if hasattr(estimator, "transform"):
-        expected.update(_FLOAT32)
     if isinstance(estimator, DeepClustering):
         expected.update(_KERAS_PREDICT)
         expected["check_transformer_preserve_dtypes"] = (
