@@ -20,16 +20,19 @@ SOM_PARAMS = {"m": 4, "n": 5, "learning_rate": 1.0, "random_state": 0, "dtype": 
 def sharded_folds(X):
     """Fits whose initialisation folds batches (k-means||, random rows, the farthest
     points of empty-cluster relocation, row gathers, random responsibilities) on the
-    digits tiled to 21,564 rows: several chunks per replica, through the XLA kernels."""
+    digits tiled to 21,564 rows, through the XLA kernels, with several chunks per
+    replica: k=200 cuts k-means' passes into chunks of 4,096 rows, the mixture's
+    into chunks of 1,024."""
     from tfcluster import GaussianMixture, KMeans, SelfOrganizingMap
 
     big = np.tile(X, (12, 1)) + np.random.default_rng(0).normal(scale=0.01, size=(21564, 64))
-    common = {"dtype": "float64", "max_iter": 10, "random_state": 0}
+    common = {"dtype": "float64", "max_iter": 2, "random_state": 0}
+    duplicated = big[[0] * 100 + list(range(1, 101))]  # 99 empty clusters to relocate
     gm = {"n_components": 3, "covariance_type": "diag", "dtype": "float64", "max_iter": 5}
     return {
-        "kpar": KMeans(8, init="k-means||", **common).fit(big).cluster_centers_,
-        "random": KMeans(8, init="random", **common).fit(big).cluster_centers_,
-        "relocated": KMeans(5, init=big[[0, 0, 0, 1, 2]], dtype="float64", max_iter=3)
+        "kpar": KMeans(200, init="k-means||", **common).fit(big).cluster_centers_,
+        "random": KMeans(200, init="random", **common).fit(big).cluster_centers_,
+        "relocated": KMeans(200, init=duplicated, dtype="float64", max_iter=1)
         .fit(big)
         .cluster_centers_,
         "gmm_random": GaussianMixture(**gm, init_params="random", random_state=0).fit(big).means_,
