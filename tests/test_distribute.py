@@ -81,6 +81,7 @@ def _free_ports(n):
     return ports
 
 
+@pytest.mark.slow  # 30 s: two worker processes; the mirrored test covers the same paths
 def test_multi_worker_mirrored_strategy_two_processes(digits, tmp_path):
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
