@@ -11,7 +11,6 @@ from test_sklearn_checks import _WEIGHTS_ARE_NOT_REPEATS, _WORDING
 
 from tfcluster import BayesianGaussianMixture, BisectingKMeans, SphericalKMeans
 
-
 ESTIMATORS = [
     SphericalKMeans(2, n_init=2, max_iter=5, random_state=0),
     BisectingKMeans(2, max_iter=5, random_state=0),
