@@ -169,6 +169,7 @@ def test_choosing_k_on_new_data_adds_no_trace_and_no_xla_compile():
     X = load_digits()[0]
     other = _data(300, d=10, seed=1)
     KMeans(3, random_state=0).fit(other)
+    KMeans(3, random_state=0).fit(other.astype(np.float64) + 1e6)  # shifted before the cast
     GaussianMixture(3, covariance_type="diag", random_state=0).fit(other)
     before = trace_counts()
     with warnings.catch_warnings():
@@ -205,7 +206,9 @@ def test_small_data_run_the_kernels_as_plain_ops_with_the_same_results(monkeypat
 
 def test_programs_use_xla_kernels_from_xla_min_rows():
     """The XLA decision is part of a program's key: fewer rows than XLA_MIN_ROWS
-    trace a plain program, more (or a dataset) one whose kernels compile."""
+    trace a plain program, more one whose kernels compile; a dataset compiles them
+    only when its batches are statically that large (each new batch shape would
+    compile again)."""
     from tfcluster._engine import XLA_MIN_ROWS, xla_active
 
     seen = []
@@ -218,5 +221,7 @@ def test_programs_use_xla_kernels_from_xla_min_rows():
     for n in (10, XLA_MIN_ROWS - 1, XLA_MIN_ROWS, 3 * XLA_MIN_ROWS, 50):
         prog(tf.ones([n, 3]))
     prog(tf.data.Dataset.from_tensor_slices(tf.ones([5, 3])).batch(2))
-    assert seen == [False, True, True]  # small rows, large rows, a dataset: three traces
-    assert trace_counts()["test.xla"] == 3
+    big = tf.data.Dataset.from_tensor_slices(tf.ones([XLA_MIN_ROWS + 5, 3]))
+    prog(big.batch(XLA_MIN_ROWS, drop_remainder=True))
+    assert seen == [False, True, False, True]  # small rows, large rows, two datasets
+    assert trace_counts()["test.xla"] == 4

@@ -460,19 +460,40 @@ class KMeans(_KMeansMixin, BaseEstimator):
                 centers, n_iter, converged = _resumable(
                     lloyd, int(self.max_iter), directory, checkpoint_every, fingerprint, dtype
                 )
-            labels, inertia = assign(centered, centers)
+            inertia = assign(centered, centers)[1] if n_init > 1 else None  # to choose
             if best is None or inertia < best[0]:
-                best = (inertia, labels, centers, int(n_iter), bool(converged))
-        inertia, _, centers, self.n_iter_, self.converged_ = best
-        self.inertia_ = inertia * centered.frame.scale**2
+                best = (inertia, centers, int(n_iter), bool(converged))
+        inertia, centers, self.n_iter_, self.converged_ = best
         out = attribute_dtype(centered.frame, var, dtype)
         self.cluster_centers_ = centered.frame.to_user(centers.numpy()).astype(out)
         self.n_features_in_ = data.n_features
         # labels_ in predict's units, so that they equal predict(X) bit for bit even
-        # where two centers coincide up to rounding (one more pass over the data)
-        self.labels_ = self.predict(X)
+        # where two centers coincide up to rounding
+        self.labels_, self.inertia_ = self._final_assignment(X, data, centered, centers, inertia)
         self._check_distinct(self.labels_)
         return self
+
+    def _final_assignment(self, X, data: Data, centered: Data, centers, inertia=None):
+        """``labels_`` (equal to ``predict(X)``) and ``inertia_`` of the fitted centers
+        (``centers`` in the units of ``centered``, their inertia there if known).
+
+        Where ``data`` already is in predict's units (data near the origin: the
+        plain cast), one pass of predict's own program on it gives both;
+        otherwise predict converts ``X`` again and the inertia is the fit's.
+        """
+        frame = self._frame()
+        same = data.frame.scale == frame.scale and np.all(data.frame.offset == frame.offset)
+        if data.streamed or not same:
+            if inertia is None:
+                inertia = assign(centered, centers)[1]
+            return self.predict(X), inertia * centered.frame.scale**2
+        k = int(self.cluster_centers_.shape[0])
+        centers = tf.constant(frame.to_internal(self.cluster_centers_), data.dtype)
+        chunk = chunk_size(data.n_samples, bucket(k))  # as predict: the same labels
+        labels, inertia = call(
+            _assign, data.x, data.w, pad_rows(centers, bucket(k)), _k(k), chunk=chunk
+        )
+        return labels.numpy(), float(inertia.numpy()) * frame.scale**2
 
     def _lloyd(self, data, seed, tol, chunk, max_iter, centers=None):
         """Up to ``max_iter`` Lloyd iterations from ``centers`` (or a fresh init)."""

@@ -22,9 +22,10 @@ shape.
 XLA compiles a kernel in about 0.1-0.2 s on a CPU, far more than a fused
 pass saves on small data (a pass over the digits takes well under a
 millisecond either way). So a program called on in-memory data of fewer
-than ``XLA_MIN_ROWS`` rows runs its kernels as plain TensorFlow ops, and on
-more rows (or a dataset) through XLA: the choice is part of the program's
-key, so each family traces at most twice (small and large data). Kernels
+than ``XLA_MIN_ROWS`` rows (or a dataset of batches of unknown or smaller
+size) runs its kernels as plain TensorFlow ops, and on more rows through
+XLA: the choice is part of the program's key, so each family traces at most
+twice (small and large data). Kernels
 marked ``always`` (the online SOM's step loop, which XLA makes many times
 faster at any size) always compile.
 
@@ -78,10 +79,14 @@ def _spec(value, rows: bool, free: bool = False):
 
 
 def _use_xla(leaves) -> bool:
-    """XLA for the kernels: a dataset, or in-memory data of ``XLA_MIN_ROWS`` rows or more."""
+    """XLA for the kernels: in-memory data of ``XLA_MIN_ROWS`` rows or more, or a
+    dataset whose batches are statically that large. Batches of unknown size (a
+    dataset's last batch is usually smaller) run as plain ops: every distinct
+    batch shape would compile every kernel again (0.1-0.2 s each)."""
     for value in leaves:
         if isinstance(value, tf.data.Dataset):
-            return True
+            spec = tf.nest.flatten(value.element_spec)[0]
+            return (spec.shape.rank or 0) > 0 and (spec.shape[0] or 0) >= XLA_MIN_ROWS
         if tf.is_tensor(value) and value.shape.rank:
             return (value.shape[0] or 0) >= XLA_MIN_ROWS
     return True
@@ -123,6 +128,7 @@ class Program:
         self._jit = jit
         self._autograph = autograph
         self._functions: dict = {}
+        self._concrete: dict = {}  # fast key -> concrete function
         functools.update_wrapper(self, fn)
 
     def _traced(self, static, xla, *args):
@@ -134,14 +140,19 @@ class Program:
             _XLA.reset(token)
 
     def __call__(self, *args, **static):
+        xla = True
+        if self._free and self._rows:  # the clustering programs choose XLA by size (the
+            # others, a Keras model's forward pass, keep one trace whatever the rows)
+            xla = _use_xla(tf.nest.flatten([args[i] for i in self._rows if i < len(args)]))
+        fast = _fast_key(args, self._rows, self._free)
+        if fast is not None:
+            concrete = self._concrete.get((fast, tuple(sorted(static.items())), xla))
+            if concrete is not None:  # the common case: no signature to build
+                return concrete(*args)
         signature = tuple(
             tf.nest.map_structure(lambda v, r=(i in self._rows): _spec(v, r, self._free), a)
             for i, a in enumerate(args)
         )
-        row_args = [args[i] for i in self._rows if i < len(args)]
-        # the clustering programs (free shapes) choose by size; the others (a Keras
-        # model's forward pass) keep one trace whatever the rows
-        xla = _use_xla(tf.nest.flatten(row_args)) if row_args and self._free else True
         key = (signature, tuple(sorted(static.items())), xla)
         function = self._functions.get(key)
         if function is None:
@@ -152,7 +163,36 @@ class Program:
                 autograph=self._autograph,
             )
             self._functions[key] = function
-        return function(*args)
+        if fast is None:  # a dataset or a variable among the arguments
+            return function(*args)
+        concrete = function.get_concrete_function()
+        self._concrete[(fast, key[1], xla)] = concrete
+        return concrete(*args)
+
+
+def _fast_key(args, rows, free):
+    """A cheap key equal for arguments of one signature (dtypes, ranks, static dims),
+    or None when an argument is not a plain tensor (e.g. a dataset)."""
+    key = []
+    for i, arg in enumerate(args):
+        leaf = _leaf_key(arg, i in rows, free)
+        if leaf is None:
+            return None
+        key.append(leaf)
+    return tuple(key)
+
+
+def _leaf_key(value, rows, free):
+    if isinstance(value, tuple):
+        keys = tuple(_leaf_key(v, rows, free) for v in value)
+        return None if None in keys else (type(value), keys)
+    if not isinstance(value, tf.Tensor) or isinstance(value, tf.Variable):
+        return None
+    shape = value.shape
+    if free:
+        return value.dtype, shape.rank
+    dims = tuple(shape.as_list())
+    return value.dtype, ((None,) + dims[1:]) if rows and dims else dims
 
 
 def kernel(fn=None, *, name: str | None = None, always: bool = False):
