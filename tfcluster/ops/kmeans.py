@@ -15,11 +15,13 @@ import math
 
 import tensorflow as tf
 
-from tfcluster.ops.batching import fold_batches, reduce_batches, source_spec
+from tfcluster._engine.compile import xla_active
+from tfcluster.ops.batching import current_strategy, fold_batches, reduce_batches, source_spec
 from tfcluster.ops.distances import (
     masked_norms,
     nearest,
     nearest_sums,
+    nearest_sums_onehot,
     squared_distances,
     squared_norms,
 )
@@ -131,6 +133,19 @@ def lloyd_step(
         chunk_size,
         padded=padded,
     )
+    return _update(sums, counts, source, centers, k, chunk_size, padded)
+
+
+def _one_chunk_step(source, xw1, centers, k, chunk_size: int):
+    """``lloyd_step`` on in-memory rows that fit one chunk, as plain unfused ops
+    (``nearest_sums_onehot``; ``xw1`` as there)."""
+    x, _ = source
+    sums, counts = nearest_sums_onehot(x, xw1, centers, masked_norms(centers, k))
+    return _update(sums, counts, source, centers, k, chunk_size, False)
+
+
+def _update(sums, counts, source, centers, k, chunk_size: int, padded: bool):
+    """New centers from the per-cluster sums; empty clusters relocated first."""
     real = tf.range(tf.shape(centers)[0]) < k
     n_empty = tf.reduce_sum(tf.cast((counts <= 0) & real, tf.int32))
     sums, counts = tf.cond(
@@ -163,23 +178,36 @@ def lloyd(
     means the labels did not change, so ``tol=0`` runs until labels are stable.
     ``weighted=False`` promises every sample weight is one. ``k``, ``max_iter``
     and ``tol`` may be tensors (one trace serves them all); ``padded`` and
-    ``splits`` as ``lloyd_step``.
+    ``splits`` as ``lloyd_step``. Small in-memory data (a program without XLA
+    kernels, one chunk of rows, one device) take ``nearest_sums_onehot``.
 
     Returns:
         ``(centers [K, d], n_iter, converged)``.
     """
 
-    def body(i, centers, _):
-        centers, shift, n_empty = lloyd_step(
-            source, centers, k, chunk_size, weighted, padded, splits
-        )
-        if verbose:
-            tf.print("Iteration", i + 1, "center shift", shift, "relocated", n_empty)
-        return i + 1, centers, shift <= tol
+    def run(step):
+        def body(i, centers, _):
+            centers, shift, n_empty = step(centers)
+            if verbose:
+                tf.print("Iteration", i + 1, "center shift", shift, "relocated", n_empty)
+            return i + 1, centers, shift <= tol
 
-    start = (tf.constant(0), centers, tf.constant(False))
-    i, centers, converged = tf.while_loop(lambda i, _, done: (i < max_iter) & ~done, body, start)
-    return centers, i, converged
+        start = (tf.constant(0), centers, tf.constant(False))
+        i, out, converged = tf.while_loop(lambda i, _, done: (i < max_iter) & ~done, body, start)
+        return out, i, converged
+
+    def chunked():
+        return run(lambda c: lloyd_step(source, c, k, chunk_size, weighted, padded, splits))
+
+    if isinstance(source, tf.data.Dataset) or xla_active() or current_strategy() is not None:
+        return chunked()
+    x, w = source
+
+    def one_chunk():
+        xw1 = tf.concat([x * w[:, None], w[:, None]], 1)  # [n, d + 1], once per fit
+        return run(lambda c: _one_chunk_step(source, xw1, c, k, chunk_size))
+
+    return tf.cond(tf.shape(x)[0] <= chunk_size, one_chunk, chunked)
 
 
 def assign(x, w, centers, centers_sq):
