@@ -302,7 +302,7 @@ class _KMeansMixin(FeatureNamesOutMixin):
         return kmeans_layer(self, output=output, **kwargs)
 
     def _check_distinct(self, labels: np.ndarray) -> None:
-        found = np.unique(labels).size
+        found = int(np.count_nonzero(np.bincount(labels)))  # no sort of n labels
         if found < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({found}) found smaller than "
