@@ -70,9 +70,11 @@ def test_largest_cluster_splits_the_biggest(digits):
 
 def _as_sklearn(bkm, n_features):
     """A scikit-learn BisectingKMeans holding our fitted tree (its own predict runs on it)."""
+    frame = bkm._fit_frame  # the tree's centers are in its compute units
 
     def copy(node):
-        out = _BisectingTree(center=node.center, indices=None, score=node.score)
+        center = node.center * frame.scale
+        out = _BisectingTree(center=center, indices=None, score=node.score)
         if node.left is None:
             out.label = node.label
         else:
@@ -81,7 +83,7 @@ def _as_sklearn(bkm, n_features):
 
     sk = SKBisecting(bkm.n_clusters)
     sk._bisecting_tree = copy(bkm._tree)
-    sk._X_mean = bkm._mean
+    sk._X_mean = frame.offset
     sk.cluster_centers_ = bkm.cluster_centers_.astype(np.float64)
     sk.n_features_in_, sk._n_threads = n_features, 1
     return sk

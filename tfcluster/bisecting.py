@@ -22,7 +22,7 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
+from tfcluster._driver import Data, as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._engine import Program, chunk_size, parallel_splits
 from tfcluster.kmeans import _lloyd, assign, initial_centers
 from tfcluster.ops import kmeans as ops
@@ -89,7 +89,8 @@ def _in_memory(data: Data) -> Data:
     parts = call(lambda: [(x, w) for x, w in data.source])
     x = tf.concat([p[0] for p in parts], 0)
     w = tf.concat([p[1] for p in parts], 0)
-    return Data((x, w), data.n_features, int(x.shape[0]), data.dtype, data.weighted)
+    n = int(x.shape[0])
+    return Data((x, w), data.n_features, n, data.dtype, data.weighted, frame=data.frame)
 
 
 class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
@@ -182,11 +183,14 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             ValueError, TypeError: bad parameters or bad input (see messages).
         """
         dtype = self._check_params()
-        data = as_data(X, sample_weight, dtype=dtype, frame=PLAIN)  # shifts by its own mean
-        mean, _, _, n_samples = moments(data)
+        # shifted (and scaled) in the input's precision before the cast, as KMeans
+        data = as_data(X, sample_weight, dtype=dtype)
+        mean, var, _, n_samples = moments(data)
         if self.n_clusters > n_samples:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         data = _in_memory(data).shifted(mean)  # scikit-learn centers the data too
+        frame = data.frame  # the compute units: the tree's centers are in them
+        tol = tf.constant(float(self.tol) / frame.scale**2, dtype)  # tol is absolute
         x, w = data.x, data.w
         weights = w.numpy().astype(np.float64)
         leaf = np.zeros(n_samples, np.int32)  # the node index of every row
@@ -205,7 +209,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             best = None
             for run in range(self.n_init):
                 seed = seeds[step * self.n_init + run]
-                centers = self._two_means(masked, seed, chunk)
+                centers = self._two_means(masked, seed, chunk, tol)
                 labels, sse = (v.numpy() for v in call(_split, x, masked.w, centers, chunk=chunk))
                 if best is None or sse.sum() < best[0] * (1 - 1e-6):
                     best = (sse.sum(), labels, centers.numpy(), sse)
@@ -225,14 +229,14 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             node.label = label
             index_to_label[node.index] = label
         self.labels_ = index_to_label[leaf]
-        centers = np.stack([n.center for n in leaves]) + mean  # [k, d]
-        self.cluster_centers_ = centers.astype(dtype.as_numpy_dtype)
-        self.inertia_ = float(sum(n.sse for n in leaves))
+        centers = frame.to_user(np.stack([n.center for n in leaves]))  # [k, d]
+        self.cluster_centers_ = centers.astype(attribute_dtype(frame, var, dtype))
+        self.inertia_ = float(sum(n.sse for n in leaves)) * frame.scale**2
         self.n_features_in_ = data.n_features
-        self._tree, self._mean = root, mean
+        self._tree, self._fit_frame = root, frame
         return self
 
-    def _two_means(self, masked: Data, seed, chunk: int) -> tf.Tensor:
+    def _two_means(self, masked: Data, seed, chunk: int, tol) -> tf.Tensor:
         """One 2-means run on the rows of nonzero weight: centers ``[2, d]``."""
         centers = initial_centers(self.init, masked, 2, seed)
         centers, _, _ = call(
@@ -241,7 +245,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             centers,
             tf.constant(2, tf.int32),
             tf.constant(int(self.max_iter), tf.int32),
-            tf.constant(float(self.tol), masked.dtype),
+            tol,
             chunk=chunk,
             verbose=False,
             weighted=True,
@@ -263,8 +267,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         leaves = [n.index for n in self._tree.leaves()]
         column = {n.index: i for i, n in enumerate(nodes)}
 
-        def run(x):
-            x = x - tf.cast(self._mean, dtype)
+        def run(x):  # in the compute units of the fit
             d2 = call(_node_distances, x, centers, chunk=chunk_size(int(x.shape[0]), len(nodes)))
             d2 = d2.numpy()
             at = np.zeros(d2.shape[0], np.int64)  # the node each row has reached
@@ -277,7 +280,8 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             labels[leaves] = np.arange(len(leaves))
             return labels[at], d2[:, [column[i] for i in leaves]]
 
-        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_)
+        frame = self._fit_frame
+        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
 
     def predict(self, X) -> np.ndarray:
         """The leaf each row reaches going down the tree, int32 ``[n_samples]``.
@@ -289,7 +293,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each row to every leaf center, ``[n_samples, n_clusters]``."""
-        return np.sqrt(self._walk(X)[1])
+        return np.sqrt(self._walk(X)[1]) * self._fit_frame.scale
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return ``labels_`` ``[n_samples]``."""
@@ -303,7 +307,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         """Negative weighted inertia of ``X`` to the nearest leaf center, as scikit-learn."""
         check_is_fitted(self, "cluster_centers_")
         dtype = check_dtype(self.dtype)
-        data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=PLAIN)
-        data = data.shifted(self._mean)
-        centers = tf.constant(self.cluster_centers_ - self._mean, dtype)
-        return -assign(data, centers)[1]
+        frame = self._fit_frame
+        data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=frame)
+        centers = tf.constant(np.stack([n.center for n in self._tree.leaves()]), dtype)
+        return -assign(data, centers)[1] * frame.scale**2
