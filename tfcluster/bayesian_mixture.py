@@ -210,8 +210,8 @@ class BayesianGaussianMixture(BaseEstimator):
         lower_bound_: its final evidence lower bound; lower_bounds_ ``[n_iter_]``.
         n_features_in_: number of features seen in ``fit``.
 
-    No Keras head is offered: the variational predictive assignment is not the
-    GaussianMixture head's.
+    ``as_layer`` gives a Keras head (``tfcluster.layers.BayesianGaussianMixtureHead``)
+    predicting as ``predict_proba``/``score_samples``/``predict``.
 
     Examples:
         >>> import numpy as np
@@ -529,6 +529,26 @@ class BayesianGaussianMixture(BaseEstimator):
     def score(self, X, y=None) -> float:
         """Mean of ``score_samples(X)``."""
         return float(np.mean(self.score_samples(X)))
+
+    def _log_weight_bias(self) -> np.ndarray:
+        """``[k]`` what the E step adds to each component's log density
+        (``ops.bayesian.log_weight_bias``), in the estimator's dtype, as ``_per_row``."""
+        dtype, k = check_dtype(self.dtype), self.n_components
+        post = self._stored_posterior(self._frame(), dtype, bucket(k))
+        k_t = tf.constant(k, tf.int32)
+        return ops.log_weight_bias(post, self._process, self.n_features_in_, k_t).numpy()[:k]
+
+    def as_layer(self, output="proba", **kwargs):
+        """This fitted model as a Keras layer (``tfcluster.layers.BayesianGaussianMixtureHead``).
+
+        Args:
+            output: "proba" ``[batch, n_components]``, "log_prob" ``[batch]``
+                (as ``score_samples``) or "labels" ``[batch]``.
+            **kwargs: passed to the layer (``name``, ...).
+        """
+        from tfcluster.layers import bgm_layer
+
+        return bgm_layer(self, output=output, **kwargs)
 
     @property
     def distribution(self):

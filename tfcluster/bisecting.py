@@ -123,8 +123,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
 
     ``predict`` walks the tree (at each split, the nearer of the two child
     centers), as scikit-learn's, so it may differ from the nearest leaf center;
-    for that reason no Keras head (``as_layer``) is offered: the KMeans head
-    would predict the nearest center.
+    the Keras head of ``as_layer`` walks the same tree.
 
     Examples:
         >>> import numpy as np
@@ -282,6 +281,30 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
 
         frame = self._fit_frame
         return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
+
+    def _tree_arrays(self):
+        """``(node centers [m, d] in compute units, children [m, 2])`` of the tree,
+        nodes in preorder (the root first), ``[-1, -1]`` for a leaf."""
+        check_is_fitted(self, "_tree")
+        nodes = list(self._tree.nodes())
+        position = {n.index: i for i, n in enumerate(nodes)}
+        children = [
+            [-1, -1] if n.left is None else [position[n.left.index], position[n.right.index]]
+            for n in nodes
+        ]
+        return np.stack([n.center for n in nodes]), np.asarray(children, np.int64)
+
+    def as_layer(self, output="labels", **kwargs):
+        """This fitted model as a Keras layer (``tfcluster.layers.BisectingKMeansHead``).
+
+        Args:
+            output: "labels" ``[batch]`` (down the tree, as ``predict``) or
+                "distances" ``[batch, n_clusters]`` (as ``transform``).
+            **kwargs: passed to the layer (``name``, ...).
+        """
+        from tfcluster.layers import bisecting_layer
+
+        return bisecting_layer(self, output=output, **kwargs)
 
     def predict(self, X) -> np.ndarray:
         """The leaf each row reaches going down the tree, int32 ``[n_samples]``.

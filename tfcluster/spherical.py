@@ -342,6 +342,19 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
         with _zero_rows_as_value_error():
             return _per_batch(run, _unit_data(X, None, dtype, self.n_features_in_))
 
+    def as_layer(self, output="labels", **kwargs):
+        """This fitted model as a Keras layer (``tfcluster.layers.SphericalKMeansHead``).
+
+        Args:
+            output: "labels" ``[batch]`` (-1 for a row of zero norm, for which
+                ``predict`` raises) or "distances" ``[batch, n_clusters]`` (as
+                ``transform``).
+            **kwargs: passed to the layer (``name``, ...).
+        """
+        from tfcluster.layers import spherical_layer
+
+        return spherical_layer(self, output=output, **kwargs)
+
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return ``labels_`` ``[n_samples]``."""
         return self.fit(X, sample_weight=sample_weight).labels_
