@@ -204,3 +204,27 @@ def test_sweep(iris):
     result = sweep(BisectingKMeans(random_state=0), iris[0], range(2, 6))
     assert np.all(np.diff(result.scores["inertia"]) < 0)  # each k splits one more leaf
     assert suggest_k(result, "silhouette") in range(2, 6)
+
+
+def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, die_on_call, monkeypatch):
+    X = digits[0][:800]
+    params = {"n_clusters": 8, "random_state": 0, "dtype": "float64"}
+    ref = BisectingKMeans(**params).fit(X)
+    # the fifth split dies: two saves (after splits 2 and 4) are on disk
+    restore = die_on_call(BisectingKMeans, "_two_means", 5)
+    bkm = BisectingKMeans(**params)
+    with pytest.raises(KeyboardInterrupt):
+        bkm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
+    restore()
+    real, calls = BisectingKMeans._two_means, []
+    monkeypatch.setattr(
+        BisectingKMeans, "_two_means", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    bkm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
+    assert len(calls) == 7 - 4  # resumed after the 4 saved splits
+    np.testing.assert_array_equal(bkm.labels_, ref.labels_)
+    np.testing.assert_array_equal(bkm.cluster_centers_, ref.cluster_centers_)
+    assert bkm.inertia_ == ref.inertia_
+    np.testing.assert_array_equal(bkm.predict(X), ref.predict(X))
+    with pytest.raises(ValueError, match="another fit"):
+        BisectingKMeans(**{**params, "n_clusters": 5}).fit(X, checkpoint_dir=tmp_path)

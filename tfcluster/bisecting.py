@@ -22,6 +22,7 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
+from tfcluster._checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._driver import Data, as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._engine import Program, chunk_size, parallel_splits
 from tfcluster.kmeans import _lloyd, assign, initial_centers
@@ -80,6 +81,28 @@ class _Node:
         if self.left is not None:
             yield from self.left.nodes()
             yield from self.right.nodes()
+
+
+def _tree_state(nodes, leaf) -> dict:
+    """The fit's state after a split: every node (in creation order) and the leaf of every row."""
+    children = [[-1, -1] if n.left is None else [n.left.index, n.right.index] for n in nodes]
+    return {
+        "centers": np.stack([n.center for n in nodes]),  # [m, d]
+        "scores": np.asarray([n.score for n in nodes], np.float64),  # [m]
+        "sse": np.asarray([n.sse for n in nodes], np.float64),  # [m]
+        "children": np.asarray(children, np.int64),  # [m, 2]
+        "leaf": leaf,  # [n]
+    }
+
+
+def _tree_from_state(state: dict):
+    """``(nodes, leaf)`` from ``_tree_state``'s output."""
+    rows = zip(state["centers"], state["scores"], state["sse"], strict=True)
+    nodes = [_Node(i, c, float(s), float(e)) for i, (c, s, e) in enumerate(rows)]
+    for node, (left, right) in zip(nodes, state["children"], strict=True):
+        if left >= 0:
+            node.left, node.right = nodes[left], nodes[right]
+    return nodes, np.asarray(state["leaf"], np.int32)
 
 
 def _in_memory(data: Data) -> Data:
@@ -166,7 +189,9 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         check_option("bisecting_strategy", self.bisecting_strategy, _STRATEGIES)
         return check_dtype(self.dtype)
 
-    def fit(self, X, y=None, sample_weight=None) -> BisectingKMeans:
+    def fit(
+        self, X, y=None, sample_weight=None, *, checkpoint_dir=None, checkpoint_every=10
+    ) -> BisectingKMeans:
         """Build the bisection tree.
 
         Args:
@@ -174,6 +199,12 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
                 ``tf.data.Dataset`` of batches (or ``(x, y[, sample_weight])`` tuples).
             y: ignored.
             sample_weight: ``[n_samples]`` non-negative weights, or None.
+            checkpoint_dir: if given, the tree so far (and the leaf of every row)
+                is saved there with ``tf.train.Checkpoint`` every
+                ``checkpoint_every`` splits; a fit started again with the same
+                directory continues from the last save to the same result
+                (another fit's checkpoint is refused).
+            checkpoint_every: splits between saves.
 
         Returns:
             self.
@@ -197,11 +228,22 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         _, sse = assign(data, tf.constant(center, dtype))
         root = _Node(0, center[0], 0.0, sse)
         nodes = [root]
+        seed = make_seed(self.random_state)
         seeds = tf.random.experimental.stateless_split(
-            make_seed(self.random_state), max(self.n_clusters - 1, 1) * self.n_init
+            seed, max(self.n_clusters - 1, 1) * self.n_init
         )
         chunk = chunk_size(n_samples, 2)
-        for step in range(self.n_clusters - 1):
+        saver, start = None, 0
+        if checkpoint_dir is not None:
+            check_positive_int("checkpoint_every", checkpoint_every)
+            settings = fit_settings(self, seed)
+            fingerprint = repr((mean.tolist(), float(weights.sum()), n_samples, settings))
+            saver = LoopCheckpoint(checkpoint_dir, _tree_state(nodes, leaf), fingerprint)
+            restored = saver.restore()
+            if restored is not None:
+                nodes, leaf = _tree_from_state(restored)
+                root, start = nodes[0], (len(nodes) - 1) // 2
+        for step in range(start, self.n_clusters - 1):
             node = max(root.leaves(), key=lambda n: n.score)  # the first of equal scores
             inside = leaf == node.index
             masked = Data((x, w * tf.constant(inside, dtype)), data.n_features, n_samples, dtype)
@@ -222,6 +264,9 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             )
             nodes += [node.left, node.right]
             leaf[inside] = np.where(labels[inside] == 0, node.left.index, node.right.index)
+            last = step == self.n_clusters - 2
+            if saver is not None and ((step + 1) % checkpoint_every == 0 or last):
+                saver.save(_tree_state(nodes, leaf))
         leaves = list(root.leaves())
         index_to_label = np.zeros(len(nodes), np.int32)
         for label, node in enumerate(leaves):
