@@ -228,3 +228,25 @@ def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, die_on_cal
     np.testing.assert_array_equal(bkm.predict(X), ref.predict(X))
     with pytest.raises(ValueError, match="another fit"):
         BisectingKMeans(**{**params, "n_clusters": 5}).fit(X, checkpoint_dir=tmp_path)
+
+
+def test_gathered_splits_equal_masked_splits(digits, monkeypatch):
+    """A small cluster's rows gathered for its Lloyd passes give the 2-means of all
+    rows with zero weight outside it (only the order of the float sums differs)."""
+    import tfcluster.bisecting as bisecting
+
+    X = digits[0].astype(np.float64)
+    gathered = []
+    real = bisecting._split_rows
+    monkeypatch.setattr(
+        bisecting, "_split_rows", lambda *a: gathered.append(real(*a).gathered) or real(*a)
+    )
+    fast = BisectingKMeans(10, random_state=0, dtype="float64").fit(X)
+    assert sum(gathered) >= 5  # most splits gathered their rows
+    monkeypatch.setattr(
+        bisecting, "_split_rows", lambda m, inside, c: bisecting._Part(m, c, False)
+    )
+    masked = BisectingKMeans(10, random_state=0, dtype="float64").fit(X)
+    np.testing.assert_array_equal(fast.labels_, masked.labels_)
+    np.testing.assert_allclose(fast.cluster_centers_, masked.cluster_centers_, rtol=1e-10)
+    assert fast.inertia_ == pytest.approx(masked.inertia_, rel=1e-12)

@@ -1,13 +1,18 @@
 """BisectingKMeans: divisive hierarchical k-means, as scikit-learn's.
 
 A thin shell over k-means' compiled programs: every split is a 2-means
-(``tfcluster.kmeans`` init and Lloyd loop) on the whole data with the sample
-weights set to zero outside the cluster being split, so no rows are copied per
-split and the same compiled programs (one per dtype and n_features) serve
-every split. The tree lives on the host; per row only its leaf is kept.
+(``tfcluster.kmeans`` init and Lloyd loop) whose initial rows are drawn from
+the whole data with the sample weights set to zero outside the cluster being
+split; its Lloyd passes run on those masked rows, or, when the cluster holds
+at most half of the rows, on its rows gathered once (one copy of them per
+split, read by every pass). The same compiled programs (one per dtype,
+n_features and power-of-two chunk) serve every split. The tree lives on the
+host; per row only its leaf is kept.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -105,6 +110,30 @@ def _tree_from_state(state: dict):
     return nodes, np.asarray(state["leaf"], np.int32)
 
 
+class _Part(NamedTuple):
+    """The rows a split's Lloyd passes run on: ``data``, their ``chunk`` size, and
+    whether they are the cluster's rows gathered (else all rows, masked)."""
+
+    data: Data
+    chunk: int
+    gathered: bool
+
+
+def _split_rows(masked: Data, inside: np.ndarray, chunk: int) -> _Part:
+    """The rows of the cluster being split: gathered once (a copy of those rows)
+    when they are at most half of all rows, so each Lloyd pass reads only them;
+    else all rows with the weights ``masked`` (zero outside the cluster). Rows of
+    zero weight add exactly zero to every sum and never take an empty cluster's
+    place, so both give the same 2-means up to the order of the float sums."""
+    rows = np.flatnonzero(inside)
+    if 2 * rows.size > masked.n_samples:
+        return _Part(masked, chunk, False)
+    index = tf.constant(rows, tf.int32)
+    x, w = tf.gather(masked.x, index), tf.gather(masked.w, index)  # [m, d], [m]
+    part = Data((x, w), masked.n_features, int(rows.size), masked.dtype)
+    return _Part(part, chunk_size(int(rows.size), 2), True)
+
+
 def _in_memory(data: Data) -> Data:
     """``data`` with a stream read into memory once (``labels_`` needs every row)."""
     if not data.streamed:
@@ -122,8 +151,9 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
     Starting from one cluster of all rows, each step picks a leaf by
     ``bisecting_strategy`` and splits it with 2-means (best of ``n_init``
     runs), as ``sklearn.cluster.BisectingKMeans``. A split runs on all rows
-    with zero weight outside the leaf (no copy of the data), on k-means'
-    compiled programs. A ``tf.data.Dataset`` is read into memory once.
+    with zero weight outside the leaf, or on the leaf's rows gathered once when
+    it holds at most half of them, on k-means' compiled programs. A
+    ``tf.data.Dataset`` is read into memory once.
 
     Args:
         n_clusters: number of leaves ``k``.
@@ -247,23 +277,27 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             node = max(root.leaves(), key=lambda n: n.score)  # the first of equal scores
             inside = leaf == node.index
             masked = Data((x, w * tf.constant(inside, dtype)), data.n_features, n_samples, dtype)
+            part = _split_rows(masked, inside, chunk)
             best = None
             for run in range(self.n_init):
                 seed = seeds[step * self.n_init + run]
-                centers = self._two_means(masked, seed, chunk, tol)
-                labels, sse = (v.numpy() for v in call(_split, x, masked.w, centers, chunk=chunk))
+                centers = self._two_means(masked, part, seed, tol)
+                labels, sse = (
+                    v.numpy() for v in call(_split, *part.data.source, centers, chunk=part.chunk)
+                )
                 if best is None or sse.sum() < best[0] * (1 - 1e-6):
-                    best = (sse.sum(), labels, centers.numpy(), sse)
-            _, labels, centers, sse = best
+                    best = (sse.sum(), labels if part.gathered else labels[inside], centers, sse)
+            _, labels, centers, sse = best  # labels: of the rows inside
+            centers = centers.numpy()
             if self.bisecting_strategy == "biggest_inertia":
                 scores = sse
             else:
-                scores = np.bincount(labels[inside], minlength=2)
+                scores = np.bincount(labels, minlength=2)
             node.left, node.right = (
                 _Node(len(nodes) + j, centers[j], float(scores[j]), float(sse[j])) for j in (0, 1)
             )
             nodes += [node.left, node.right]
-            leaf[inside] = np.where(labels[inside] == 0, node.left.index, node.right.index)
+            leaf[inside] = np.where(labels == 0, node.left.index, node.right.index)
             last = step == self.n_clusters - 2
             if saver is not None and ((step + 1) % checkpoint_every == 0 or last):
                 saver.save(_tree_state(nodes, leaf))
@@ -280,21 +314,24 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         self._tree, self._fit_frame = root, frame
         return self
 
-    def _two_means(self, masked: Data, seed, chunk: int, tol) -> tf.Tensor:
-        """One 2-means run on the rows of nonzero weight: centers ``[2, d]``."""
+    def _two_means(self, masked: Data, part: _Part, seed, tol) -> tf.Tensor:
+        """One 2-means run on the rows of nonzero weight: centers ``[2, d]``. The
+        initial rows are drawn from all rows with the weights ``masked`` (the draw
+        does not depend on how the cluster's rows are held), the Lloyd passes run on
+        ``part``."""
         centers = initial_centers(self.init, masked, 2, seed)
         centers, _, _ = call(
             _lloyd,
-            masked.source,
+            part.data.source,
             centers,
             tf.constant(2, tf.int32),
             tf.constant(int(self.max_iter), tf.int32),
             tol,
-            chunk=chunk,
+            chunk=part.chunk,
             verbose=False,
             weighted=True,
             padded=True,
-            splits=parallel_splits(chunk),
+            splits=parallel_splits(part.chunk),
         )
         return centers
 
