@@ -82,6 +82,13 @@ class SphericalKMeansHead(_FittedHead):
         n_clusters, n_features: shapes, needed only without centers (loading).
         scale: kept for the config of the base class; must be 1.
         **kwargs: Keras layer arguments (``name``, ``dtype``).
+
+    Examples:
+        >>> import numpy as np
+        >>> from tfcluster.layers import SphericalKMeansHead
+        >>> head = SphericalKMeansHead(np.array([[1.0, 0.0], [0.0, 1.0]]))
+        >>> head(np.array([[5.0, 1.0], [0.1, 3.0], [0.0, 0.0]])).numpy().tolist()
+        [0, 1, -1]
     """
 
     _OUTPUTS = {
@@ -184,6 +191,20 @@ class BisectingKMeansHead(_WideOffset, _FittedHead):
         scale: a power of two the shifted inputs are divided by.
         n_features: needed only without centers (loading).
         **kwargs: Keras layer arguments (``name``, ``dtype``).
+
+    Examples:
+        A root at 0 split into nodes 1 (center -10) and 2 (center 10); node 2
+        split into nodes 3 (center 0) and 4 (center 20): leaves 1, 3, 4 are
+        labels 0, 1, 2. A row at -4 goes left at the root, to label 0, though
+        the leaf center 0 is nearer:
+
+        >>> import numpy as np
+        >>> from tfcluster.layers import BisectingKMeansHead
+        >>> centers = np.array([[0.0], [-10.0], [10.0], [0.0], [20.0]])
+        >>> children = [[1, 2], [-1, -1], [3, 4], [-1, -1], [-1, -1]]
+        >>> head = BisectingKMeansHead(centers, children)
+        >>> head(np.array([[-4.0], [1.0], [16.0]])).numpy().tolist()
+        [0, 1, 2]
     """
 
     _OUTPUTS = {
