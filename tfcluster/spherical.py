@@ -65,7 +65,7 @@ def _unit(x: tf.Tensor) -> tf.Tensor:
 
 def unit_rows(x: tf.Tensor) -> tf.Tensor:
     """``x [n, d]`` with unit rows; a row of zero norm raises ValueError."""
-    zero = np.flatnonzero(~np.any(x.numpy() != 0, axis=1))
+    zero = np.flatnonzero(tf.reduce_max(tf.abs(x), axis=1).numpy() == 0)  # [n] -> indices
     if zero.size:
         raise ValueError(
             f"{_ZERO_ROW} ({zero.size} such rows, the first at index {zero[0]}); "
