@@ -252,3 +252,31 @@ def test_float32_near_constant_features(digits):
     bgm = BayesianGaussianMixture(n_components=10, covariance_type="diag", random_state=0)
     bgm.fit(X)
     assert np.all(bgm.covariances_ > 0) and np.isfinite(bgm.lower_bound_)
+
+
+def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, die_on_call, monkeypatch):
+    X, _ = wine
+    params = {"n_components": 4, "covariance_type": "diag", "dtype": "float64"}
+    params.update(random_state=0, tol=1e-8, max_iter=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = BayesianGaussianMixture(**params).fit(X)
+        # two saved segments of 3 iterations, then the process dies
+        restore = die_on_call(bm, "_vem", 3)
+        bgm = BayesianGaussianMixture(**params)
+        with pytest.raises(KeyboardInterrupt):
+            bgm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
+        restore()
+        real, calls = bm._vem, []
+        monkeypatch.setattr(bm, "_vem", lambda *a, **k: calls.append(1) or real(*a, **k))
+        bgm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
+    assert ref.n_iter_ > 6
+    assert len(calls) == -(-(ref.n_iter_ - 6) // 3)  # resumed after the 6 saved iterations
+    assert bgm.n_iter_ == ref.n_iter_
+    np.testing.assert_array_equal(bgm.means_, ref.means_)
+    np.testing.assert_array_equal(bgm.lower_bounds_, ref.lower_bounds_)
+    np.testing.assert_array_equal(bgm.weights_, ref.weights_)
+    np.testing.assert_array_equal(bgm.covariances_, ref.covariances_)
+    assert bgm.converged_ == ref.converged_
+    with pytest.raises(ValueError, match="another fit"):
+        BayesianGaussianMixture(**{**params, "n_components": 3}).fit(X, checkpoint_dir=tmp_path)

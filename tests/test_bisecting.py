@@ -70,9 +70,11 @@ def test_largest_cluster_splits_the_biggest(digits):
 
 def _as_sklearn(bkm, n_features):
     """A scikit-learn BisectingKMeans holding our fitted tree (its own predict runs on it)."""
+    frame = bkm._fit_frame  # the tree's centers are in its compute units
 
     def copy(node):
-        out = _BisectingTree(center=node.center, indices=None, score=node.score)
+        center = node.center * frame.scale
+        out = _BisectingTree(center=center, indices=None, score=node.score)
         if node.left is None:
             out.label = node.label
         else:
@@ -81,7 +83,7 @@ def _as_sklearn(bkm, n_features):
 
     sk = SKBisecting(bkm.n_clusters)
     sk._bisecting_tree = copy(bkm._tree)
-    sk._X_mean = bkm._mean
+    sk._X_mean = frame.offset
     sk.cluster_centers_ = bkm.cluster_centers_.astype(np.float64)
     sk.n_features_in_, sk._n_threads = n_features, 1
     return sk
@@ -202,3 +204,49 @@ def test_sweep(iris):
     result = sweep(BisectingKMeans(random_state=0), iris[0], range(2, 6))
     assert np.all(np.diff(result.scores["inertia"]) < 0)  # each k splits one more leaf
     assert suggest_k(result, "silhouette") in range(2, 6)
+
+
+def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, die_on_call, monkeypatch):
+    X = digits[0][:800]
+    params = {"n_clusters": 8, "random_state": 0, "dtype": "float64"}
+    ref = BisectingKMeans(**params).fit(X)
+    # the fifth split dies: two saves (after splits 2 and 4) are on disk
+    restore = die_on_call(BisectingKMeans, "_two_means", 5)
+    bkm = BisectingKMeans(**params)
+    with pytest.raises(KeyboardInterrupt):
+        bkm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
+    restore()
+    real, calls = BisectingKMeans._two_means, []
+    monkeypatch.setattr(
+        BisectingKMeans, "_two_means", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    bkm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
+    assert len(calls) == 7 - 4  # resumed after the 4 saved splits
+    np.testing.assert_array_equal(bkm.labels_, ref.labels_)
+    np.testing.assert_array_equal(bkm.cluster_centers_, ref.cluster_centers_)
+    assert bkm.inertia_ == ref.inertia_
+    np.testing.assert_array_equal(bkm.predict(X), ref.predict(X))
+    with pytest.raises(ValueError, match="another fit"):
+        BisectingKMeans(**{**params, "n_clusters": 5}).fit(X, checkpoint_dir=tmp_path)
+
+
+def test_gathered_splits_equal_masked_splits(digits, monkeypatch):
+    """A small cluster's rows gathered for its Lloyd passes give the 2-means of all
+    rows with zero weight outside it (only the order of the float sums differs)."""
+    import tfcluster.bisecting as bisecting
+
+    X = digits[0].astype(np.float64)
+    gathered = []
+    real = bisecting._split_rows
+    monkeypatch.setattr(
+        bisecting, "_split_rows", lambda *a: gathered.append(real(*a).gathered) or real(*a)
+    )
+    fast = BisectingKMeans(10, random_state=0, dtype="float64").fit(X)
+    assert sum(gathered) >= 5  # most splits gathered their rows
+    monkeypatch.setattr(
+        bisecting, "_split_rows", lambda m, inside, c: bisecting._Part(m, c, False)
+    )
+    masked = BisectingKMeans(10, random_state=0, dtype="float64").fit(X)
+    np.testing.assert_array_equal(fast.labels_, masked.labels_)
+    np.testing.assert_allclose(fast.cluster_centers_, masked.cluster_centers_, rtol=1e-10)
+    assert fast.inertia_ == pytest.approx(masked.inertia_, rel=1e-12)

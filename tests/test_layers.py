@@ -399,8 +399,10 @@ def test_file_saved_before_the_split_loads_without_custom_objects(
 def test_public_names_of_tfcluster_layers():
     assert sorted(tfcluster.layers.__all__) == sorted(
         ["KMeansHead", "GaussianMixtureHead", "SOMHead", "ClusteringLayer"]
+        + ["SphericalKMeansHead", "BisectingKMeansHead", "BayesianGaussianMixtureHead"]
         + ["student_t_assignment", "target_distribution", "clustering_loss"]
         + ["kmeans_layer", "gmm_layer", "som_layer"]
+        + ["spherical_layer", "bisecting_layer", "bgm_layer"]
     )
     for name in tfcluster.layers.__all__:
         assert getattr(tfcluster.layers, name).__name__ == name

@@ -14,6 +14,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from tfcluster import _mixture_units as units
 from tfcluster._driver import Data, call
 from tfcluster._engine import Program, chunk_size
 from tfcluster._validation import _to_numpy
@@ -83,9 +84,11 @@ def _covariance_prior(est, d, dtype):
     return arr.astype(dtype)
 
 
-def prior_for(est, data: Data, offset, total: float, dtype):
-    """The prior ``(alpha0, beta0, m0 [d], nu0, psi0)`` as tensors for ``data`` (centred
-    on ``offset``), and the fitted prior attributes in the user's units.
+def prior_for(est, data: Data, frame, total: float, dtype):
+    """The prior ``(alpha0, beta0, m0 [d], nu0, psi0)`` as tensors for ``data`` in the
+    compute units of ``frame`` (a ``_driver.Frame``: a given ``mean_prior`` is moved
+    and a given ``covariance_prior`` divided by ``frame.scale ** 2``), and the fitted
+    prior attributes in the user's units (``mean_prior_`` float64).
 
     Raises:
         ValueError: a prior of the wrong shape or value (the message names it).
@@ -123,7 +126,7 @@ def prior_for(est, data: Data, offset, total: float, dtype):
             raise ValueError(f"mean_prior must have shape ({d},); got {m0.shape}.")
         if not np.all(np.isfinite(m0)):
             raise ValueError("mean_prior contains NaN or infinity.")
-        m0 = m0 - offset
+        m0 = frame.to_internal(m0)
     if est.covariance_prior is None:
         ddof = w - 1.0 if w > 1.0 else w
         if ct in ("full", "tied"):
@@ -133,15 +136,17 @@ def prior_for(est, data: Data, offset, total: float, dtype):
             psi0 = psi0.mean() if ct == "spherical" else psi0
         psi0 = np.asarray(psi0, np_dtype)
     else:
-        psi0 = _covariance_prior(est, d, np_dtype)
+        psi0 = (_covariance_prior(est, d, np.float64) / frame.scale**2).astype(np_dtype)
     prior = tuple(
         tf.constant(np.asarray(v), dtype) for v in (alpha0, beta0, m0.astype(np_dtype), nu0, psi0)
     )
     stored = {
         "weight_concentration_prior_": alpha0,
         "mean_precision_prior_": beta0,
-        "mean_prior_": (m0 + offset).astype(np_dtype),
+        "mean_prior_": frame.to_user(m0),
         "degrees_of_freedom_prior_": nu0,
-        "covariance_prior_": psi0,
+        "covariance_prior_": (np.asarray(psi0, np.float64) * frame.scale**2).astype(
+            units.wide_enough(psi0 * frame.scale**2, np_dtype)
+        ),
     }
     return prior, stored

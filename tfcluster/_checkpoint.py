@@ -8,7 +8,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["LoopCheckpoint", "fit_settings"]
+__all__ = ["LoopCheckpoint", "fit_settings", "resume_loop"]
 
 
 def fit_settings(estimator, seed, **overrides) -> list:
@@ -85,3 +85,22 @@ class LoopCheckpoint:
         for name, value in state.items():
             self._vars[name].assign(value)
         self._manager.save()
+
+
+def resume_loop(checkpoint, state: dict):
+    """``(saver, state)`` for a loop of ``state`` (with ``n_iter``, ``converged`` and
+    ``lower_bound`` entries): ``checkpoint`` is None (no saver, ``state`` as given)
+    or ``(directory, fingerprint)``, whose last save, if any, replaces ``state``.
+
+    Raises:
+        ValueError: the checkpoint was written by another fit.
+    """
+    if checkpoint is None:
+        return None, state
+    saver = LoopCheckpoint(checkpoint[0], state, checkpoint[1])
+    restored = saver.restore()
+    if restored is not None:
+        state = {key: restored[key] for key in state}
+        state["n_iter"], state["converged"] = int(state["n_iter"]), bool(state["converged"])
+        state["lower_bound"] = float(state["lower_bound"])
+    return saver, state

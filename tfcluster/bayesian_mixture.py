@@ -9,11 +9,14 @@ stores scikit-learn's fitted attributes.
 
 from __future__ import annotations
 
+import math
+import os
 import warnings
 
 import numpy as np
 import tensorflow as tf
 
+from tfcluster import _mixture_units as units
 from tfcluster._base import (
     BaseEstimator,
     ConvergenceWarning,
@@ -26,7 +29,8 @@ from tfcluster._base import (
     split_seed,
 )
 from tfcluster._bayesian_prior import check_prior_params, prior_for
-from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
+from tfcluster._checkpoint import fit_settings, resume_loop
+from tfcluster._driver import Data, Frame, as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows
 from tfcluster._mixture_init import _assignment, covariance_shape, em_chunk, fit_bucket
 from tfcluster._validation import check_n_features
@@ -137,6 +141,14 @@ def _pad_posterior(post: ops.Posterior, covariance_type, size: int) -> ops.Poste
     )
 
 
+def _log_scale(frame: Frame, n_features: int, k: int, nu0: float, total: float) -> float:
+    """What the compute units add to the lower bound: its Wishart terms hold
+    ``nu_j log|prec_chol_j|``, each ``n_features * log(scale)`` larger in compute
+    units, and ``sum_j nu_j = k * nu0 + total`` (the responsibilities sum to the
+    total weight) whatever the iteration."""
+    return n_features * math.log(frame.scale) * (k * nu0 + total)
+
+
 _ILL_DEFINED = (
     "Fitting the mixture model failed: a covariance is not positive definite even "
     "after adding reg_covar={reg_covar} and the covariance prior. Increase reg_covar "
@@ -198,8 +210,8 @@ class BayesianGaussianMixture(BaseEstimator):
         lower_bound_: its final evidence lower bound; lower_bounds_ ``[n_iter_]``.
         n_features_in_: number of features seen in ``fit``.
 
-    No Keras head is offered: the variational predictive assignment is not the
-    GaussianMixture head's.
+    ``as_layer`` gives a Keras head (``tfcluster.layers.BayesianGaussianMixtureHead``)
+    predicting as ``predict_proba``/``score_samples``/``predict``.
 
     Examples:
         >>> import numpy as np
@@ -268,7 +280,9 @@ class BayesianGaussianMixture(BaseEstimator):
     def _process(self) -> bool:
         return _PRIOR_TYPES[self.weight_concentration_prior_type]
 
-    def fit(self, X, y=None, sample_weight=None) -> BayesianGaussianMixture:
+    def fit(
+        self, X, y=None, sample_weight=None, *, checkpoint_dir=None, checkpoint_every=10
+    ) -> BayesianGaussianMixture:
         """Fit the variational posterior (``n_init`` times, the best lower bound kept).
 
         Args:
@@ -276,6 +290,11 @@ class BayesianGaussianMixture(BaseEstimator):
                 ``tf.data.Dataset`` of batches (or ``(x, y[, sample_weight])`` tuples).
             y: ignored.
             sample_weight: ``[n_samples]`` non-negative weights, or None.
+            checkpoint_dir: if given, the posterior is saved there with
+                ``tf.train.Checkpoint`` every ``checkpoint_every`` iterations; a
+                fit started again with the same directory continues from the last
+                save to the same result (another fit's checkpoint is refused).
+            checkpoint_every: variational EM iterations between saves.
 
         Returns:
             self.
@@ -284,9 +303,8 @@ class BayesianGaussianMixture(BaseEstimator):
             ValueError, TypeError: bad parameters or input (see the messages).
         """
         dtype = self._check_params()
-        # the plain cast: this estimator shifts by the data's mean itself (in the
-        # compute dtype) and does not use issue 13's frames yet
-        data = as_data(X, sample_weight, dtype=dtype, min_samples=2, frame=PLAIN)
+        # shifted (and scaled) in the input's precision before the cast, as GaussianMixture
+        data = as_data(X, sample_weight, dtype=dtype, min_samples=2)
         k, ct = self.n_components, self.covariance_type
         warm = bool(self.warm_start) and hasattr(self, "converged_")
         if warm:
@@ -298,60 +316,55 @@ class BayesianGaussianMixture(BaseEstimator):
                     "warm_start continues the previous fit, whose n_components or "
                     "covariance_type differ; set warm_start=False for a new fit."
                 )
-        mean, _, total, n_samples = moments(data)
+        mean, var, total, n_samples = moments(data)
         if n_samples < k:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = {k}, "
                 f"n_samples = {n_samples}."
             )
-        offset = mean.astype(dtype.as_numpy_dtype)
-        centered = data.shifted(offset)
-        prior, stored = prior_for(self, centered, offset, total, dtype)
-        reg = tf.constant(self.reg_covar, dtype)
+        centered = data.shifted(mean)
+        frame = centered.frame  # the compute units: priors, reg_covar, parameters in them
+        prior, stored = prior_for(self, centered, frame, total, dtype)
+        out_dtype = attribute_dtype(frame, var, dtype)
+        stored["mean_prior_"] = stored["mean_prior_"].astype(out_dtype)
+        # a user lower bound is the compute one minus this (see ``_log_scale``)
+        shift = _log_scale(frame, data.n_features, k, float(prior[3]), total)
+        reg = tf.constant(self.reg_covar / frame.scale**2, dtype)
         chunk, padded = em_chunk(data, k, ct), not data.streamed
         size, k_t = fit_bucket(data, k, ct), tf.constant(k, tf.int32)
         seeds = split_seed(make_seed(self.random_state), 1 if warm else self.n_init)
+        if checkpoint_dir is not None:
+            check_positive_int("checkpoint_every", checkpoint_every)
+        vem = (centered.source, prior, k_t, reg, chunk, padded)
         best = None
         for run in range(len(seeds)):
             if warm:
-                post, lb0 = self._stored_posterior(offset, dtype, size), self.lower_bound_
+                post = self._stored_posterior(frame, dtype, size)
+                lb0 = self.lower_bound_ + shift
             else:
                 nk, sx, s2, centers = _initial_statistics(
-                    self, centered, offset, n_samples, seeds[run]
+                    self, centered, frame.offset, n_samples, seeds[run]
                 )
                 stats = _pad_statistics((nk, sx, s2, centers), ct, size)
                 post, ok = self._posterior(*stats, reg, prior, k_t)
                 if not bool(ok):
                     raise ValueError(_ILL_DEFINED.format(reg_covar=self.reg_covar))
                 lb0 = -np.inf
-            out = {"posterior": post, "n_iter": 0, "lower_bound": lb0, "converged": False}
-            out["lower_bounds"] = np.zeros([0])
-            if self.max_iter > 0:
-                out = call(
-                    _vem,
-                    centered.source,
-                    post,
-                    prior,
-                    tf.constant(lb0, dtype),
-                    k_t,
-                    tf.constant(int(self.max_iter), tf.int32),
-                    tf.constant(self.tol, dtype),
-                    reg,
-                    covariance_type=ct,
-                    process=self._process,
-                    chunk=chunk,
-                    padded=padded,
-                )
-                if not bool(out["ok"]):
-                    raise ValueError(_ILL_DEFINED.format(reg_covar=self.reg_covar))
+            checkpoint = None
+            if checkpoint_dir is not None:
+                settings = fit_settings(self, seeds[run])
+                fingerprint = repr((mean.tolist(), total, n_samples, settings, run))
+                checkpoint = (os.path.join(checkpoint_dir, f"run-{run}"), fingerprint)
+            out = self._vem(vem, post, lb0, checkpoint, checkpoint_every)
             if self.verbose:
                 print(
                     f"Initialization {run}: {int(out['n_iter'])} iterations, lower bound "
-                    f"{float(out['lower_bound']):.6f}, converged={bool(out['converged'])}"
+                    f"{float(out['lower_bound']) - shift:.6f}, "
+                    f"converged={bool(out['converged'])}"
                 )
             if best is None or float(out["lower_bound"]) > float(best["lower_bound"]):
                 best = out
-        self._store(best, offset, stored, data.n_features)
+        self._store(best, frame, shift, stored, out_dtype, data.n_features)
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init "
@@ -367,25 +380,65 @@ class BayesianGaussianMixture(BaseEstimator):
         nk, xk, sk, _, _ = gm_ops.m_step(nk, sx, s2, centers, reg, ct, k)
         return ops.posterior(nk, xk, sk, prior, ct, process, k)  # only its covariances must be PD
 
-    def _stored_posterior(self, offset, dtype, size: int) -> ops.Posterior:
-        """The fitted posterior, centred on ``offset``, padded to ``size`` components."""
+    def _vem(self, args, post, lb0, checkpoint, every):
+        """Up to ``max_iter`` variational EM iterations from ``post``; with a
+        ``checkpoint`` ``(directory, fingerprint)``, in segments of ``every``
+        iterations, saved after each and resumed from the last save. An
+        iteration depends only on the posterior and the last lower bound, so
+        segments give the uninterrupted result."""
+        source, prior, k_t, reg, chunk, padded = args
+        dtype = post.means.dtype
+        out = {name: v.numpy() for name, v in post._asdict().items()}
+        out.update(lower_bound=float(lb0), lower_bounds=np.zeros([0]), n_iter=0, converged=False)
+        saved, out = resume_loop(checkpoint, out)
+        while out["n_iter"] < self.max_iter and not out["converged"]:
+            left = self.max_iter - out["n_iter"]
+            steps = left if saved is None else min(every, left)
+            post = ops.Posterior(*(tf.constant(out[n], dtype) for n in ops.Posterior._fields))
+            seg = call(
+                _vem,
+                source,
+                post,
+                prior,
+                tf.constant(out["lower_bound"], dtype),
+                k_t,
+                tf.constant(int(steps), tf.int32),
+                tf.constant(self.tol, dtype),
+                reg,
+                covariance_type=self.covariance_type,
+                process=self._process,
+                chunk=chunk,
+                padded=padded,
+            )
+            if not bool(seg["ok"]):
+                raise ValueError(_ILL_DEFINED.format(reg_covar=self.reg_covar))
+            out.update(
+                {name: v.numpy() for name, v in seg["posterior"]._asdict().items()},
+                lower_bound=float(seg["lower_bound"]),
+                lower_bounds=np.concatenate([out["lower_bounds"], seg["lower_bounds"].numpy()]),
+                n_iter=out["n_iter"] + int(seg["n_iter"]),
+                converged=bool(seg["converged"]),
+            )
+            if saved is not None:
+                saved.save(out)
+        out["posterior"] = ops.Posterior(*(out[name] for name in ops.Posterior._fields))
+        return out
+
+    def _stored_posterior(self, frame: Frame, dtype, size: int) -> ops.Posterior:
+        """The fitted posterior in ``frame``'s compute units, padded to ``size`` components."""
         k = self.n_components
         conc = self.weight_concentration_
         a, b = conc if self._process else (conc, np.zeros(k))
         nu = np.broadcast_to(self.degrees_of_freedom_, (k,))
-        values = (
-            a,
-            b,
-            self.mean_precision_,
-            self.means_ - offset,
-            nu,
-            self.covariances_,
-            self.precisions_cholesky_,
+        means, cov, prec_chol, _ = units.to_internal(
+            frame, self.means_, self.covariances_, self.precisions_cholesky_
         )
+        values = (a, b, self.mean_precision_, means, nu, cov, prec_chol)
         post = ops.Posterior(*(tf.constant(np.asarray(v), dtype) for v in values))
         return _pad_posterior(post, self.covariance_type, size)
 
-    def _store(self, out, offset, stored, n_features):
+    def _store(self, out, frame: Frame, shift: float, stored, means_dtype, n_features):
+        """The fitted attributes, from compute units (``frame``) to the user's."""
         k, tied = self.n_components, self.covariance_type == "tied"
         post = ops.Posterior(
             *(
@@ -405,38 +458,46 @@ class BayesianGaussianMixture(BaseEstimator):
             weights = a
         self.weights_ = weights / np.sum(weights)
         self.mean_precision_ = post.mean_precision
-        self.means_ = post.means + offset
         nu = post.degrees_of_freedom
         self.degrees_of_freedom_ = nu[0] if self.covariance_type == "tied" else nu
-        self.covariances_ = post.covariances
-        self.precisions_cholesky_ = post.prec_chol
-        prec = gm_ops.precisions_from_cholesky(tf.constant(post.prec_chol), self.covariance_type)
-        self.precisions_ = prec.numpy()
+        dtype = post.means.dtype
+        means, cov, prec_chol = units.to_user(frame, post.means, post.covariances, post.prec_chol)
+        self.means_ = means.astype(means_dtype)
+        self.covariances_ = cov.astype(units.wide_enough(cov, dtype))
+        self.precisions_cholesky_ = prec_chol.astype(units.wide_enough(prec_chol, dtype))
+        prec = gm_ops.precisions_from_cholesky(tf.constant(prec_chol), self.covariance_type)
+        self.precisions_ = prec.numpy().astype(units.wide_enough(prec.numpy(), dtype))
         for name, value in stored.items():
             setattr(self, name, value)
         self.converged_ = bool(out["converged"])
         self.n_iter_ = int(out["n_iter"])
-        self.lower_bound_ = float(out["lower_bound"])
-        self.lower_bounds_ = [float(v) for v in np.asarray(out["lower_bounds"])]
+        self.lower_bound_ = float(out["lower_bound"]) - shift
+        self.lower_bounds_ = [float(v) - shift for v in np.asarray(out["lower_bounds"])]
         self.n_features_in_ = int(n_features)
 
     # ------------------------------------------------------------------ inference
 
+    def _frame(self) -> Frame:
+        """The compute units of inference (``_mixture_units.inference_frame``)."""
+        check_is_fitted(self, "means_")
+        return units.inference_frame(
+            self.weights_, self.means_, self.covariances_, self.covariance_type
+        )
+
     def _per_row(self, X):
         """``(log-likelihood [n], responsibilities [n, k], labels [n])`` of ``X``."""
-        check_is_fitted(self, "means_")
+        frame = self._frame()
         dtype = check_dtype(self.dtype)
-        offset = (self.weights_ @ self.means_).astype(self.means_.dtype)
         k = self.n_components
-        post = self._stored_posterior(offset, dtype, bucket(k))
-        shift = tf.constant(offset, dtype)
+        post = self._stored_posterior(frame, dtype, bucket(k))
         columns, k_t = bucket(k) * self.n_features_in_, tf.constant(k, tf.int32)
+        log_scale = units.log_scale(frame, self.n_features_in_)
 
         def rows(x):
             chunk = chunk_size(int(x.shape[0]), columns)
             out = call(
                 _score,
-                x - shift,
+                x,
                 post,
                 k_t,
                 covariance_type=self.covariance_type,
@@ -444,9 +505,9 @@ class BayesianGaussianMixture(BaseEstimator):
                 chunk=chunk,
             )
             norm, resp, labels = (t.numpy() for t in out)
-            return norm, resp[:, :k], labels
+            return norm - log_scale, resp[:, :k], labels
 
-        return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_)
+        return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
 
     def score_samples(self, X) -> np.ndarray:
         """``log sum_j exp(E[log pi_j] + E[log N(x | mu_j, Lambda_j)])`` per row, ``[n]``,
@@ -468,6 +529,26 @@ class BayesianGaussianMixture(BaseEstimator):
     def score(self, X, y=None) -> float:
         """Mean of ``score_samples(X)``."""
         return float(np.mean(self.score_samples(X)))
+
+    def _log_weight_bias(self) -> np.ndarray:
+        """``[k]`` what the E step adds to each component's log density
+        (``ops.bayesian.log_weight_bias``), in the estimator's dtype, as ``_per_row``."""
+        dtype, k = check_dtype(self.dtype), self.n_components
+        post = self._stored_posterior(self._frame(), dtype, bucket(k))
+        k_t = tf.constant(k, tf.int32)
+        return ops.log_weight_bias(post, self._process, self.n_features_in_, k_t).numpy()[:k]
+
+    def as_layer(self, output="proba", **kwargs):
+        """This fitted model as a Keras layer (``tfcluster.layers.BayesianGaussianMixtureHead``).
+
+        Args:
+            output: "proba" ``[batch, n_components]``, "log_prob" ``[batch]``
+                (as ``score_samples``) or "labels" ``[batch]``.
+            **kwargs: passed to the layer (``name``, ...).
+        """
+        from tfcluster.layers import bgm_layer
+
+        return bgm_layer(self, output=output, **kwargs)
 
     @property
     def distribution(self):

@@ -1,13 +1,18 @@
 """BisectingKMeans: divisive hierarchical k-means, as scikit-learn's.
 
 A thin shell over k-means' compiled programs: every split is a 2-means
-(``tfcluster.kmeans`` init and Lloyd loop) on the whole data with the sample
-weights set to zero outside the cluster being split, so no rows are copied per
-split and the same compiled programs (one per dtype and n_features) serve
-every split. The tree lives on the host; per row only its leaf is kept.
+(``tfcluster.kmeans`` init and Lloyd loop) whose initial rows are drawn from
+the whole data with the sample weights set to zero outside the cluster being
+split; its Lloyd passes run on those masked rows, or, when the cluster holds
+at most half of the rows, on its rows gathered once (one copy of them per
+split, read by every pass). The same compiled programs (one per dtype,
+n_features and power-of-two chunk) serve every split. The tree lives on the
+host; per row only its leaf is kept.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -22,7 +27,8 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
+from tfcluster._checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._driver import Data, as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._engine import Program, chunk_size, parallel_splits
 from tfcluster.kmeans import _lloyd, assign, initial_centers
 from tfcluster.ops import kmeans as ops
@@ -82,6 +88,52 @@ class _Node:
             yield from self.right.nodes()
 
 
+def _tree_state(nodes, leaf) -> dict:
+    """The fit's state after a split: every node (in creation order) and the leaf of every row."""
+    children = [[-1, -1] if n.left is None else [n.left.index, n.right.index] for n in nodes]
+    return {
+        "centers": np.stack([n.center for n in nodes]),  # [m, d]
+        "scores": np.asarray([n.score for n in nodes], np.float64),  # [m]
+        "sse": np.asarray([n.sse for n in nodes], np.float64),  # [m]
+        "children": np.asarray(children, np.int64),  # [m, 2]
+        "leaf": leaf,  # [n]
+    }
+
+
+def _tree_from_state(state: dict):
+    """``(nodes, leaf)`` from ``_tree_state``'s output."""
+    rows = zip(state["centers"], state["scores"], state["sse"], strict=True)
+    nodes = [_Node(i, c, float(s), float(e)) for i, (c, s, e) in enumerate(rows)]
+    for node, (left, right) in zip(nodes, state["children"], strict=True):
+        if left >= 0:
+            node.left, node.right = nodes[left], nodes[right]
+    return nodes, np.asarray(state["leaf"], np.int32)
+
+
+class _Part(NamedTuple):
+    """The rows a split's Lloyd passes run on: ``data``, their ``chunk`` size, and
+    whether they are the cluster's rows gathered (else all rows, masked)."""
+
+    data: Data
+    chunk: int
+    gathered: bool
+
+
+def _split_rows(masked: Data, inside: np.ndarray, chunk: int) -> _Part:
+    """The rows of the cluster being split: gathered once (a copy of those rows)
+    when they are at most half of all rows, so each Lloyd pass reads only them;
+    else all rows with the weights ``masked`` (zero outside the cluster). Rows of
+    zero weight add exactly zero to every sum and never take an empty cluster's
+    place, so both give the same 2-means up to the order of the float sums."""
+    rows = np.flatnonzero(inside)
+    if 2 * rows.size > masked.n_samples:
+        return _Part(masked, chunk, False)
+    index = tf.constant(rows, tf.int32)
+    x, w = tf.gather(masked.x, index), tf.gather(masked.w, index)  # [m, d], [m]
+    part = Data((x, w), masked.n_features, int(rows.size), masked.dtype)
+    return _Part(part, chunk_size(int(rows.size), 2), True)
+
+
 def _in_memory(data: Data) -> Data:
     """``data`` with a stream read into memory once (``labels_`` needs every row)."""
     if not data.streamed:
@@ -89,7 +141,8 @@ def _in_memory(data: Data) -> Data:
     parts = call(lambda: [(x, w) for x, w in data.source])
     x = tf.concat([p[0] for p in parts], 0)
     w = tf.concat([p[1] for p in parts], 0)
-    return Data((x, w), data.n_features, int(x.shape[0]), data.dtype, data.weighted)
+    n = int(x.shape[0])
+    return Data((x, w), data.n_features, n, data.dtype, data.weighted, frame=data.frame)
 
 
 class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
@@ -98,8 +151,9 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
     Starting from one cluster of all rows, each step picks a leaf by
     ``bisecting_strategy`` and splits it with 2-means (best of ``n_init``
     runs), as ``sklearn.cluster.BisectingKMeans``. A split runs on all rows
-    with zero weight outside the leaf (no copy of the data), on k-means'
-    compiled programs. A ``tf.data.Dataset`` is read into memory once.
+    with zero weight outside the leaf, or on the leaf's rows gathered once when
+    it holds at most half of them, on k-means' compiled programs. A
+    ``tf.data.Dataset`` is read into memory once.
 
     Args:
         n_clusters: number of leaves ``k``.
@@ -122,8 +176,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
 
     ``predict`` walks the tree (at each split, the nearer of the two child
     centers), as scikit-learn's, so it may differ from the nearest leaf center;
-    for that reason no Keras head (``as_layer``) is offered: the KMeans head
-    would predict the nearest center.
+    the Keras head of ``as_layer`` walks the same tree.
 
     Examples:
         >>> import numpy as np
@@ -166,7 +219,9 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         check_option("bisecting_strategy", self.bisecting_strategy, _STRATEGIES)
         return check_dtype(self.dtype)
 
-    def fit(self, X, y=None, sample_weight=None) -> BisectingKMeans:
+    def fit(
+        self, X, y=None, sample_weight=None, *, checkpoint_dir=None, checkpoint_every=10
+    ) -> BisectingKMeans:
         """Build the bisection tree.
 
         Args:
@@ -174,6 +229,12 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
                 ``tf.data.Dataset`` of batches (or ``(x, y[, sample_weight])`` tuples).
             y: ignored.
             sample_weight: ``[n_samples]`` non-negative weights, or None.
+            checkpoint_dir: if given, the tree so far (and the leaf of every row)
+                is saved there with ``tf.train.Checkpoint`` every
+                ``checkpoint_every`` splits; a fit started again with the same
+                directory continues from the last save to the same result
+                (another fit's checkpoint is refused).
+            checkpoint_every: splits between saves.
 
         Returns:
             self.
@@ -182,11 +243,14 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             ValueError, TypeError: bad parameters or bad input (see messages).
         """
         dtype = self._check_params()
-        data = as_data(X, sample_weight, dtype=dtype, frame=PLAIN)  # shifts by its own mean
-        mean, _, _, n_samples = moments(data)
+        # shifted (and scaled) in the input's precision before the cast, as KMeans
+        data = as_data(X, sample_weight, dtype=dtype)
+        mean, var, _, n_samples = moments(data)
         if self.n_clusters > n_samples:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         data = _in_memory(data).shifted(mean)  # scikit-learn centers the data too
+        frame = data.frame  # the compute units: the tree's centers are in them
+        tol = tf.constant(float(self.tol) / frame.scale**2, dtype)  # tol is absolute
         x, w = data.x, data.w
         weights = w.numpy().astype(np.float64)
         leaf = np.zeros(n_samples, np.int32)  # the node index of every row
@@ -194,59 +258,80 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         _, sse = assign(data, tf.constant(center, dtype))
         root = _Node(0, center[0], 0.0, sse)
         nodes = [root]
+        seed = make_seed(self.random_state)
         seeds = tf.random.experimental.stateless_split(
-            make_seed(self.random_state), max(self.n_clusters - 1, 1) * self.n_init
+            seed, max(self.n_clusters - 1, 1) * self.n_init
         )
         chunk = chunk_size(n_samples, 2)
-        for step in range(self.n_clusters - 1):
+        saver, start = None, 0
+        if checkpoint_dir is not None:
+            check_positive_int("checkpoint_every", checkpoint_every)
+            settings = fit_settings(self, seed)
+            fingerprint = repr((mean.tolist(), float(weights.sum()), n_samples, settings))
+            saver = LoopCheckpoint(checkpoint_dir, _tree_state(nodes, leaf), fingerprint)
+            restored = saver.restore()
+            if restored is not None:
+                nodes, leaf = _tree_from_state(restored)
+                root, start = nodes[0], (len(nodes) - 1) // 2
+        for step in range(start, self.n_clusters - 1):
             node = max(root.leaves(), key=lambda n: n.score)  # the first of equal scores
             inside = leaf == node.index
             masked = Data((x, w * tf.constant(inside, dtype)), data.n_features, n_samples, dtype)
+            part = _split_rows(masked, inside, chunk)
             best = None
             for run in range(self.n_init):
                 seed = seeds[step * self.n_init + run]
-                centers = self._two_means(masked, seed, chunk)
-                labels, sse = (v.numpy() for v in call(_split, x, masked.w, centers, chunk=chunk))
+                centers = self._two_means(masked, part, seed, tol)
+                labels, sse = (
+                    v.numpy() for v in call(_split, *part.data.source, centers, chunk=part.chunk)
+                )
                 if best is None or sse.sum() < best[0] * (1 - 1e-6):
-                    best = (sse.sum(), labels, centers.numpy(), sse)
-            _, labels, centers, sse = best
+                    best = (sse.sum(), labels if part.gathered else labels[inside], centers, sse)
+            _, labels, centers, sse = best  # labels: of the rows inside
+            centers = centers.numpy()
             if self.bisecting_strategy == "biggest_inertia":
                 scores = sse
             else:
-                scores = np.bincount(labels[inside], minlength=2)
+                scores = np.bincount(labels, minlength=2)
             node.left, node.right = (
                 _Node(len(nodes) + j, centers[j], float(scores[j]), float(sse[j])) for j in (0, 1)
             )
             nodes += [node.left, node.right]
-            leaf[inside] = np.where(labels[inside] == 0, node.left.index, node.right.index)
+            leaf[inside] = np.where(labels == 0, node.left.index, node.right.index)
+            last = step == self.n_clusters - 2
+            if saver is not None and ((step + 1) % checkpoint_every == 0 or last):
+                saver.save(_tree_state(nodes, leaf))
         leaves = list(root.leaves())
         index_to_label = np.zeros(len(nodes), np.int32)
         for label, node in enumerate(leaves):
             node.label = label
             index_to_label[node.index] = label
         self.labels_ = index_to_label[leaf]
-        centers = np.stack([n.center for n in leaves]) + mean  # [k, d]
-        self.cluster_centers_ = centers.astype(dtype.as_numpy_dtype)
-        self.inertia_ = float(sum(n.sse for n in leaves))
+        centers = frame.to_user(np.stack([n.center for n in leaves]))  # [k, d]
+        self.cluster_centers_ = centers.astype(attribute_dtype(frame, var, dtype))
+        self.inertia_ = float(sum(n.sse for n in leaves)) * frame.scale**2
         self.n_features_in_ = data.n_features
-        self._tree, self._mean = root, mean
+        self._tree, self._fit_frame = root, frame
         return self
 
-    def _two_means(self, masked: Data, seed, chunk: int) -> tf.Tensor:
-        """One 2-means run on the rows of nonzero weight: centers ``[2, d]``."""
+    def _two_means(self, masked: Data, part: _Part, seed, tol) -> tf.Tensor:
+        """One 2-means run on the rows of nonzero weight: centers ``[2, d]``. The
+        initial rows are drawn from all rows with the weights ``masked`` (the draw
+        does not depend on how the cluster's rows are held), the Lloyd passes run on
+        ``part``."""
         centers = initial_centers(self.init, masked, 2, seed)
         centers, _, _ = call(
             _lloyd,
-            masked.source,
+            part.data.source,
             centers,
             tf.constant(2, tf.int32),
             tf.constant(int(self.max_iter), tf.int32),
-            tf.constant(float(self.tol), masked.dtype),
-            chunk=chunk,
+            tol,
+            chunk=part.chunk,
             verbose=False,
             weighted=True,
             padded=True,
-            splits=parallel_splits(chunk),
+            splits=parallel_splits(part.chunk),
         )
         return centers
 
@@ -263,8 +348,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         leaves = [n.index for n in self._tree.leaves()]
         column = {n.index: i for i, n in enumerate(nodes)}
 
-        def run(x):
-            x = x - tf.cast(self._mean, dtype)
+        def run(x):  # in the compute units of the fit
             d2 = call(_node_distances, x, centers, chunk=chunk_size(int(x.shape[0]), len(nodes)))
             d2 = d2.numpy()
             at = np.zeros(d2.shape[0], np.int64)  # the node each row has reached
@@ -277,7 +361,32 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             labels[leaves] = np.arange(len(leaves))
             return labels[at], d2[:, [column[i] for i in leaves]]
 
-        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_)
+        frame = self._fit_frame
+        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
+
+    def _tree_arrays(self):
+        """``(node centers [m, d] in compute units, children [m, 2])`` of the tree,
+        nodes in preorder (the root first), ``[-1, -1]`` for a leaf."""
+        check_is_fitted(self, "_tree")
+        nodes = list(self._tree.nodes())
+        position = {n.index: i for i, n in enumerate(nodes)}
+        children = [
+            [-1, -1] if n.left is None else [position[n.left.index], position[n.right.index]]
+            for n in nodes
+        ]
+        return np.stack([n.center for n in nodes]), np.asarray(children, np.int64)
+
+    def as_layer(self, output="labels", **kwargs):
+        """This fitted model as a Keras layer (``tfcluster.layers.BisectingKMeansHead``).
+
+        Args:
+            output: "labels" ``[batch]`` (down the tree, as ``predict``) or
+                "distances" ``[batch, n_clusters]`` (as ``transform``).
+            **kwargs: passed to the layer (``name``, ...).
+        """
+        from tfcluster.layers import bisecting_layer
+
+        return bisecting_layer(self, output=output, **kwargs)
 
     def predict(self, X) -> np.ndarray:
         """The leaf each row reaches going down the tree, int32 ``[n_samples]``.
@@ -289,7 +398,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each row to every leaf center, ``[n_samples, n_clusters]``."""
-        return np.sqrt(self._walk(X)[1])
+        return np.sqrt(self._walk(X)[1]) * self._fit_frame.scale
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return ``labels_`` ``[n_samples]``."""
@@ -303,7 +412,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         """Negative weighted inertia of ``X`` to the nearest leaf center, as scikit-learn."""
         check_is_fitted(self, "cluster_centers_")
         dtype = check_dtype(self.dtype)
-        data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=PLAIN)
-        data = data.shifted(self._mean)
-        centers = tf.constant(self.cluster_centers_ - self._mean, dtype)
-        return -assign(data, centers)[1]
+        frame = self._fit_frame
+        data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=frame)
+        centers = tf.constant(np.stack([n.center for n in self._tree.leaves()]), dtype)
+        return -assign(data, centers)[1] * frame.scale**2

@@ -17,12 +17,17 @@ wherever the shape is known (arrays, tensors, ``keras.Input``).
     KMeansHead           output "labels" [b] int32, "distances" [b, k], "soft" [b, k]
     GaussianMixtureHead  output "proba" [b, k], "log_prob" [b], "labels" [b] int32
     SOMHead              output "bmu" [b] int32, "coords" [b, 2] int32, "distances" [b, K]
+    SphericalKMeansHead  output "labels" [b] int32 (-1 for a zero row), "distances" [b, k]
+    BisectingKMeansHead  output "labels" [b] int32 (down the tree), "distances" [b, k]
+    BayesianGaussianMixtureHead  output "proba" [b, k], "log_prob" [b], "labels" [b] int32
     ClusteringLayer      Student-t soft assignment with trainable centers (DEC)
 
-The heads live in ``tfcluster._heads``, the DEC layer and its loss in
-``tfcluster._dec_layer``; this module is their public home and builds heads
-from fitted estimators (``kmeans_layer``, ``gmm_layer``, ``som_layer``, the
-estimators' ``as_layer``).
+The heads live in ``tfcluster._heads`` (those of SphericalKMeans,
+BisectingKMeans and BayesianGaussianMixture in ``tfcluster._heads_new``), the
+DEC layer and its loss in ``tfcluster._dec_layer``; this module is their
+public home and builds heads from fitted estimators (``kmeans_layer``,
+``gmm_layer``, ``som_layer``, ``spherical_layer``, ``bisecting_layer``,
+``bgm_layer``, the estimators' ``as_layer``).
 
 Examples:
     >>> import numpy as np, keras
@@ -45,11 +50,19 @@ from tfcluster._dec_layer import (
     target_distribution,
 )
 from tfcluster._heads import GaussianMixtureHead, KMeansHead, SOMHead
+from tfcluster._heads_new import (
+    BayesianGaussianMixtureHead,
+    BisectingKMeansHead,
+    SphericalKMeansHead,
+)
 
 __all__ = [
     "KMeansHead",
     "GaussianMixtureHead",
     "SOMHead",
+    "SphericalKMeansHead",
+    "BisectingKMeansHead",
+    "BayesianGaussianMixtureHead",
     "ClusteringLayer",
     "student_t_assignment",
     "target_distribution",
@@ -57,12 +70,16 @@ __all__ = [
     "kmeans_layer",
     "gmm_layer",
     "som_layer",
+    "spherical_layer",
+    "bisecting_layer",
+    "bgm_layer",
 ]
 
 # doctest.testmod(tfcluster.layers) also runs the examples of the objects defined elsewhere.
 __test__ = {
     obj.__name__: obj
     for obj in (KMeansHead, GaussianMixtureHead, SOMHead, ClusteringLayer)
+    + (SphericalKMeansHead, BisectingKMeansHead, BayesianGaussianMixtureHead)
     + (student_t_assignment, target_distribution, clustering_loss)
 }
 
@@ -86,10 +103,16 @@ def kmeans_layer(estimator, output="labels", **kwargs):
 
 def gmm_layer(estimator, output="proba", **kwargs):
     """``GaussianMixtureHead`` of a fitted ``GaussianMixture`` (its ``as_layer``)."""
+    return _mixture_head(GaussianMixtureHead, estimator, None, output, **kwargs)
+
+
+def _mixture_head(cls, estimator, weights, output, **kwargs):
+    """A ``cls`` head of a fitted mixture in its inference frame (``weights`` None:
+    its ``weights_``)."""
     frame = estimator._frame()  # raises NotFittedError before fit
     kwargs.setdefault("dtype", _dtype_name(estimator))
-    return GaussianMixtureHead(
-        estimator.weights_,
+    return cls(
+        estimator.weights_ if weights is None else weights,
         estimator.means_,
         estimator.precisions_cholesky_,
         estimator.covariance_type,
@@ -114,4 +137,33 @@ def som_layer(estimator, output="bmu", **kwargs):
         offset=offset,
         scale=frame.scale,
         **kwargs,
+    )
+
+
+def spherical_layer(estimator, output="labels", **kwargs):
+    """``SphericalKMeansHead`` of a fitted ``SphericalKMeans`` (its ``as_layer``)."""
+    centers = estimator._centers(check_dtype(estimator.dtype)).numpy()  # NotFittedError
+    kwargs.setdefault("dtype", _dtype_name(estimator))
+    return SphericalKMeansHead(centers, output=output, **kwargs)
+
+
+def bisecting_layer(estimator, output="labels", **kwargs):
+    """``BisectingKMeansHead`` of a fitted ``BisectingKMeans`` (its ``as_layer``)."""
+    centers, children = estimator._tree_arrays()  # raises NotFittedError before fit
+    frame = estimator._fit_frame
+    kwargs.setdefault("dtype", _dtype_name(estimator))
+    return BisectingKMeansHead(
+        centers, children, output=output, offset=frame.offset, scale=frame.scale, **kwargs
+    )
+
+
+def bgm_layer(estimator, output="proba", **kwargs):
+    """``BayesianGaussianMixtureHead`` of a fitted ``BayesianGaussianMixture`` (its
+    ``as_layer``): the weights are the exponentials of its E step's per-component
+    bias (``ops.bayesian.log_weight_bias``, in its dtype), over their largest."""
+    bias = estimator._log_weight_bias().astype(np.float64)  # [k]; NotFittedError before fit
+    top = float(np.max(bias))
+    weights = np.exp(bias - top)
+    return _mixture_head(
+        BayesianGaussianMixtureHead, estimator, weights, output, log_prob_shift=top, **kwargs
     )

@@ -26,9 +26,10 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
+from tfcluster._driver import PLAIN, Data, as_data, call, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
-from tfcluster.kmeans import assign, check_init, initial_centers
+from tfcluster._validation import is_dataset
+from tfcluster.kmeans import assign, check_init, check_init_array, initial_centers
 from tfcluster.ops.batching import map_chunks
 from tfcluster.ops.spherical import normalize_rows, spherical_lloyd
 
@@ -54,22 +55,61 @@ _cosine_distances = Program(
 )
 
 
+def _unit(x: tf.Tensor) -> tf.Tensor:
+    """``x [n, d]`` with every nonzero row scaled to unit L2 norm, in ``x``'s own
+    precision: first divided by its largest magnitude, so that neither tiny nor
+    huge rows under- or overflow in the squares (zero rows stay zero)."""
+    top = tf.reduce_max(tf.abs(x), axis=1, keepdims=True)  # [n, 1]
+    return normalize_rows(x / tf.where(top > 0, top, tf.ones_like(top)))
+
+
 def unit_rows(x: tf.Tensor) -> tf.Tensor:
     """``x [n, d]`` with unit rows; a row of zero norm raises ValueError."""
-    norms = tf.norm(x, axis=1)  # [n]
-    zero = np.flatnonzero(norms.numpy() == 0)
+    zero = np.flatnonzero(tf.reduce_max(tf.abs(x), axis=1).numpy() == 0)  # [n] -> indices
     if zero.size:
         raise ValueError(
             f"{_ZERO_ROW} ({zero.size} such rows, the first at index {zero[0]}); "
             "drop them before fitting or predicting."
         )
-    return normalize_rows(x)
+    return _unit(x)
 
 
-def _unit_data(data: Data) -> Data:
-    """``data`` with L2-normalised rows (a stream is checked batch by batch)."""
-    if not data.streamed:
-        return dataclasses.replace(data, source=(unit_rows(data.x), data.w))
+def _unit_stream(dataset):
+    """``dataset`` with its batches' rows normalised in float64 (zero rows stay zero,
+    for ``_unit_data`` to refuse); elements it cannot read are left for ``as_data``."""
+    spec = dataset.element_spec
+    x_spec = spec[0] if isinstance(spec, tuple) and spec else spec
+    if not isinstance(x_spec, tf.TensorSpec) or not (
+        x_spec.dtype.is_floating or x_spec.dtype.is_integer
+    ):
+        return dataset
+
+    def unit(*element):
+        x = _unit(tf.cast(element[0], tf.float64))
+        return (x,) + element[1:] if isinstance(spec, tuple) else x
+
+    return dataset.map(unit, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _unit_data(X, sample_weight, dtype, n_features=None) -> Data:
+    """``X`` validated as ``as_data`` does, with L2-normalised rows in ``dtype``.
+
+    The rows are normalised in the input's precision (a stream's in float64)
+    before the cast, as the other estimators shift and scale before it: a
+    spherical model depends only on the rows' directions, so data at any scale
+    give the same model (a shift changes the directions: it is not undone).
+    A stream is checked batch by batch for rows of zero norm.
+    """
+    if not is_dataset(X):
+        # float64 input is checked against float64's limits (its squares are never
+        # taken in dtype): no copy, as float64 is its own precision
+        wide = getattr(X, "dtype", None) in (np.float64, tf.float64)
+        checked = tf.float64 if wide else dtype
+        data = as_data(X, sample_weight, dtype=checked, n_features=n_features, frame=PLAIN)
+        x = tf.cast(unit_rows(data.raw), dtype)  # [n, d]
+        w = tf.cast(data.w, dtype)
+        return dataclasses.replace(data, source=(x, w), dtype=dtype, raw=None)
+    data = as_data(_unit_stream(X), dtype=dtype, n_features=n_features, frame=PLAIN)
 
     def normalise(x, w):
         norms = tf.norm(x, axis=1, keepdims=True)  # [b, 1]
@@ -78,6 +118,16 @@ def _unit_data(data: Data) -> Data:
             return x / norms, w
 
     return dataclasses.replace(data, source=data.source.map(normalise))
+
+
+def _per_batch(fn, data: Data):
+    """``fn(x)`` of the rows of ``data`` (a stream batch by batch), concatenated."""
+    if not data.streamed:
+        return fn(data.x)
+    parts = call(lambda: [fn(x) for x, _ in data.source])
+    if not parts:
+        raise ValueError("The dataset is empty; at least 1 sample is required.")
+    return np.concatenate(parts)
 
 
 @contextlib.contextmanager
@@ -200,7 +250,7 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
         """
         dtype = self._check_params()
         with _zero_rows_as_value_error():
-            data = _unit_data(as_data(X, sample_weight, dtype=dtype, frame=PLAIN))
+            data = _unit_data(X, sample_weight, dtype)
             _, var, _, n_samples = moments(data)
             if self.n_clusters > n_samples:
                 raise ValueError(
@@ -212,9 +262,13 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
             chunk = chunk_size(data.n_samples, size)
             seeds = tf.random.experimental.stateless_split(make_seed(self.random_state), n_init)
             best = None
+            init = self.init
+            if not isinstance(init, str) and not callable(init):  # normalised in float64
+                init = check_init_array(init, self.n_clusters, data.n_features, tf.float64)
+                init = unit_rows(init).numpy()
             for run in range(n_init):
-                centers = initial_centers(self.init, data, self.n_clusters, seeds[run])
-                if not isinstance(self.init, str):
+                centers = initial_centers(init, data, self.n_clusters, seeds[run])
+                if callable(init):
                     centers = unit_rows(centers)
                 centers, n_iter, converged = call(
                     _lloyd,
@@ -262,27 +316,44 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
 
         Returns:
             int32 ``[n_samples]``.
+
+        Raises:
+            ValueError: a row of zero norm (or bad input, as ``fit``).
         """
         dtype = check_dtype(self.dtype)
         centers = self._centers(dtype)
 
-        def run(x):
-            x = unit_rows(x)
+        def run(x):  # unit rows
             data = Data((x, tf.ones_like(x[:, 0])), int(x.shape[1]), int(x.shape[0]), dtype)
             return assign(data, centers)[0]
 
-        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_)
+        with _zero_rows_as_value_error():
+            return _per_batch(run, _unit_data(X, None, dtype, self.n_features_in_))
 
     def transform(self, X) -> np.ndarray:
         """Cosine distance ``1 - cos`` of each row to every center, ``[n_samples, n_clusters]``."""
         dtype = check_dtype(self.dtype)
         centers = self._centers(dtype)
 
-        def run(x):
+        def run(x):  # unit rows
             chunk = chunk_size(int(x.shape[0]), int(centers.shape[0]))
-            return _cosine_distances(unit_rows(x), centers, chunk=chunk).numpy()
+            return _cosine_distances(x, centers, chunk=chunk).numpy()
 
-        return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_)
+        with _zero_rows_as_value_error():
+            return _per_batch(run, _unit_data(X, None, dtype, self.n_features_in_))
+
+    def as_layer(self, output="labels", **kwargs):
+        """This fitted model as a Keras layer (``tfcluster.layers.SphericalKMeansHead``).
+
+        Args:
+            output: "labels" ``[batch]`` (-1 for a row of zero norm, for which
+                ``predict`` raises) or "distances" ``[batch, n_clusters]`` (as
+                ``transform``).
+            **kwargs: passed to the layer (``name``, ...).
+        """
+        from tfcluster.layers import spherical_layer
+
+        return spherical_layer(self, output=output, **kwargs)
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
         """Fit, then return ``labels_`` ``[n_samples]``."""
@@ -297,7 +368,5 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
         dtype = check_dtype(self.dtype)
         centers = self._centers(dtype)
         with _zero_rows_as_value_error():
-            data = as_data(
-                X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=PLAIN
-            )
-            return -assign(_unit_data(data), centers)[1] / 2.0
+            data = _unit_data(X, sample_weight, dtype, self.n_features_in_)
+            return -assign(data, centers)[1] / 2.0
