@@ -124,6 +124,46 @@ def test_minibatch_kmeans_far_and_at_extreme_scales(iris, kind, value):
     assert _relative(km.inertia_, _inertia(X, km.cluster_centers_)) < 1e-3
 
 
+@pytest.mark.parametrize(("kind", "value"), SHIFTS, ids=IDS[:3])
+def test_minibatch_partial_fit_far_from_the_origin_equals_float64(iris, kind, value):
+    X = _transformed(iris[0], kind, value)
+    order = np.random.default_rng(0).permutation(len(X))
+    batches = [order[start : start + 50] for start in range(0, len(X), 50)] * 4
+    fits = {}
+    for dtype in ("float32", "float64"):
+        mbk = MiniBatchKMeans(3, init=X[[0, 50, 100]], random_state=0, dtype=dtype)
+        for rows in batches:
+            mbk.partial_fit(X[rows])
+        fits[dtype] = mbk
+    km, reference = fits["float32"], fits["float64"]
+    assert km.cluster_centers_.dtype == np.float64  # float32 would lose the digits
+    spread = np.sqrt(_inertia(X, reference.cluster_centers_) / len(X))
+    np.testing.assert_allclose(
+        km.cluster_centers_, reference.cluster_centers_, rtol=0, atol=1e-5 * spread
+    )
+    _same_labels(km.predict(X), reference.predict(X))
+    last = X[batches[-1]]
+    assert _relative(km.inertia_, _inertia(last, km.cluster_centers_)) < 1e-3
+
+
+@pytest.mark.parametrize(("kind", "value"), SHIFTS, ids=IDS[:3])
+def test_minibatch_partial_fit_after_fit_keeps_the_fitted_centers(iris, kind, value):
+    X = _transformed(iris[0], kind, value)
+    kw = dict(max_iter=2, batch_size=32, reassignment_ratio=0.0, random_state=0)
+    mbk = MiniBatchKMeans(3, init=X[[0, 50, 100]], **kw).fit(X)
+    centers, counts = np.asarray(mbk.cluster_centers_, np.float64), mbk._counts.astype(np.float64)
+    batch = X[::3]
+    # one mini-batch step from the fitted state, in float64: each center moves to the
+    # running mean of its rows
+    labels = ((batch[:, None] - centers[None]) ** 2).sum(-1).argmin(1)
+    sums = np.stack([batch[labels == j].sum(0) for j in range(3)])
+    n = np.bincount(labels, minlength=3)
+    expected = (centers * counts[:, None] + sums) / (counts + n)[:, None]
+    mbk.partial_fit(batch)
+    spread = np.sqrt(_inertia(X, centers) / len(X))
+    np.testing.assert_allclose(mbk.cluster_centers_, expected, rtol=0, atol=1e-5 * spread)
+
+
 def test_kmeans_from_a_stream_is_shifted_by_its_first_batch(iris):
     import tensorflow as tf
 
