@@ -256,7 +256,7 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             n_steps = 2**62
         rules = (
             _scalar(float(self.reassignment_ratio), dtype),
-            _scalar(float(np.mean(var)) * self.tol, dtype),
+            _scalar(float(np.mean(var)) * self.tol, tf.float64),  # tested in float64
             _scalar(2**30 if self.max_no_improvement is None else int(self.max_no_improvement)),
             _scalar(n_samples, tf.int64),
         )
@@ -269,7 +269,10 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             saved = LoopCheckpoint(checkpoint_dir, _as_dict(state), fingerprint)
             restored = saved.restore()
             if restored is not None:
-                state = tuple(tf.constant(restored[name]) for name in _STATE)
+                # in the state's dtypes: a save before the float64 ewa had float32 ones
+                state = tuple(
+                    tf.cast(restored[name], t.dtype) for name, t in zip(_STATE, state, strict=True)
+                )
         every = None if saved is None else checkpoint_every  # None: one compiled call
         if self.verbose and not data.streamed:
             every = 1  # back to Python after every step, to print it

@@ -140,8 +140,13 @@ def lloyd_step(
     )
     safe = tf.where(counts > 0, counts, tf.ones_like(counts))
     new_centers = tf.where((counts > 0)[:, None], sums / safe[:, None], centers)
-    shift = tf.reduce_sum(tf.square(new_centers - centers))
+    shift = _squared_shift(new_centers, centers)
     return new_centers, shift, n_empty
+
+
+def _squared_shift(new, old):
+    """``sum((new - old)**2)`` over ``[K, d]`` centers, summed in float64 (the stopping test)."""
+    return tf.reduce_sum(tf.square(tf.cast(new - old, tf.float64)))
 
 
 def lloyd(
@@ -175,7 +180,7 @@ def lloyd(
         )
         if verbose:
             tf.print("Iteration", i + 1, "center shift", shift, "relocated", n_empty)
-        return i + 1, centers, shift <= tol
+        return i + 1, centers, shift <= tf.cast(tol, tf.float64)
 
     start = (tf.constant(0), centers, tf.constant(False))
     i, centers, converged = tf.while_loop(lambda i, _, done: (i < max_iter) & ~done, body, start)
@@ -408,7 +413,8 @@ def minibatch_update(x, w, centers, counts):
     a ``tf.distribute.Strategy`` the replicas share every mini-batch.
 
     Returns:
-        ``(centers [k, d], counts [k], weighted batch inertia)``.
+        ``(centers [k, d], counts [k], weighted batch inertia)``, the inertia
+        summed over the rows in float64.
     """
     centers_sq = squared_norms(centers)
 
@@ -417,9 +423,9 @@ def minibatch_update(x, w, centers, counts):
         onehot = tf.one_hot(labels, tf.shape(centers)[0], dtype=xb.dtype)  # [b, k]
         sums = tf.matmul(onehot, xb * wb[:, None], transpose_a=True)  # [k, d]
         weights = tf.linalg.matvec(onehot, wb, transpose_a=True)  # [k]
-        return sums, weights, tf.reduce_sum(wb * d2)
+        return sums, weights, tf.reduce_sum(tf.cast(wb * d2, tf.float64))  # [b] in float64
 
-    zero = (tf.zeros_like(centers), tf.zeros_like(counts), tf.zeros([], x.dtype))
+    zero = (tf.zeros_like(centers), tf.zeros_like(counts), tf.zeros([], tf.float64))
     batch_sums, batch_w, inertia = reduce_batches(stats, zero, (x, w), 1 << 30)
     new_counts = counts + batch_w
     safe = tf.where(new_counts > 0, new_counts, tf.ones_like(new_counts))
@@ -456,7 +462,8 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
     """One step of the mini-batch loop with scikit-learn's stopping rules.
 
     ``state`` is ``(centers, counts, step, rows_seen, since_reassign, ewa,
-    ewa_min, no_improvement, stop)``; the smoothed batch inertia ``ewa`` weighs
+    ewa_min, no_improvement, stop)``; the smoothed batch inertia ``ewa`` (float64,
+    as the center shift tested against ``tol``) weighs
     a batch of ``b`` rows by ``min(2b / (n_samples + 1), 1)``. Returns the new
     state.
     """
@@ -482,7 +489,7 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
             ),
             lambda: (new_centers, counts),
         )
-    shift = tf.reduce_sum(tf.square(new_centers - centers))
+    shift = _squared_shift(new_centers, centers)
     batch_inertia = inertia / tf.cast(b, inertia.dtype)
     first = step == 0  # the first step only initialises the moving average
     ewa = tf.where(
@@ -490,6 +497,7 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
         ewa,
         tf.where(tf.math.is_nan(ewa), batch_inertia, ewa * (1 - alpha) + batch_inertia * alpha),
     )
+    tol = tf.cast(tol, tf.float64)
     converged = tf.logical_and(tf.logical_not(first), tf.logical_and(tol > 0, shift <= tol))
     improved = ewa < ewa_min
     no_improvement = tf.where(
@@ -502,8 +510,7 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
 
 def minibatch_state(centers):
     """The initial state of ``minibatch_step`` for ``centers [k, d]``."""
-    dtype = centers.dtype
-    nan, inf = tf.constant(float("nan"), dtype), tf.constant(float("inf"), dtype)
+    nan, inf = tf.constant(float("nan"), tf.float64), tf.constant(float("inf"), tf.float64)
     zero, seen = tf.constant(0), tf.constant(0, tf.int64)
     counts = tf.zeros_like(centers[:, 0])
     return (centers, counts, zero, seen, zero, nan, inf, zero, tf.constant(False))
