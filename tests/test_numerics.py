@@ -270,6 +270,62 @@ def test_gaussian_mixture_fits_a_constant_column_in_float32(iris, covariance_typ
     assert abs(fits["float32"].score(X) - truth.mean()) < 1e-3 * abs(truth.mean())
 
 
+def _full_covariances(gm):
+    """``[k, d, d]`` covariances of a fitted mixture, in float64."""
+    cov = np.asarray(gm.covariances_, np.float64)
+    k, d = gm.means_.shape
+    return {
+        "full": lambda: cov,
+        "tied": lambda: np.broadcast_to(cov, (k, d, d)),
+        "diag": lambda: np.stack([np.diag(c) for c in cov]),
+        "spherical": lambda: np.stack([c * np.eye(d) for c in cov]),
+    }[gm.covariance_type]()
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_gaussian_mixture_sample_and_distribution_far_from_the_origin(iris, covariance_type):
+    X = iris[0] + 1e8
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    x, y = gm.sample(30000)
+    assert x.dtype == np.float64  # float32 rows 1e8 from the origin are 8 apart
+    means, covariances = np.asarray(gm.means_, np.float64), _full_covariances(gm)
+    for j in range(3):
+        rows = x[y == j]
+        n, cov = len(rows), covariances[j]
+        sd = np.sqrt(np.diag(cov))
+        # sample moments within 6 standard errors of the model's
+        assert np.all(np.abs(rows.mean(0) - means[j]) < 6 * sd / np.sqrt(n)), j
+        error = np.sqrt((np.outer(sd**2, sd**2) + cov**2) / n)
+        assert np.all(np.abs(np.cov(rows.T) - cov) < 6 * error), j
+    # the distribution holds the model's float64 digits: its log_prob is the
+    # model's log-likelihood computed in float64 from the attributes
+    log_prob = gm.distribution.log_prob(X).numpy()
+    assert log_prob.dtype == np.float64
+    k, d = means.shape
+    u = np.asarray(gm.precisions_cholesky_, np.float64)  # the distribution's parameters
+    u = {
+        "full": lambda: u,
+        "tied": lambda: np.broadcast_to(u, (k, d, d)),
+        "diag": lambda: np.stack([np.diag(c) for c in u]),
+        "spherical": lambda: np.stack([c * np.eye(d) for c in u]),
+    }[covariance_type]()
+    per_component = np.stack(
+        [
+            np.sum(np.log(np.diag(u[j])))
+            - 0.5 * (d * np.log(2 * np.pi) + np.sum(((X - means[j]) @ u[j]) ** 2, axis=1))
+            for j in range(k)
+        ],
+        axis=1,
+    )  # [n, k]
+    weights = np.asarray(gm.weights_, np.float64)  # normalised, as tfp's Categorical does
+    truth = logsumexp(per_component + np.log(weights / weights.sum()), axis=1)
+    np.testing.assert_allclose(log_prob, truth, rtol=1e-9)
+    # score_samples computes in float32 (in the model's frame): equal within float32
+    # rounding of log-densities of magnitude ~1 (1e-5 relative on values near 0, as
+    # at the origin)
+    np.testing.assert_allclose(gm.score_samples(X), log_prob, rtol=0, atol=1e-5)
+
+
 # Self-organizing map -----------------------------------------------------------------
 
 
