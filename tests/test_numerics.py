@@ -438,6 +438,67 @@ def test_heads_follow_the_estimators_scale(iris, kind, value):
     np.testing.assert_allclose(got, km.transform(X), rtol=1e-5)
 
 
+def _batches(X, batch):
+    """``X`` as a dataset of batches: ``model.predict`` casts float64 arrays to
+    floatx (Keras's data adapter), a dataset keeps them float64."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(X).batch(batch)
+
+
+def _far_heads(X, covariance_type):
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    km = KMeans(3, random_state=0).fit(X)
+    som = SelfOrganizingMap(2, 3, random_state=0).fit(X, num_iteration=200)
+    return [
+        (gm.as_layer("proba"), gm.predict_proba(X)),
+        (gm.as_layer("log_prob"), gm.score_samples(X)),  # magnitudes ~1: 1e-5 absolute
+        (gm.as_layer("labels"), gm.predict(X)),
+        (km.as_layer("distances"), km.transform(X)),
+        (km.as_layer("labels"), km.predict(X)),
+        (som.as_layer("distances"), som.transform(X)),
+        (som.as_layer("bmu"), som.predict(X)),
+    ]
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_heads_equal_estimators_far_from_the_origin(iris, covariance_type, tmp_path):
+    import tensorflow as tf
+
+    X = iris[0] + 1e8
+    for i, (head, expected) in enumerate(_far_heads(X, covariance_type)):
+        if covariance_type != "full" and i > 2:
+            break  # the k-means and SOM heads once
+        model = keras.Sequential([keras.Input((4,), dtype="float64"), head])
+        name = f"{head.output_kind} of {type(head).__name__}"
+        for batch in BATCH_SIZES:
+            got = model.predict(_batches(X, batch), verbose=0)
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=f"{name} {batch}")
+        np.testing.assert_allclose(model(X), expected, rtol=0, atol=1e-5, err_msg=name)
+        model.save(tmp_path / f"{i}.keras")
+        loaded = keras.models.load_model(tmp_path / f"{i}.keras")
+        got = loaded.predict(_batches(X, 7), verbose=0)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=f"{name} loaded")
+        model.export(tmp_path / f"{i}", verbose=False)
+        reloaded = tf.saved_model.load(str(tmp_path / f"{i}"))  # kept: it owns the variables
+        served = reloaded.serve(tf.constant(X))
+        np.testing.assert_allclose(served, expected, rtol=0, atol=1e-5, err_msg=f"{name} export")
+
+
+def test_heads_saved_with_float32_weights_still_load():
+    """A .keras file saved before the heads' weights were float64 (KMeans and a
+    diagonal mixture 1e4 from the origin) loads and predicts what it predicted."""
+    import pathlib
+
+    folder = pathlib.Path(__file__).parent / "data"
+    saved = np.load(folder / "heads_float32_weights.npz")
+    model = keras.models.load_model(folder / "heads_float32_weights.keras")
+    assert all(w.dtype == "float64" for w in model.weights)
+    distances, log_prob = model.predict(saved["x"], verbose=0)
+    np.testing.assert_allclose(distances, saved["distances"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(log_prob, saved["log_prob"], rtol=1e-6, atol=1e-6)
+
+
 # Output dtypes -----------------------------------------------------------------------
 
 
