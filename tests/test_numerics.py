@@ -512,6 +512,23 @@ def test_tags_tell_the_output_dtype_of_transform(iris, dtype):
         assert (out.dtype == np.dtype(given)) == (given in preserved)
 
 
+@pytest.mark.parametrize("offset", [0.0, 1e8])
+def test_tags_tell_the_output_dtype_of_every_transform_far_too(iris, offset):
+    X = iris[0] + offset
+    fitted = [
+        KMeans(3, random_state=0).fit(X),
+        MiniBatchKMeans(3, random_state=0, batch_size=50).fit(X),
+        MiniBatchKMeans(3, random_state=0).partial_fit(X),
+        SelfOrganizingMap(2, 2, random_state=0).fit(X, num_iteration=50),
+    ]
+    for estimator in fitted:
+        preserved = estimator.__sklearn_tags__().transformer_tags.preserves_dtype
+        assert preserved == ["float32"], type(estimator).__name__
+        for given in ("float32", "float64"):
+            out = estimator.transform(X.astype(given))
+            assert (out.dtype == np.dtype(given)) == (given in preserved), type(estimator)
+
+
 def test_float32_attributes_far_from_the_origin_are_float64(iris):
     near = KMeans(3, random_state=0).fit(iris[0])
     far = KMeans(3, random_state=0).fit(iris[0] + 1e6)
