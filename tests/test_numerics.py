@@ -110,15 +110,18 @@ def test_kmeans_float32_equals_float64_far_and_at_extreme_scales(
 
 
 @pytest.mark.parametrize(("kind", "value"), TRANSFORMS, ids=IDS)
-def test_minibatch_kmeans_far_and_at_extreme_scales(iris, kind, value):
-    X = _transformed(iris[0], kind, value)
-    # a fixed number of steps: the early stop on the smoothed inertia may come a
-    # few steps apart in float32 and float64 (as on the untransformed iris)
-    kw = dict(batch_size=64, max_iter=20, tol=0.0, max_no_improvement=None, random_state=0)
+@pytest.mark.parametrize(("name", "k", "rows"), KMEANS_CASES, ids=["iris", "digits"])
+def test_minibatch_kmeans_far_and_at_extreme_scales(request, name, k, rows, kind, value):
+    X = _data(request, name, kind, value)
+    # whole fits to the early stop on the smoothed inertia: the same mini-batches
+    # (drawn in float64) and that inertia in float64 stop both dtypes at the same step
+    kw = dict(batch_size=64, max_iter=20, random_state=0)
     fits = {
-        dtype: MiniBatchKMeans(3, init=X[[0, 50, 100]], dtype=dtype, **kw).fit(X)
+        dtype: MiniBatchKMeans(k, init=X[rows], dtype=dtype, **kw).fit(X)
         for dtype in ("float32", "float64")
     }
+    assert fits["float32"].converged_  # stopped early: the stopping rule is what is compared
+    assert fits["float32"].n_steps_ == fits["float64"].n_steps_
     _same_labels(fits["float32"].labels_, fits["float64"].labels_)
     km = fits["float32"]
     assert _relative(km.inertia_, _inertia(X, km.cluster_centers_)) < 1e-3
@@ -181,13 +184,21 @@ def test_kmeans_from_a_stream_is_shifted_by_its_first_batch(iris):
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
 
-def _gmm_pair(X, k, covariance_type, unit=1.0):
-    """float32 and float64 fits from the same rows, for a fixed number of EM steps:
-    a tol below float32's resolution of the lower bound would stop the two at
-    different iterations (as on the untransformed data). ``reg_covar`` is in
-    squared units of the data: scaled with them (``unit``), the fit is that of
-    the original data."""
+def _gmm_pair(X, k, covariance_type, unit=1.0, whole=True):
+    """float32 and float64 fits from the same rows: ``whole`` fits to the default
+    tol, tested on the float64 lower bound, which stop both at the same iteration;
+    otherwise 40 EM steps (digits' full covariances stop float32 one or two
+    iterations after float64). ``reg_covar`` is in squared units of the data:
+    scaled with them (``unit``), the fit is that of the original data."""
     kw = dict(covariance_type=covariance_type, init_params="random_from_data", random_state=0)
+    if whole:
+        fits = {
+            dtype: GaussianMixture(k, reg_covar=1e-6 * unit**2, dtype=dtype, **kw).fit(X)
+            for dtype in ("float32", "float64")
+        }
+        assert fits["float32"].converged_
+        assert fits["float32"].n_iter_ == fits["float64"].n_iter_
+        return fits
     with pytest.warns(ConvergenceWarning):
         return {
             dtype: GaussianMixture(
@@ -252,7 +263,7 @@ def test_gaussian_mixture_far_and_at_extreme_scales_digits_all(
     digits, covariance_type, kind, value
 ):
     X = _transformed(digits[0], kind, value)
-    _check_gmm(X, _gmm_pair(X, 5, covariance_type, _unit(kind, value)))
+    _check_gmm(X, _gmm_pair(X, 5, covariance_type, _unit(kind, value), whole=False))
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

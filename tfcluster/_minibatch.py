@@ -326,7 +326,10 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         """Update the centers with one mini-batch ``X`` (in memory).
 
         The first call (on an unfitted estimator) initialises the centers from
-        ``X``; after ``fit``, it continues from the fitted state.
+        ``X`` and fixes the compute units from it (shifted, and scaled by a power
+        of two, in float64 before the cast, as ``fit``); later calls keep them,
+        so far from the origin the float32 centers keep their digits. After
+        ``fit``, it continues from the fitted state, in fit's units.
 
         Args:
             X: ``[n_samples, n_features]`` array or tensor (not a Dataset: loop

@@ -206,10 +206,14 @@ def assignment_stats(x, w, centers, centers_sq):
 
 def sample_by_weight(p, n, seed):
     """Draw ``n`` indices with probability proportional to ``p [m]`` (stateless)."""
-    cdf = tf.cumsum(p)  # [m]
-    u = tf.random.stateless_uniform([n], seed, dtype=p.dtype) * cdf[-1]
+    return _sample_from_cdf(tf.cumsum(p), n, seed)
+
+
+def _sample_from_cdf(cdf, n, seed):
+    """Draw ``n`` indices from the cumulative weights ``cdf [m]`` (stateless)."""
+    u = tf.random.stateless_uniform([n], seed, dtype=cdf.dtype) * cdf[-1]
     idx = tf.searchsorted(cdf, u, side="right", out_type=tf.int32)
-    return tf.minimum(idx, tf.shape(p)[0] - 1)
+    return tf.minimum(idx, tf.shape(cdf)[0] - 1)
 
 
 def _gumbel_top_rows(acc, x, w, n_rows, seed):
@@ -534,9 +538,12 @@ def minibatch_fit(source, state, n_steps, batch_size: int, seed, **rules):
                 break
         return state
     x, w = source
+    # once, in float64: the same mini-batches whatever the dtype (float32 and float64
+    # fits comparable step by step), and no cumsum over the weights per step
+    cdf = tf.cumsum(tf.cast(w, tf.float64))  # [n]
     while state[2] < n_steps and not state[-1]:
-        idx = sample_by_weight(
-            w, batch_size, tf.random.experimental.stateless_fold_in(sample_seed, state[2])
+        idx = _sample_from_cdf(
+            cdf, batch_size, tf.random.experimental.stateless_fold_in(sample_seed, state[2])
         )
         xb = tf.gather(x, idx)  # [batch_size, d]
         state = minibatch_step(state, xb, tf.ones_like(idx, x.dtype), seed=seed, **rules)
