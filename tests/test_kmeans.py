@@ -302,7 +302,13 @@ def test_data_near_the_float32_limit_fit_as_the_same_data_scaled_down():
         MiniBatchKMeans(2, batch_size=4, random_state=0),
         GaussianMixture(2, random_state=0),
     ):
-        assert adjusted_rand_score(model.fit(X).predict(X), expected) == 1.0
+        labels = expected
+        if isinstance(model, MiniBatchKMeans):
+            # six rows have two stable 2-clusterings ({0} goes with either side):
+            # which one the mini-batches reach depends on the draws, the same on
+            # the data scaled down by a power of two
+            labels = model.fit(X * 2.0**-100).predict(X * 2.0**-100)
+        assert adjusted_rand_score(model.fit(X).predict(X), labels) == 1.0
 
 
 def test_float64_values_past_float32_are_refused_before_any_cast():

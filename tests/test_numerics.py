@@ -110,18 +110,61 @@ def test_kmeans_float32_equals_float64_far_and_at_extreme_scales(
 
 
 @pytest.mark.parametrize(("kind", "value"), TRANSFORMS, ids=IDS)
-def test_minibatch_kmeans_far_and_at_extreme_scales(iris, kind, value):
-    X = _transformed(iris[0], kind, value)
-    # a fixed number of steps: the early stop on the smoothed inertia may come a
-    # few steps apart in float32 and float64 (as on the untransformed iris)
-    kw = dict(batch_size=64, max_iter=20, tol=0.0, max_no_improvement=None, random_state=0)
+@pytest.mark.parametrize(("name", "k", "rows"), KMEANS_CASES, ids=["iris", "digits"])
+def test_minibatch_kmeans_far_and_at_extreme_scales(request, name, k, rows, kind, value):
+    X = _data(request, name, kind, value)
+    # whole fits to the early stop on the smoothed inertia: the same mini-batches
+    # (drawn in float64) and that inertia in float64 stop both dtypes at the same step
+    kw = dict(batch_size=64, max_iter=20, random_state=0)
     fits = {
-        dtype: MiniBatchKMeans(3, init=X[[0, 50, 100]], dtype=dtype, **kw).fit(X)
+        dtype: MiniBatchKMeans(k, init=X[rows], dtype=dtype, **kw).fit(X)
         for dtype in ("float32", "float64")
     }
+    assert fits["float32"].converged_  # stopped early: the stopping rule is what is compared
+    assert fits["float32"].n_steps_ == fits["float64"].n_steps_
     _same_labels(fits["float32"].labels_, fits["float64"].labels_)
     km = fits["float32"]
     assert _relative(km.inertia_, _inertia(X, km.cluster_centers_)) < 1e-3
+
+
+@pytest.mark.parametrize(("kind", "value"), SHIFTS, ids=IDS[:3])
+def test_minibatch_partial_fit_far_from_the_origin_equals_float64(iris, kind, value):
+    X = _transformed(iris[0], kind, value)
+    order = np.random.default_rng(0).permutation(len(X))
+    batches = [order[start : start + 50] for start in range(0, len(X), 50)] * 4
+    fits = {}
+    for dtype in ("float32", "float64"):
+        mbk = MiniBatchKMeans(3, init=X[[0, 50, 100]], random_state=0, dtype=dtype)
+        for rows in batches:
+            mbk.partial_fit(X[rows])
+        fits[dtype] = mbk
+    km, reference = fits["float32"], fits["float64"]
+    assert km.cluster_centers_.dtype == np.float64  # float32 would lose the digits
+    spread = np.sqrt(_inertia(X, reference.cluster_centers_) / len(X))
+    np.testing.assert_allclose(
+        km.cluster_centers_, reference.cluster_centers_, rtol=0, atol=1e-5 * spread
+    )
+    _same_labels(km.predict(X), reference.predict(X))
+    last = X[batches[-1]]
+    assert _relative(km.inertia_, _inertia(last, km.cluster_centers_)) < 1e-3
+
+
+@pytest.mark.parametrize(("kind", "value"), SHIFTS, ids=IDS[:3])
+def test_minibatch_partial_fit_after_fit_keeps_the_fitted_centers(iris, kind, value):
+    X = _transformed(iris[0], kind, value)
+    kw = dict(max_iter=2, batch_size=32, reassignment_ratio=0.0, random_state=0)
+    mbk = MiniBatchKMeans(3, init=X[[0, 50, 100]], **kw).fit(X)
+    centers, counts = np.asarray(mbk.cluster_centers_, np.float64), mbk._counts.astype(np.float64)
+    batch = X[::3]
+    # one mini-batch step from the fitted state, in float64: each center moves to the
+    # running mean of its rows
+    labels = ((batch[:, None] - centers[None]) ** 2).sum(-1).argmin(1)
+    sums = np.stack([batch[labels == j].sum(0) for j in range(3)])
+    n = np.bincount(labels, minlength=3)
+    expected = (centers * counts[:, None] + sums) / (counts + n)[:, None]
+    mbk.partial_fit(batch)
+    spread = np.sqrt(_inertia(X, centers) / len(X))
+    np.testing.assert_allclose(mbk.cluster_centers_, expected, rtol=0, atol=1e-5 * spread)
 
 
 def test_kmeans_from_a_stream_is_shifted_by_its_first_batch(iris):
@@ -141,13 +184,21 @@ def test_kmeans_from_a_stream_is_shifted_by_its_first_batch(iris):
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 
 
-def _gmm_pair(X, k, covariance_type, unit=1.0):
-    """float32 and float64 fits from the same rows, for a fixed number of EM steps:
-    a tol below float32's resolution of the lower bound would stop the two at
-    different iterations (as on the untransformed data). ``reg_covar`` is in
-    squared units of the data: scaled with them (``unit``), the fit is that of
-    the original data."""
+def _gmm_pair(X, k, covariance_type, unit=1.0, whole=True):
+    """float32 and float64 fits from the same rows: ``whole`` fits to the default
+    tol, tested on the float64 lower bound, which stop both at the same iteration;
+    otherwise 40 EM steps (digits' full covariances stop float32 one or two
+    iterations after float64). ``reg_covar`` is in squared units of the data:
+    scaled with them (``unit``), the fit is that of the original data."""
     kw = dict(covariance_type=covariance_type, init_params="random_from_data", random_state=0)
+    if whole:
+        fits = {
+            dtype: GaussianMixture(k, reg_covar=1e-6 * unit**2, dtype=dtype, **kw).fit(X)
+            for dtype in ("float32", "float64")
+        }
+        assert fits["float32"].converged_
+        assert fits["float32"].n_iter_ == fits["float64"].n_iter_
+        return fits
     with pytest.warns(ConvergenceWarning):
         return {
             dtype: GaussianMixture(
@@ -212,7 +263,7 @@ def test_gaussian_mixture_far_and_at_extreme_scales_digits_all(
     digits, covariance_type, kind, value
 ):
     X = _transformed(digits[0], kind, value)
-    _check_gmm(X, _gmm_pair(X, 5, covariance_type, _unit(kind, value)))
+    _check_gmm(X, _gmm_pair(X, 5, covariance_type, _unit(kind, value), whole=False))
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -228,6 +279,62 @@ def test_gaussian_mixture_fits_a_constant_column_in_float32(iris, covariance_typ
     assert abs(fits["float32"].score(X) - fits["float64"].score(X)) < 1e-2
     truth = _log_likelihood(X, fits["float32"])
     assert abs(fits["float32"].score(X) - truth.mean()) < 1e-3 * abs(truth.mean())
+
+
+def _full_covariances(gm):
+    """``[k, d, d]`` covariances of a fitted mixture, in float64."""
+    cov = np.asarray(gm.covariances_, np.float64)
+    k, d = gm.means_.shape
+    return {
+        "full": lambda: cov,
+        "tied": lambda: np.broadcast_to(cov, (k, d, d)),
+        "diag": lambda: np.stack([np.diag(c) for c in cov]),
+        "spherical": lambda: np.stack([c * np.eye(d) for c in cov]),
+    }[gm.covariance_type]()
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_gaussian_mixture_sample_and_distribution_far_from_the_origin(iris, covariance_type):
+    X = iris[0] + 1e8
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    x, y = gm.sample(30000)
+    assert x.dtype == np.float64  # float32 rows 1e8 from the origin are 8 apart
+    means, covariances = np.asarray(gm.means_, np.float64), _full_covariances(gm)
+    for j in range(3):
+        rows = x[y == j]
+        n, cov = len(rows), covariances[j]
+        sd = np.sqrt(np.diag(cov))
+        # sample moments within 6 standard errors of the model's
+        assert np.all(np.abs(rows.mean(0) - means[j]) < 6 * sd / np.sqrt(n)), j
+        error = np.sqrt((np.outer(sd**2, sd**2) + cov**2) / n)
+        assert np.all(np.abs(np.cov(rows.T) - cov) < 6 * error), j
+    # the distribution holds the model's float64 digits: its log_prob is the
+    # model's log-likelihood computed in float64 from the attributes
+    log_prob = gm.distribution.log_prob(X).numpy()
+    assert log_prob.dtype == np.float64
+    k, d = means.shape
+    u = np.asarray(gm.precisions_cholesky_, np.float64)  # the distribution's parameters
+    u = {
+        "full": lambda: u,
+        "tied": lambda: np.broadcast_to(u, (k, d, d)),
+        "diag": lambda: np.stack([np.diag(c) for c in u]),
+        "spherical": lambda: np.stack([c * np.eye(d) for c in u]),
+    }[covariance_type]()
+    per_component = np.stack(
+        [
+            np.sum(np.log(np.diag(u[j])))
+            - 0.5 * (d * np.log(2 * np.pi) + np.sum(((X - means[j]) @ u[j]) ** 2, axis=1))
+            for j in range(k)
+        ],
+        axis=1,
+    )  # [n, k]
+    weights = np.asarray(gm.weights_, np.float64)  # normalised, as tfp's Categorical does
+    truth = logsumexp(per_component + np.log(weights / weights.sum()), axis=1)
+    np.testing.assert_allclose(log_prob, truth, rtol=1e-9)
+    # score_samples computes in float32 (in the model's frame): equal within float32
+    # rounding of log-densities of magnitude ~1 (1e-5 relative on values near 0, as
+    # at the origin)
+    np.testing.assert_allclose(gm.score_samples(X), log_prob, rtol=0, atol=1e-5)
 
 
 # Self-organizing map -----------------------------------------------------------------
@@ -342,6 +449,67 @@ def test_heads_follow_the_estimators_scale(iris, kind, value):
     np.testing.assert_allclose(got, km.transform(X), rtol=1e-5)
 
 
+def _batches(X, batch):
+    """``X`` as a dataset of batches: ``model.predict`` casts float64 arrays to
+    floatx (Keras's data adapter), a dataset keeps them float64."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(X).batch(batch)
+
+
+def _far_heads(X, covariance_type):
+    gm = GaussianMixture(3, covariance_type=covariance_type, random_state=0).fit(X)
+    km = KMeans(3, random_state=0).fit(X)
+    som = SelfOrganizingMap(2, 3, random_state=0).fit(X, num_iteration=200)
+    return [
+        (gm.as_layer("proba"), gm.predict_proba(X)),
+        (gm.as_layer("log_prob"), gm.score_samples(X)),  # magnitudes ~1: 1e-5 absolute
+        (gm.as_layer("labels"), gm.predict(X)),
+        (km.as_layer("distances"), km.transform(X)),
+        (km.as_layer("labels"), km.predict(X)),
+        (som.as_layer("distances"), som.transform(X)),
+        (som.as_layer("bmu"), som.predict(X)),
+    ]
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_heads_equal_estimators_far_from_the_origin(iris, covariance_type, tmp_path):
+    import tensorflow as tf
+
+    X = iris[0] + 1e8
+    for i, (head, expected) in enumerate(_far_heads(X, covariance_type)):
+        if covariance_type != "full" and i > 2:
+            break  # the k-means and SOM heads once
+        model = keras.Sequential([keras.Input((4,), dtype="float64"), head])
+        name = f"{head.output_kind} of {type(head).__name__}"
+        for batch in BATCH_SIZES:
+            got = model.predict(_batches(X, batch), verbose=0)
+            np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=f"{name} {batch}")
+        np.testing.assert_allclose(model(X), expected, rtol=0, atol=1e-5, err_msg=name)
+        model.save(tmp_path / f"{i}.keras")
+        loaded = keras.models.load_model(tmp_path / f"{i}.keras")
+        got = loaded.predict(_batches(X, 7), verbose=0)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5, err_msg=f"{name} loaded")
+        model.export(tmp_path / f"{i}", verbose=False)
+        reloaded = tf.saved_model.load(str(tmp_path / f"{i}"))  # kept: it owns the variables
+        served = reloaded.serve(tf.constant(X))
+        np.testing.assert_allclose(served, expected, rtol=0, atol=1e-5, err_msg=f"{name} export")
+
+
+def test_heads_saved_with_float32_weights_still_load():
+    """A .keras file saved before the heads' weights were float64 (KMeans and a
+    diagonal mixture 1e4 from the origin) loads and predicts what it predicted."""
+    import pathlib
+
+    folder = pathlib.Path(__file__).parent / "data"
+    saved = np.load(folder / "heads_float32_weights.npz")
+    model = keras.models.load_model(folder / "heads_float32_weights.keras")
+    assert all(w.dtype == "float64" for w in model.weights)
+    distances, log_prob = model.predict(saved["x"], verbose=0)
+    np.testing.assert_allclose(distances, saved["distances"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(log_prob, saved["log_prob"], rtol=1e-6, atol=1e-6)
+
+
 # Output dtypes -----------------------------------------------------------------------
 
 
@@ -353,6 +521,23 @@ def test_tags_tell_the_output_dtype_of_transform(iris, dtype):
     for given in ("float32", "float64"):
         out = km.transform(iris[0].astype(given))
         assert (out.dtype == np.dtype(given)) == (given in preserved)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e8])
+def test_tags_tell_the_output_dtype_of_every_transform_far_too(iris, offset):
+    X = iris[0] + offset
+    fitted = [
+        KMeans(3, random_state=0).fit(X),
+        MiniBatchKMeans(3, random_state=0, batch_size=50).fit(X),
+        MiniBatchKMeans(3, random_state=0).partial_fit(X),
+        SelfOrganizingMap(2, 2, random_state=0).fit(X, num_iteration=50),
+    ]
+    for estimator in fitted:
+        preserved = estimator.__sklearn_tags__().transformer_tags.preserves_dtype
+        assert preserved == ["float32"], type(estimator).__name__
+        for given in ("float32", "float64"):
+            out = estimator.transform(X.astype(given))
+            assert (out.dtype == np.dtype(given)) == (given in preserved), type(estimator)
 
 
 def test_float32_attributes_far_from_the_origin_are_float64(iris):

@@ -59,11 +59,12 @@ def check_input_shape(layer, shape, n_features, why=""):
         raise _input_shape_error(layer, shape.as_list(), n_features, why)
 
 
-def layer_inputs(layer, inputs, n_features, why=""):
-    """``inputs`` as a tensor of the layer's compute dtype, checked to be ``[batch, n_features]``.
+def layer_inputs(layer, inputs, n_features, why="", dtype=None):
+    """``inputs`` as a tensor of ``dtype`` (None: the layer's compute dtype),
+    checked to be ``[batch, n_features]``.
 
-    Integer and boolean inputs are cast to the compute dtype (Keras itself
-    casts floating inputs only); other dtypes raise TypeError.
+    Integer and boolean inputs are cast too (Keras itself casts floating
+    inputs only); other dtypes raise TypeError.
     """
     check_dense(inputs, f"{type(layer).__name__} inputs")
     x = tf.convert_to_tensor(inputs)
@@ -73,7 +74,7 @@ def layer_inputs(layer, inputs, n_features, why=""):
             f"got inputs of dtype {x.dtype.name}."
         )
     check_input_shape(layer, x.shape, n_features, why)
-    return tf.cast(x, layer.compute_dtype)  # [b, d]
+    return tf.cast(x, layer.compute_dtype if dtype is None else dtype)  # [b, d]
 
 
 def value_initializer(value):

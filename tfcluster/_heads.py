@@ -1,11 +1,15 @@
 """Keras heads holding a fitted estimator's parameters: KMeansHead, GaussianMixtureHead, SOMHead.
 
-Each head keeps the parameters as non-trainable weights and calls the
-estimator's own ops in the estimator's compute units: the data and the
+Each head keeps the parameters as non-trainable float64 weights and calls
+the estimator's own ops in the estimator's compute units: the data and the
 parameters shifted by an ``offset`` weight and divided by ``scale`` (a power
-of two in the config) as the estimator's inference frame does,
-so it predicts what the estimator predicts, in a model, after
-``keras.models.load_model`` and after ``model.export``. Public through
+of two in the config) in float64, then cast to the layer's compute dtype, as
+the estimator's inference frame does, so it predicts what the estimator
+predicts, in a model, after ``keras.models.load_model`` and after
+``model.export``, far from the origin too (feed float64 inputs there, e.g.
+``keras.Input((d,), dtype="float64")``: float32 rows 1e8 from the origin are
+8 apart). Files saved when the weights were float32 load into the float64
+weights unchanged. Public through
 ``tfcluster.layers``; every head is registered under the package name
 "tfcluster".
 """
@@ -48,6 +52,12 @@ class _FittedHead(InputChecked, keras.layers.Layer):
 
     _OUTPUTS: dict = {}
 
+    @property
+    def input_dtype(self):
+        """Inputs reach ``call`` in float64 (floating ones cast exactly by Keras):
+        they are shifted in float64 before the cast to the compute dtype."""
+        return "float64"
+
     def __init__(self, output, n_features, values, scale=1.0, **kwargs):
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
@@ -68,26 +78,33 @@ class _FittedHead(InputChecked, keras.layers.Layer):
         for name, shape in self._weight_shapes().items():
             value = (self._values or {}).get(name)
             initializer = "zeros" if value is None else value_initializer(value)
-            weight = self.add_weight(
-                name=name, shape=shape, initializer=initializer, trainable=False
+            weight = self.add_weight(  # float64: the offset and far parameters exact
+                name=name,
+                shape=shape,
+                initializer=initializer,
+                trainable=False,
+                dtype="float64",
+                autocast=False,
             )
             setattr(self, name, weight)
         self._values = None
 
     def _shifted(self, inputs, *params):
         """``inputs`` and each of ``params`` in compute units: minus the ``offset``
-        weight, over ``scale`` (as the estimator's frame).
+        weight, over ``scale``, in float64, then cast to the compute dtype (as
+        the estimator's frame, ``_driver.Frame.to_internal``).
 
         ``inputs`` is checked to be ``[batch, n_features]`` where its shape is
-        known and cast to the layer's dtype (integer inputs are accepted).
+        known (integer inputs are accepted).
         """
-        offset = tf.convert_to_tensor(self.offset)
-        x = layer_inputs(self, inputs, *self._n_features()) - offset  # [b, d]
-        params = tuple(tf.convert_to_tensor(p) - offset for p in params)
-        if self.scale == 1.0:
-            return (x,) + params
-        inverse = tf.constant(1.0 / self.scale, x.dtype)  # a power of two: exact
-        return (x * inverse,) + tuple(p * inverse for p in params)
+        offset = _wide(self.offset)  # [d]
+        inverse = tf.constant(1.0 / self.scale, tf.float64)  # a power of two: exact
+
+        def internal(t):
+            return tf.cast((_wide(t) - offset) * inverse, self.compute_dtype)
+
+        x = layer_inputs(self, inputs, *self._n_features(), dtype=tf.float64)  # [b, d]
+        return (internal(x),) + tuple(internal(p) for p in params)
 
     def compute_output_shape(self, input_shape):
         check_input_shape(self, input_shape, self.n_features)
@@ -102,6 +119,11 @@ class _FittedHead(InputChecked, keras.layers.Layer):
         config = super().get_config()
         config.update(output=self.output_kind, n_features=self.n_features, scale=self.scale)
         return config
+
+
+def _wide(value):
+    """A weight or tensor as a float64 tensor."""
+    return tf.cast(tf.convert_to_tensor(value), tf.float64)
 
 
 def _check_scale(scale) -> float:
@@ -309,14 +331,13 @@ class GaussianMixtureHead(_FittedHead):
 
     def call(self, inputs):
         x, means = self._shifted(inputs, self.means)
-        prec_chol = tf.convert_to_tensor(self.precisions_cholesky)
-        if self.scale != 1.0:
-            prec_chol = prec_chol * tf.constant(self.scale, prec_chol.dtype)
+        # in compute units, as the estimator's: times scale in float64, then the cast
+        prec_chol = _wide(self.precisions_cholesky) * self.scale
         norm, resp, labels = mixture_ops.score_and_resp(
             x,
-            tf.convert_to_tensor(self.mixture_weights),
+            tf.cast(self.mixture_weights, self.compute_dtype),
             means,
-            prec_chol,
+            tf.cast(prec_chol, self.compute_dtype),
             self.covariance_type,
         )
         if self.scale != 1.0:

@@ -9,9 +9,8 @@ import tensorflow as tf
 
 from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
 from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, Frame, as_data, attribute_dtype, call, moments
+from tfcluster._driver import Data, as_data, attribute_dtype, call, moments
 from tfcluster._engine import Program, bucket, chunk_size
-from tfcluster._validation import check_array
 from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import source_spec
@@ -257,7 +256,7 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             n_steps = 2**62
         rules = (
             _scalar(float(self.reassignment_ratio), dtype),
-            _scalar(float(np.mean(var)) * self.tol, dtype),
+            _scalar(float(np.mean(var)) * self.tol, tf.float64),  # tested in float64
             _scalar(2**30 if self.max_no_improvement is None else int(self.max_no_improvement)),
             _scalar(n_samples, tf.int64),
         )
@@ -270,7 +269,10 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             saved = LoopCheckpoint(checkpoint_dir, _as_dict(state), fingerprint)
             restored = saved.restore()
             if restored is not None:
-                state = tuple(tf.constant(restored[name]) for name in _STATE)
+                # in the state's dtypes: a save before the float64 ewa had float32 ones
+                state = tuple(
+                    tf.cast(restored[name], t.dtype) for name, t in zip(_STATE, state, strict=True)
+                )
         every = None if saved is None else checkpoint_every  # None: one compiled call
         if self.verbose and not data.streamed:
             every = 1  # back to Python after every step, to print it
@@ -292,9 +294,11 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         self.n_iter_ = int(np.ceil(seen / n_samples))
         self.converged_ = bool(state[-1])
         frame = centered.frame
-        user = frame.to_user(centers.numpy())
-        self._state = (tf.constant(user, dtype), *state[1:])  # partial_fit goes on from here
-        self.cluster_centers_ = user.astype(attribute_dtype(frame, var, dtype))
+        # partial_fit goes on from here, in the same compute units
+        self._state, self._units = state, (frame, var)
+        self.cluster_centers_ = frame.to_user(centers.numpy()).astype(
+            attribute_dtype(frame, var, dtype)
+        )
         self.n_features_in_ = data.n_features
         if self.compute_labels:
             _, inertia = assign(centered, centers)
@@ -322,7 +326,10 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         """Update the centers with one mini-batch ``X`` (in memory).
 
         The first call (on an unfitted estimator) initialises the centers from
-        ``X``; after ``fit``, it continues from the fitted state.
+        ``X`` and fixes the compute units from it (shifted, and scaled by a power
+        of two, in float64 before the cast, as ``fit``); later calls keep them,
+        so far from the origin the float32 centers keep their digits. After
+        ``fit``, it continues from the fitted state, in fit's units.
 
         Args:
             X: ``[n_samples, n_features]`` array or tensor (not a Dataset: loop
@@ -343,10 +350,9 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         n_features = self.n_features_in_ if fitted else None
         if fitted:
             self._check_same_state(dtype)
-        # one mini-batch in the user's units: the state lives there between calls
-        if n_features is None:  # the first call: X's width, once X is known to be 2-D numbers
-            width = int(check_array(X, dtype=tf.float64).shape[1])
-        frame = Frame(np.zeros([n_features or width]))
+        # the compute units are fixed by the first call's batch (its frame, in float64,
+        # then moved to its mean) and kept across calls, as fit's frame is
+        frame = self._units[0] if fitted else None
         data = as_data(X, sample_weight, dtype=dtype, n_features=n_features, frame=frame)
         seed = make_seed(self.random_state)
         if not fitted:
@@ -354,21 +360,24 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
                 raise ValueError(
                     f"n_samples={data.n_samples} should be >= n_clusters={self.n_clusters}."
                 )
-            mean, _, _, _ = moments(data)
-            centered = data.shifted(mean)
-            centers = initial_centers(self.init, centered, self.n_clusters, seed)
-            centers = tf.constant(centered.frame.to_user(centers.numpy()), dtype)
-            self._state = ops.minibatch_state(centers)
+            mean, var, _, _ = moments(data)
+            data = data.shifted(mean)
+            centers = initial_centers(self.init, data, self.n_clusters, seed)
+            self._state, self._units = ops.minibatch_state(centers), (data.frame, var)
             self.n_steps_ = 0
             self.n_features_in_ = data.n_features
         ratio = _scalar(float(self.reassignment_ratio), dtype)
         state = call(_step, self._state, data.x, data.w, seed, ratio)
         self._state = state
-        self.cluster_centers_ = state[0].numpy()
+        frame, var = self._units
+        self.cluster_centers_ = frame.to_user(state[0].numpy()).astype(
+            attribute_dtype(frame, var, dtype)
+        )
         self._counts = state[1].numpy()
         self.n_steps_ += 1
         if self.compute_labels:
-            _, self.inertia_ = assign(data, state[0])
+            _, inertia = assign(data, state[0])
+            self.inertia_ = inertia * frame.scale**2
             self.labels_ = self.predict(X)  # in predict's units: equal to predict(X)
         return self
 

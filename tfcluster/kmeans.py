@@ -440,7 +440,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
             )
             n_init = 1
         centered = data.shifted(mean)
-        tol = tf.constant(float(np.mean(var)) * self.tol, dtype)
+        tol = tf.constant(float(np.mean(var)) * self.tol, tf.float64)  # tested in float64
         chunk = _chunk(data, _bucket(self.n_clusters, data))
         seeds = tf.random.experimental.stateless_split(make_seed(self.random_state), n_init)
         best = None

@@ -279,7 +279,7 @@ class GaussianMixture(BaseEstimator):
         seeds = split_seed(make_seed(self.random_state), n_init)
         args = (
             tf.constant(total, dtype),
-            tf.constant(self.tol, dtype),
+            tf.constant(self.tol, tf.float64),  # the lower bound is float64
             tf.constant(self.reg_covar / frame.scale**2, dtype),
             em_chunk(data, k, self.covariance_type),
             not data.streamed,
@@ -355,7 +355,7 @@ class GaussianMixture(BaseEstimator):
             params = tuple(
                 tf.constant(out[key], dtype) for key in ("weights", "means", "prec_chol")
             )
-            lb = tf.constant(out["lower_bound"], dtype)
+            lb = tf.constant(out["lower_bound"], tf.float64)
             seg = call(
                 _EM[ct],
                 source,
@@ -408,10 +408,10 @@ class GaussianMixture(BaseEstimator):
 
     # ------------------------------------------------------------------ inference
 
-    def _params(self, frame=None):
-        """``(weights, means, prec_chol)`` in the compute dtype, in ``frame``'s
-        units (None: the user's)."""
-        dtype = check_dtype(self.dtype)
+    def _params(self, frame=None, dtype=None):
+        """``(weights, means, prec_chol)`` in ``dtype`` (None: the compute dtype),
+        in ``frame``'s units (None: the user's)."""
+        dtype = check_dtype(self.dtype) if dtype is None else dtype
         means, prec_chol = self.means_, self.precisions_cholesky_
         if frame is not None:
             means, _, prec_chol, _ = units.to_internal(frame, means, None, prec_chol)
@@ -514,12 +514,20 @@ class GaussianMixture(BaseEstimator):
 
         Returns:
             ``(X [n_samples, n_features], y [n_samples] int64)``, rows grouped by
-            component.
+            component; X in the dtype of the fitted attributes (float64 where
+            they are, far from the origin or at extreme scales).
         """
         check_is_fitted(self, "means_")
         n = check_positive_int("n_samples", n_samples)
-        x, y = ops.sample(n, make_seed(self.random_state), *self._params(), self.covariance_type)
+        params = self._params(dtype=self._attribute_dtype())
+        x, y = ops.sample(n, make_seed(self.random_state), *params, self.covariance_type)
         return x.numpy(), y.numpy()
+
+    def _attribute_dtype(self) -> tf.DType:
+        """The widest dtype of the fitted attributes: float64 where the model sits
+        far from the origin or at scales the compute dtype cannot hold."""
+        wide = np.result_type(self.means_.dtype, self.precisions_cholesky_.dtype)
+        return tf.as_dtype(np.result_type(wide, check_dtype(self.dtype).as_numpy_dtype))
 
     def as_layer(self, output="proba", **kwargs):
         """This fitted model as a Keras layer (``tfcluster.layers.GaussianMixtureHead``).
@@ -539,7 +547,10 @@ class GaussianMixture(BaseEstimator):
 
         Categorical mixing over ``MultivariateNormalTriL`` ("full", "tied") or
         ``MultivariateNormalDiag`` ("diag", "spherical") components; its
-        ``log_prob`` equals ``score_samples``.
+        ``log_prob`` equals ``score_samples``. Built in the dtype of the fitted
+        attributes: float64 where they are (far from the origin, extreme
+        scales), so that it holds the model's digits.
         """
         check_is_fitted(self, "means_")
-        return ops.to_distribution(*self._params(), self.covariance_type)
+        params = self._params(dtype=self._attribute_dtype())
+        return ops.to_distribution(*params, self.covariance_type)

@@ -155,8 +155,13 @@ def _update(sums, counts, source, centers, k, chunk_size: int, padded: bool):
     )
     safe = tf.where(counts > 0, counts, tf.ones_like(counts))
     new_centers = tf.where((counts > 0)[:, None], sums / safe[:, None], centers)
-    shift = tf.reduce_sum(tf.square(new_centers - centers))
+    shift = _squared_shift(new_centers, centers)
     return new_centers, shift, n_empty
+
+
+def _squared_shift(new, old):
+    """``sum((new - old)**2)`` over ``[K, d]`` centers, summed in float64 (the stopping test)."""
+    return tf.reduce_sum(tf.square(tf.cast(new - old, tf.float64)))
 
 
 def lloyd(
@@ -190,7 +195,7 @@ def lloyd(
             centers, shift, n_empty = step(centers)
             if verbose:
                 tf.print("Iteration", i + 1, "center shift", shift, "relocated", n_empty)
-            return i + 1, centers, shift <= tol
+            return i + 1, centers, shift <= tf.cast(tol, tf.float64)
 
         start = (tf.constant(0), centers, tf.constant(False))
         i, out, converged = tf.while_loop(lambda i, _, done: (i < max_iter) & ~done, body, start)
@@ -229,10 +234,14 @@ def assignment_stats(x, w, centers, centers_sq):
 
 def sample_by_weight(p, n, seed):
     """Draw ``n`` indices with probability proportional to ``p [m]`` (stateless)."""
-    cdf = tf.cumsum(p)  # [m]
-    u = tf.random.stateless_uniform([n], seed, dtype=p.dtype) * cdf[-1]
+    return _sample_from_cdf(tf.cumsum(p), n, seed)
+
+
+def _sample_from_cdf(cdf, n, seed):
+    """Draw ``n`` indices from the cumulative weights ``cdf [m]`` (stateless)."""
+    u = tf.random.stateless_uniform([n], seed, dtype=cdf.dtype) * cdf[-1]
     idx = tf.searchsorted(cdf, u, side="right", out_type=tf.int32)
-    return tf.minimum(idx, tf.shape(p)[0] - 1)
+    return tf.minimum(idx, tf.shape(cdf)[0] - 1)
 
 
 def _gumbel_top_rows(acc, x, w, n_rows, seed):
@@ -436,7 +445,8 @@ def minibatch_update(x, w, centers, counts):
     a ``tf.distribute.Strategy`` the replicas share every mini-batch.
 
     Returns:
-        ``(centers [k, d], counts [k], weighted batch inertia)``.
+        ``(centers [k, d], counts [k], weighted batch inertia)``, the inertia
+        summed over the rows in float64.
     """
     centers_sq = squared_norms(centers)
 
@@ -445,9 +455,9 @@ def minibatch_update(x, w, centers, counts):
         onehot = tf.one_hot(labels, tf.shape(centers)[0], dtype=xb.dtype)  # [b, k]
         sums = tf.matmul(onehot, xb * wb[:, None], transpose_a=True)  # [k, d]
         weights = tf.linalg.matvec(onehot, wb, transpose_a=True)  # [k]
-        return sums, weights, tf.reduce_sum(wb * d2)
+        return sums, weights, tf.reduce_sum(tf.cast(wb * d2, tf.float64))  # [b] in float64
 
-    zero = (tf.zeros_like(centers), tf.zeros_like(counts), tf.zeros([], x.dtype))
+    zero = (tf.zeros_like(centers), tf.zeros_like(counts), tf.zeros([], tf.float64))
     batch_sums, batch_w, inertia = reduce_batches(stats, zero, (x, w), 1 << 30)
     new_counts = counts + batch_w
     safe = tf.where(new_counts > 0, new_counts, tf.ones_like(new_counts))
@@ -484,7 +494,8 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
     """One step of the mini-batch loop with scikit-learn's stopping rules.
 
     ``state`` is ``(centers, counts, step, rows_seen, since_reassign, ewa,
-    ewa_min, no_improvement, stop)``; the smoothed batch inertia ``ewa`` weighs
+    ewa_min, no_improvement, stop)``; the smoothed batch inertia ``ewa`` (float64,
+    as the center shift tested against ``tol``) weighs
     a batch of ``b`` rows by ``min(2b / (n_samples + 1), 1)``. Returns the new
     state.
     """
@@ -510,7 +521,7 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
             ),
             lambda: (new_centers, counts),
         )
-    shift = tf.reduce_sum(tf.square(new_centers - centers))
+    shift = _squared_shift(new_centers, centers)
     batch_inertia = inertia / tf.cast(b, inertia.dtype)
     first = step == 0  # the first step only initialises the moving average
     ewa = tf.where(
@@ -518,6 +529,7 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
         ewa,
         tf.where(tf.math.is_nan(ewa), batch_inertia, ewa * (1 - alpha) + batch_inertia * alpha),
     )
+    tol = tf.cast(tol, tf.float64)
     converged = tf.logical_and(tf.logical_not(first), tf.logical_and(tol > 0, shift <= tol))
     improved = ewa < ewa_min
     no_improvement = tf.where(
@@ -530,8 +542,7 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
 
 def minibatch_state(centers):
     """The initial state of ``minibatch_step`` for ``centers [k, d]``."""
-    dtype = centers.dtype
-    nan, inf = tf.constant(float("nan"), dtype), tf.constant(float("inf"), dtype)
+    nan, inf = tf.constant(float("nan"), tf.float64), tf.constant(float("inf"), tf.float64)
     zero, seen = tf.constant(0), tf.constant(0, tf.int64)
     counts = tf.zeros_like(centers[:, 0])
     return (centers, counts, zero, seen, zero, nan, inf, zero, tf.constant(False))
@@ -555,9 +566,12 @@ def minibatch_fit(source, state, n_steps, batch_size: int, seed, **rules):
                 break
         return state
     x, w = source
+    # once, in float64: the same mini-batches whatever the dtype (float32 and float64
+    # fits comparable step by step), and no cumsum over the weights per step
+    cdf = tf.cumsum(tf.cast(w, tf.float64))  # [n]
     while state[2] < n_steps and not state[-1]:
-        idx = sample_by_weight(
-            w, batch_size, tf.random.experimental.stateless_fold_in(sample_seed, state[2])
+        idx = _sample_from_cdf(
+            cdf, batch_size, tf.random.experimental.stateless_fold_in(sample_seed, state[2])
         )
         xb = tf.gather(x, idx)  # [batch_size, d]
         state = minibatch_step(state, xb, tf.ones_like(idx, x.dtype), seed=seed, **rules)

@@ -212,27 +212,29 @@ def _diag_e_step_gemm(x, w, weights, means, prec_chol, covariance_type, k):
     )
     norm, lr = _normalise(log_prob + tf.math.log(weights), k)
     resp = tf.exp(lr) * w[:, None]  # [b, K]
-    log_lik = tf.reduce_sum(tf.math.multiply_no_nan(norm, w))
+    log_lik = tf.reduce_sum(tf.math.multiply_no_nan(norm, w))  # float64, as the objective
     nk = tf.reduce_sum(resp, axis=0)  # [K]
     rx = tf.matmul(resp, x, transpose_a=True)  # [K, d]
     rx2 = tf.matmul(resp, x2, transpose_a=True)  # [K, d]
     sx = rx - nk[:, None] * means  # about the means, as resp_statistics
     s2 = rx2 - 2.0 * means * rx + nk[:, None] * tf.square(means)
-    return tuple(tf.cast(t, dtype) for t in (log_lik, nk, sx, s2))
+    return (log_lik,) + tuple(tf.cast(t, dtype) for t in (nk, sx, s2))
 
 
 def e_step_statistics(x, w, weights, means, prec_chol, covariance_type, k=None):
     """E step of one batch: ``(sum w log p(x), nk [K], sx [K, d], s2)`` about ``means``.
 
-    Rows of zero weight (padding) add exactly nothing, even where their
-    log-likelihood is not finite. Outside XLA (small data) "diag" and
-    "spherical" run as GEMMs in float64 (``_diag_e_step_gemm``).
+    The log-likelihood is summed over the rows in float64 whatever the dtype
+    (the per-row values in the dtype): it is the reported objective and the
+    convergence test. Rows of zero weight (padding) add exactly nothing, even
+    where their log-likelihood is not finite. Outside XLA (small data) "diag"
+    and "spherical" run as GEMMs in float64 (``_diag_e_step_gemm``).
     """
     if covariance_type in ("diag", "spherical") and not xla_active():
         return _diag_e_step_gemm(x, w, weights, means, prec_chol, covariance_type, k)
     norm, lr = log_resp(x, weights, means, prec_chol, covariance_type, k)
     resp = tf.exp(lr) * w[:, None]  # [b, K]
-    log_lik = tf.reduce_sum(tf.math.multiply_no_nan(norm, w))
+    log_lik = tf.reduce_sum(tf.cast(tf.math.multiply_no_nan(norm, w), tf.float64))  # [b] summed
     return (log_lik,) + resp_statistics(x, w, resp, means, covariance_type)
 
 
@@ -445,7 +447,9 @@ def em(
     step is XLA-compiled (about 2x faster on CPU, measured on 100,000 x 16 rows).
     ``k`` (a scalar tensor) is the number of real components of a padded
     bucket; ``padded`` gives static in-memory chunks (the last one padded with
-    zero-weight rows), so the XLA E step compiles once per chunk shape.
+    zero-weight rows), so the XLA E step compiles once per chunk shape. The
+    lower bound is summed, stored and tested against ``tol`` in float64
+    whatever the dtype of the parameters.
 
     Returns:
         dict with ``weights, means, covariances, prec_chol`` (after the last M
@@ -457,9 +461,12 @@ def em(
     d = means.shape[1] or tf.shape(means)[1]
     dtype = means.dtype
     zero = zero_statistics(size, d, covariance_type, dtype)
+    zero = (tf.zeros([], tf.float64),) + zero[1:]  # the log-likelihood summed in float64
     e_step = _e_step_xla if xla else e_step_statistics
     cov0 = tf.zeros([size], dtype) if covariance_type == "spherical" else tf.zeros_like(zero[3])
-    bounds = tf.TensorArray(dtype, size=0, dynamic_size=True, element_shape=[])
+    bounds = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=[])
+    total_weight = tf.cast(total_weight, tf.float64)
+    tol = tf.cast(tol, tf.float64)  # the test on the float64 lower bound
 
     def cond(i, lb, converged, ok, params, bounds):
         return (i < max_iter) & tf.logical_not(converged) & ok
@@ -487,7 +494,7 @@ def em(
 
     state = (
         tf.constant(0),
-        lower_bound,
+        tf.cast(lower_bound, tf.float64),
         tf.constant(False),
         tf.constant(True),
         (weights, means, cov0, prec_chol),
