@@ -248,5 +248,9 @@ def test_gathered_splits_equal_masked_splits(digits, monkeypatch):
     )
     masked = BisectingKMeans(10, random_state=0, dtype="float64").fit(X)
     np.testing.assert_array_equal(fast.labels_, masked.labels_)
-    np.testing.assert_allclose(fast.cluster_centers_, masked.cluster_centers_, rtol=1e-10)
+    # equal up to the order of the float64 sums (Lloyd on rows that fit one chunk sums by
+    # a one-hot GEMM): the digits' all-zero columns differ by 1e-16
+    np.testing.assert_allclose(
+        fast.cluster_centers_, masked.cluster_centers_, rtol=1e-10, atol=1e-12
+    )
     assert fast.inertia_ == pytest.approx(masked.inertia_, rel=1e-12)

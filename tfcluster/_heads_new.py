@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_number, check_positive_int
-from tfcluster._dec_layer import check_input_shape, layer_inputs, value_initializer
+from tfcluster._dec_layer import layer_inputs
 from tfcluster._heads import GaussianMixtureHead, _FittedHead, _offset, _parameter
 from tfcluster.ops.distances import nearest, squared_distances
 from tfcluster.ops.spherical import normalize_rows
@@ -27,43 +27,11 @@ __all__ = ["SphericalKMeansHead", "BisectingKMeansHead", "BayesianGaussianMixtur
 _register = keras.saving.register_keras_serializable(package="tfcluster")
 
 
-class _WideOffset:
-    """For a ``_FittedHead``: the weights named in ``_WIDE`` (the ``offset``, and
-    parameters kept in the user's units) are float64, and the inputs and those
-    parameters are moved into compute units in float64 before the cast to the
-    layer's dtype, as the estimators' frames do: far from the origin the head
-    keeps the digits the estimator keeps (a float32 offset would not)."""
-
-    _WIDE = ("offset",)
-
-    def build(self, input_shape):
-        check_input_shape(self, input_shape, self.n_features)
-        for name, shape in self._weight_shapes().items():
-            value = (self._values or {}).get(name)
-            initializer = "zeros" if value is None else value_initializer(value)
-            dtype = "float64" if name in self._WIDE else None
-            weight = self.add_weight(
-                name=name, shape=shape, initializer=initializer, trainable=False, dtype=dtype
-            )
-            setattr(self, name, weight)
-        self._values = None
-
-    def _shifted(self, inputs, *params):
-        x = layer_inputs(self, inputs, *self._n_features())  # [b, d]
-        offset = tf.convert_to_tensor(self.offset)  # float64
-        inverse = tf.constant(1.0 / self.scale, tf.float64)  # a power of two: exact
-
-        def move(v):
-            return tf.cast((tf.cast(v, tf.float64) - offset) * inverse, x.dtype)
-
-        return (move(x),) + tuple(move(tf.convert_to_tensor(p)) for p in params)
-
-
 @_register
 class SphericalKMeansHead(_FittedHead):
     """Spherical k-means assignment of each input row by cosine similarity.
 
-    Each row is scaled to unit L2 norm in the layer's dtype (after division by
+    Each row is scaled to unit L2 norm in float64 (after division by
     its largest magnitude, so tiny and huge rows neither under- nor overflow),
     as ``SphericalKMeans`` does before its assignment.
 
@@ -124,11 +92,13 @@ class SphericalKMeansHead(_FittedHead):
         return {"cluster_centers": (self.n_clusters, self.n_features)}
 
     def call(self, inputs):
-        x = layer_inputs(self, inputs, *self._n_features())  # [b, d]
+        # normalised in float64 (the inputs' precision), then cast, as the estimator
+        x = layer_inputs(self, inputs, *self._n_features(), dtype=tf.float64)  # [b, d]
         top = tf.reduce_max(tf.abs(x), axis=1, keepdims=True)  # [b, 1]
         zero = top[:, 0] == 0  # [b]
         x = normalize_rows(x / tf.where(top > 0, top, tf.ones_like(top)))  # zero rows stay 0
-        centers = tf.convert_to_tensor(self.cluster_centers)
+        x = tf.cast(x, self.compute_dtype)
+        centers = tf.cast(self.cluster_centers, self.compute_dtype)
         if self.output_kind == "distances":
             return 1.0 - tf.matmul(x, centers, transpose_b=True)  # [b, k]; 1 for a zero row
         labels = nearest(x, centers)[0]  # [b]: on unit rows, the largest cosine
@@ -170,7 +140,7 @@ def _check_tree(children, m: int):
 
 
 @_register
-class BisectingKMeansHead(_WideOffset, _FittedHead):
+class BisectingKMeansHead(_FittedHead):
     """The leaf of a fitted bisection tree each input row reaches, as
     ``BisectingKMeans.predict``: from the root, at each split the nearer of the
     two child centers, down to a leaf (not the nearest leaf center).
@@ -246,7 +216,7 @@ class BisectingKMeansHead(_WideOffset, _FittedHead):
 
     def call(self, inputs):
         (x,) = self._shifted(inputs)  # [b, d] in compute units
-        d2 = squared_distances(x, tf.convert_to_tensor(self.node_centers))  # [b, m]
+        d2 = squared_distances(x, tf.cast(self.node_centers, x.dtype))  # [b, m]
         if self.output_kind == "distances":
             leaves = tf.gather(d2, tf.constant(self._leaves, tf.int32), axis=1)  # [b, k]
             out = tf.sqrt(leaves)
@@ -273,7 +243,7 @@ class BisectingKMeansHead(_WideOffset, _FittedHead):
 
 
 @_register
-class BayesianGaussianMixtureHead(_WideOffset, GaussianMixtureHead):
+class BayesianGaussianMixtureHead(GaussianMixtureHead):
     """Posterior of a fitted ``BayesianGaussianMixture`` for each input row.
 
     The variational E step weighs each component's Gaussian density (posterior
@@ -291,8 +261,6 @@ class BayesianGaussianMixtureHead(_WideOffset, GaussianMixtureHead):
         log_prob_shift: added to the "log_prob" output.
         **kwargs: Keras layer arguments (``name``, ``dtype``).
     """
-
-    _WIDE = ("offset", "means")  # the means are in the user's units
 
     def __init__(self, *args, log_prob_shift=0.0, **kwargs):
         super().__init__(*args, **kwargs)
