@@ -9,10 +9,10 @@ import tensorflow as tf
 from sklearn.base import clone
 from sklearn.mixture import GaussianMixture as SKGaussianMixture
 from sklearn.mixture._gaussian_mixture import _estimate_gaussian_parameters
+from tfcluster.kmeans import ConvergenceWarning
 
 import tfcluster.mixture
 from tfcluster import NotFittedError
-from tfcluster.kmeans import ConvergenceWarning
 from tfcluster.mixture import GaussianMixture
 
 TYPES = ["full", "tied", "diag", "spherical"]
@@ -438,7 +438,7 @@ def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, die_on_call)
     params = {"covariance_type": "diag", "dtype": "float64", "random_state": 0, "tol": 1e-6}
     ref = GaussianMixture(3, **params).fit(X)
     # two saved segments, then the process dies
-    restore = die_on_call(tfcluster.mixture._EM, "diag", 3)
+    restore = die_on_call(tfcluster.mixture._gaussian_mixture._EM, "diag", 3)
     gm = GaussianMixture(3, **params)
     with pytest.raises(KeyboardInterrupt):
         gm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)

@@ -194,7 +194,7 @@ def test_not_fitted_and_too_few_rows():
 
 def test_sweep_and_image_sorter(iris):
     from tfcluster import suggest_k, sweep
-    from tfcluster._sort import make_clusterer
+    from tfcluster.images._sort import make_clusterer
 
     X, _ = iris
     assert isinstance(make_clusterer("spherical", 3, 0), SphericalKMeans)
@@ -207,11 +207,10 @@ def test_sweep_and_image_sorter(iris):
 def test_docstring_examples_and_sklearn_tools(iris):
     import doctest
 
+    import tfcluster.spherical
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-
-    import tfcluster.spherical
 
     result = doctest.testmod(tfcluster.spherical, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

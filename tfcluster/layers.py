@@ -19,8 +19,8 @@ wherever the shape is known (arrays, tensors, ``keras.Input``).
     SOMHead              output "bmu" [b] int32, "coords" [b, 2] int32, "distances" [b, K]
     ClusteringLayer      Student-t soft assignment with trainable centers (DEC)
 
-The heads live in ``tfcluster._heads``, the DEC layer and its loss in
-``tfcluster._dec_layer``; this module is their public home and builds heads
+The heads live in ``tfcluster.keras._heads``, the DEC layer and its loss in
+``tfcluster.deep._layer``; this module is their public home and builds heads
 from fitted estimators (``kmeans_layer``, ``gmm_layer``, ``som_layer``, the
 estimators' ``as_layer``).
 
@@ -38,13 +38,13 @@ from __future__ import annotations
 import numpy as np
 
 from tfcluster._base import check_dtype
-from tfcluster._dec_layer import (
+from tfcluster.deep._layer import (
     ClusteringLayer,
     clustering_loss,
     student_t_assignment,
     target_distribution,
 )
-from tfcluster._heads import GaussianMixtureHead, KMeansHead, SOMHead
+from tfcluster.keras._heads import GaussianMixtureHead, KMeansHead, SOMHead
 
 __all__ = [
     "KMeansHead",

@@ -93,7 +93,10 @@ ATTRIBUTE_RULES = [
 ]
 
 PACKAGES = ("cluster", "mixture", "som", "deep", "keras", "images")
-NEVER_REWRITTEN = {"tfcluster/_compat.py", "tools/relayout.py"}
+# the alias table names the old paths; the packages' __init__ import their own modules
+NEVER_REWRITTEN = {"tfcluster/_compat.py", "tools/relayout.py"} | {
+    f"tfcluster/{p}/__init__.py" for p in PACKAGES
+}
 TREES = ("tfcluster", "tests", "benchmarks", "examples", "docs", "tools")
 SUFFIXES = {".py", ".md", ".rst", ".txt", ".toml", ".cfg"}
 TOP_FILES = ("README.md", "pyproject.toml", "setup.cfg", "CHANGELOG.md")

@@ -1,7 +1,7 @@
 """BisectingKMeans: divisive hierarchical k-means, as scikit-learn's.
 
 A thin shell over k-means' compiled programs: every split is a 2-means
-(``tfcluster.kmeans`` init and Lloyd loop) on the whole data with the sample
+(``tfcluster.cluster._kmeans`` init and Lloyd loop) on the whole data with the sample
 weights set to zero outside the cluster being split, so no rows are copied per
 split and the same compiled programs (one per dtype and n_features) serve
 every split. The tree lives on the host; per row only its leaf is kept.
@@ -22,9 +22,9 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._driver import PLAIN, Data, as_data, call, map_rows, moments
 from tfcluster._engine import Program, chunk_size, parallel_splits
-from tfcluster.kmeans import _lloyd, assign, initial_centers
+from tfcluster._engine.driver import PLAIN, Data, as_data, call, map_rows, moments
+from tfcluster.cluster._kmeans import _lloyd, assign, initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks
 from tfcluster.ops.distances import squared_distances, squared_norms

@@ -8,11 +8,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
-from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, Frame, as_data, attribute_dtype, call, moments
 from tfcluster._engine import Program, bucket, chunk_size
+from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.driver import Data, Frame, as_data, attribute_dtype, call, moments
 from tfcluster._validation import check_array
-from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
+from tfcluster.cluster._kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import source_spec
 

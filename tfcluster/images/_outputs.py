@@ -22,7 +22,7 @@ import shutil
 import tempfile
 
 from tfcluster import _fileops as fo
-from tfcluster._journal import JOURNAL, moved_state
+from tfcluster.images._journal import JOURNAL, moved_state
 
 __all__ = ["OutputFolder", "OutputRefused", "MANIFEST", "generated_files"]
 

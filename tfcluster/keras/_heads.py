@@ -17,15 +17,15 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_number, check_option, check_positive_int
-from tfcluster._dec_layer import (
+from tfcluster._engine.driver import chunk_rows, frame_of
+from tfcluster._validation import check_array
+from tfcluster.deep._layer import (
     InputChecked,
     check_input_shape,
     layer_inputs,
     student_t_assignment,
     value_initializer,
 )
-from tfcluster._driver import chunk_rows, frame_of
-from tfcluster._validation import check_array
 from tfcluster.ops import mixture as mixture_ops
 from tfcluster.ops import som as som_ops
 from tfcluster.ops.distances import nearest
@@ -168,7 +168,7 @@ class KMeansHead(_FittedHead):
         alpha: degrees of freedom of the "soft" kernel (> 0).
         offset: ``[n_features]`` subtracted from inputs and centers before the
             distances (float32 accuracy); default, with ``scale``, the frame of
-            the centers, as ``KMeans`` (``tfcluster._driver.frame_of``).
+            the centers, as ``KMeans`` (``tfcluster._engine.driver.frame_of``).
         scale: a power of two the shifted values are divided by.
         **kwargs: Keras layer arguments (``name``, ``dtype``).
     """
@@ -334,7 +334,7 @@ _COVARIANCE_TYPES = {name: name for name in mixture_ops.COVARIANCE_TYPES}
 
 def _mixture_frame(weights, means, prec_chol, covariance_type):
     """The inference frame of a mixture given by its precision Cholesky factors."""
-    from tfcluster._mixture_units import inference_frame
+    from tfcluster.mixture._units import inference_frame
 
     prec = np.asarray(prec_chol, np.float64)
     if covariance_type in ("full", "tied"):

@@ -32,10 +32,11 @@ from tfcluster._base import (
     make_seed,
     split_seed,
 )
-from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size
-from tfcluster._mixture_init import (
+from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.driver import as_data, attribute_dtype, call, map_rows, moments
+from tfcluster._validation import check_n_features
+from tfcluster.mixture._init import (
     check_means_init,
     check_precisions_init,
     check_weights_init,
@@ -45,7 +46,6 @@ from tfcluster._mixture_init import (
     ill_defined,
     initial_parameters,
 )
-from tfcluster._validation import check_n_features
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches
 
@@ -150,7 +150,7 @@ class GaussianMixture(BaseEstimator):
 
     Examples:
         >>> import numpy as np
-        >>> from tfcluster.mixture import GaussianMixture
+        >>> from tfcluster.mixture._gaussian_mixture import GaussianMixture
         >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
         >>> gm = GaussianMixture(2, means_init=[[1, 2], [10, 2]], dtype="float64").fit(X)
         >>> gm.means_.round(6).tolist()
