@@ -33,14 +33,6 @@ def _fit_fn(source, state, n_steps, batch_size, seed, ratio, tol, max_no_improve
     )
 
 
-_STATE = ("centers", "counts", "step", "seen", "since", "ewa", "ewa_min", "stale", "stop")
-
-
-def _as_dict(state) -> dict:
-    """The mini-batch loop state by name, for checkpoints."""
-    return dict(zip(_STATE, state, strict=True))
-
-
 def _step_fn(state, x, w, seed, ratio):
     return ops.minibatch_step(
         state, x, w, seed=seed, ratio=ratio, tol=0.0, max_no_improvement=2**30, n_samples=1
@@ -267,33 +259,34 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             check_positive_int("checkpoint_every", checkpoint_every)
             settings = fit_settings(self, tf.stack([seed_init, seed_fit]))
             fingerprint = repr((mean.tolist(), var.tolist(), n_samples, settings))
-            saved = LoopCheckpoint(checkpoint_dir, _as_dict(state), fingerprint)
+            saved = LoopCheckpoint(checkpoint_dir, state._asdict(), fingerprint)
             restored = saved.restore()
             if restored is not None:
-                state = tuple(tf.constant(restored[name]) for name in _STATE)
+                state = ops.MiniBatchState(**{k: tf.constant(v) for k, v in restored.items()})
         every = None if saved is None else checkpoint_every  # None: one compiled call
         if self.verbose and not data.streamed:
             every = 1  # back to Python after every step, to print it
-        while int(state[2]) < n_steps and not bool(state[-1]):
-            done = int(state[2])
+        while int(state.step) < n_steps and not bool(state.stop):
+            done = int(state.step)
             limit = n_steps if every is None else min(done + every, n_steps)
             segment = source.skip(done).take(limit - done) if data.streamed else source
             steps = tf.constant(min(limit, 2**31 - 1))  # a tensor: one trace for all segments
             state = call(_fit, segment, state, steps, _scalar(batch_size), seed_fit, *rules)
             if saved is not None:
-                saved.save(_as_dict(state))
+                saved.save(state._asdict())
             if self.verbose:
                 self._report(state, None if data.streamed else n_steps)
-            if data.streamed and int(state[2]) < limit:
+            if data.streamed and int(state.step) < limit:
                 break  # the dataset ran out: max_iter passes are done
-        centers, counts, steps, seen = state[0], state[1], int(state[2]), int(state[3])
+        centers, counts = state.centers, state.counts
+        steps, seen = int(state.step), int(state.seen)
         self._counts = counts.numpy()
         self.n_steps_ = steps
         self.n_iter_ = int(np.ceil(seen / n_samples))
-        self.converged_ = bool(state[-1])
+        self.converged_ = bool(state.stop)
         frame = centered.frame
         user = frame.to_user(centers.numpy())
-        self._state = (tf.constant(user, dtype), *state[1:])  # partial_fit goes on from here
+        self._state = state._replace(centers=tf.constant(user, dtype))  # partial_fit goes on
         self.cluster_centers_ = user.astype(attribute_dtype(frame, var, dtype))
         self.n_features_in_ = data.n_features
         if self.compute_labels:
@@ -306,7 +299,8 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
 
     def _report(self, state, n_steps) -> None:
         """Print the last step of ``state`` as scikit-learn's verbose MiniBatchKMeans."""
-        step, ewa, stale, stop = int(state[2]), float(state[5]), int(state[7]), bool(state[-1])
+        step, ewa, stale = int(state.step), float(state.ewa), int(state.stale)
+        stop = bool(state.stop)
         of = "" if n_steps is None else f"/{n_steps}"
         if np.isnan(ewa):  # the first step only starts the moving average
             print(f"Minibatch step {step}{of}: initialised the ewa inertia")
@@ -364,17 +358,17 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         ratio = _scalar(float(self.reassignment_ratio), dtype)
         state = call(_step, self._state, data.x, data.w, seed, ratio)
         self._state = state
-        self.cluster_centers_ = state[0].numpy()
-        self._counts = state[1].numpy()
+        self.cluster_centers_ = state.centers.numpy()
+        self._counts = state.counts.numpy()
         self.n_steps_ += 1
         if self.compute_labels:
-            _, self.inertia_ = assign(data, state[0])
+            _, self.inertia_ = assign(data, state.centers)
             self.labels_ = self.predict(X)  # in predict's units: equal to predict(X)
         return self
 
     def _check_same_state(self, dtype) -> None:
         """Raise if ``n_clusters`` or ``dtype`` changed since the centers were fitted."""
-        centers = self._state[0]
+        centers = self._state.centers
         fitted = (int(centers.shape[0]), centers.dtype.name)
         now = (int(self.n_clusters), dtype.name)
         if fitted != now:

@@ -12,6 +12,7 @@ compiled program serves every ``k`` of its bucket.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -36,6 +37,7 @@ __all__ = [
     "sample_rows",
     "minibatch_update",
     "reassign_low_counts",
+    "MiniBatchState",
     "minibatch_step",
     "minibatch_state",
     "minibatch_fit",
@@ -452,15 +454,28 @@ def reassign_low_counts(centers, counts, x, w, ratio, seed):
     return centers, counts
 
 
+class MiniBatchState(NamedTuple):
+    """The state of the mini-batch loop (its field names are the checkpoint's keys)."""
+
+    centers: tf.Tensor  # [k, d]
+    counts: tf.Tensor  # [k] weight each center has seen
+    step: tf.Tensor  # int32, steps done
+    seen: tf.Tensor  # int64, rows seen
+    since: tf.Tensor  # int32, rows since the last reassignment check
+    ewa: tf.Tensor  # smoothed batch inertia (NaN before the second step)
+    ewa_min: tf.Tensor  # its lowest value
+    stale: tf.Tensor  # int32, steps without a new lowest ewa
+    stop: tf.Tensor  # bool, a stopping rule fired
+
+
 def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, seed):
     """One step of the mini-batch loop with scikit-learn's stopping rules.
 
-    ``state`` is ``(centers, counts, step, rows_seen, since_reassign, ewa,
-    ewa_min, no_improvement, stop)``; the smoothed batch inertia ``ewa`` weighs
+    ``state`` is a ``MiniBatchState``; the smoothed batch inertia ``ewa`` weighs
     a batch of ``b`` rows by ``min(2b / (n_samples + 1), 1)``. Returns the new
-    state.
+    ``MiniBatchState``.
     """
-    centers, counts, step, seen, since, ewa, ewa_min, no_improvement, _ = state
+    centers, counts, step, seen, since, ewa, ewa_min, no_improvement, _ = MiniBatchState(*state)
     k = tf.shape(centers)[0]
     b = tf.shape(x)[0]
     alpha = tf.minimum(tf.cast(2 * b, ewa.dtype) / (tf.cast(n_samples, ewa.dtype) + 1), 1.0)
@@ -497,7 +512,9 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
     )
     ewa_min = tf.where(~first & ~converged & improved, ewa, ewa_min)
     stop = converged | (no_improvement >= max_no_improvement)
-    return new_centers, counts, step + 1, seen, since, ewa, ewa_min, no_improvement, stop
+    return MiniBatchState(
+        new_centers, counts, step + 1, seen, since, ewa, ewa_min, no_improvement, stop
+    )
 
 
 def minibatch_state(centers):
@@ -506,7 +523,7 @@ def minibatch_state(centers):
     nan, inf = tf.constant(float("nan"), dtype), tf.constant(float("inf"), dtype)
     zero, seen = tf.constant(0), tf.constant(0, tf.int64)
     counts = tf.zeros_like(centers[:, 0])
-    return (centers, counts, zero, seen, zero, nan, inf, zero, tf.constant(False))
+    return MiniBatchState(centers, counts, zero, seen, zero, nan, inf, zero, tf.constant(False))
 
 
 def minibatch_fit(source, state, n_steps, batch_size: int, seed, **rules):
@@ -517,19 +534,20 @@ def minibatch_fit(source, state, n_steps, batch_size: int, seed, **rules):
     the step count, so a fit continued from a saved state is the same fit.
 
     Returns:
-        the final ``minibatch_step`` state.
+        the final ``MiniBatchState``.
     """
     sample_seed, seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     if isinstance(source, tf.data.Dataset):
         for x, w in source:
             state = minibatch_step(state, x, w, seed=seed, **rules)
-            if state[-1]:
+            if state.stop:
                 break
         return state
     x, w = source
-    while state[2] < n_steps and not state[-1]:
+    state = MiniBatchState(*state)
+    while state.step < n_steps and not state.stop:
         idx = sample_by_weight(
-            w, batch_size, tf.random.experimental.stateless_fold_in(sample_seed, state[2])
+            w, batch_size, tf.random.experimental.stateless_fold_in(sample_seed, state.step)
         )
         xb = tf.gather(x, idx)  # [batch_size, d]
         state = minibatch_step(state, xb, tf.ones_like(idx, x.dtype), seed=seed, **rules)
