@@ -41,7 +41,7 @@ __all__ = [
     "calinski_harabasz_score",
 ]
 
-_METRICS = {"euclidean": "euclidean"}
+_METRICS = ("euclidean",)
 _BLOCK_ELEMENTS = 2**23  # elements of one [block, n_samples] distance block (32 MiB float32)
 
 

@@ -31,8 +31,8 @@ from tfcluster.ops.distances import squared_distances, squared_norms
 
 __all__ = ["BisectingKMeans"]
 
-_INITS = {"random": "random", "k-means++": "k-means++"}
-_STRATEGIES = {"biggest_inertia": "biggest_inertia", "largest_cluster": "largest_cluster"}
+_INITS = ("random", "k-means++")
+_STRATEGIES = ("biggest_inertia", "largest_cluster")
 
 
 def _split_fn(x, w, centers, *, chunk):

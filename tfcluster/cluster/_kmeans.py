@@ -46,7 +46,7 @@ from tfcluster.ops.distances import masked_norms, nearest_chunked
 __all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
 
 
-_INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||"}
+_INITS = ("k-means++", "random", "k-means||")
 
 # scikit-learn's ``algorithm`` values. Elkan's algorithm skips distance
 # computations with the triangle inequality and ends where Lloyd's does; on

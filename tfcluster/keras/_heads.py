@@ -329,7 +329,7 @@ class GaussianMixtureHead(_FittedHead):
         return config
 
 
-_COVARIANCE_TYPES = {name: name for name in mixture_ops.COVARIANCE_TYPES}
+_COVARIANCE_TYPES = mixture_ops.COVARIANCE_TYPES
 
 
 def _mixture_frame(weights, means, prec_chol, covariance_type):
@@ -350,7 +350,7 @@ def _precision_shape(covariance_type, k, d):
     return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
 
 
-_DISTANCES = {name: name for name in som_ops.ACTIVATIONS}
+_DISTANCES = tuple(som_ops.ACTIVATIONS)
 
 
 @_register

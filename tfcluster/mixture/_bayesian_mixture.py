@@ -29,6 +29,7 @@ from tfcluster._engine import Program, bucket, chunk_size, pad_rows
 from tfcluster._engine.driver import PLAIN, Data, as_data, call, map_rows, moments
 from tfcluster._validation import check_n_features
 from tfcluster.mixture._bayesian_prior import check_prior_params, prior_for
+from tfcluster.mixture._gaussian_mixture import _COVARIANCE_TYPES, _INIT_PARAMS
 from tfcluster.mixture._init import _assignment, covariance_shape, em_chunk, fit_bucket
 from tfcluster.ops import bayesian as ops
 from tfcluster.ops import mixture as gm_ops
@@ -36,8 +37,6 @@ from tfcluster.ops.batching import gather_rows, map_chunks
 
 __all__ = ["BayesianGaussianMixture"]
 
-_COVARIANCE_TYPES = {name: name for name in gm_ops.COVARIANCE_TYPES}
-_INIT_PARAMS = {name: name for name in ("kmeans", "k-means++", "random", "random_from_data")}
 _PRIOR_TYPES = {"dirichlet_process": True, "dirichlet_distribution": False}
 
 

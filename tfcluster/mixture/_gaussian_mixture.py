@@ -51,8 +51,8 @@ from tfcluster.ops.batching import map_chunks, reduce_batches
 
 __all__ = ["GaussianMixture"]
 
-_COVARIANCE_TYPES = {name: name for name in ops.COVARIANCE_TYPES}
-_INIT_PARAMS = {name: name for name in ("kmeans", "k-means++", "random", "random_from_data")}
+_COVARIANCE_TYPES = ops.COVARIANCE_TYPES
+_INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
 # The compiled programs: in-memory data are ``(x [n, d], w [n])`` with a free

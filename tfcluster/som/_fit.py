@@ -30,9 +30,9 @@ _NAMES = {
     "topology": {k: k for k in ops.TOPOLOGIES},
     "activation_distance": {k: k for k in ops.ACTIVATIONS},
 }
-MODES = {"online": "online", "batch": "batch"}
-SCALINGS = {"sum": "sum", "mean": "mean"}
-INITS = {"random": "random", "pca": "pca"}
+MODES = ("online", "batch")
+SCALINGS = ("sum", "mean")
+INITS = ("random", "pca")
 _SHIFTABLE = ("euclidean", "manhattan", "chebyshev")  # distances invariant to translation
 
 
