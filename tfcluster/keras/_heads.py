@@ -275,7 +275,7 @@ class GaussianMixtureHead(_FittedHead):
             means = _parameter("means", means, ("n_components", "n_features"))
             n_components, n_features = means.shape
             weights = _parameter("weights", weights, ("n_components",))
-            expected = _precision_shape(covariance_type, n_components, n_features)
+            expected = mixture_ops.covariance_shape(covariance_type, n_components, n_features)
             prec = _parameter("precisions_cholesky", precisions_cholesky, expected)
             if weights.shape != (n_components,) or prec.shape != expected:
                 raise ValueError(
@@ -303,7 +303,7 @@ class GaussianMixtureHead(_FittedHead):
         return {
             "mixture_weights": (k,),
             "means": (k, d),
-            "precisions_cholesky": _precision_shape(self.covariance_type, k, d),
+            "precisions_cholesky": mixture_ops.covariance_shape(self.covariance_type, k, d),
             "offset": (d,),
         }
 
@@ -344,10 +344,6 @@ def _mixture_frame(weights, means, prec_chol, covariance_type):
     else:
         cov = 1.0 / np.square(prec)
     return inference_frame(weights, means, cov, covariance_type)
-
-
-def _precision_shape(covariance_type, k, d):
-    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
 
 
 _DISTANCES = tuple(som_ops.ACTIVATIONS)

@@ -22,6 +22,7 @@ from tfcluster._engine.driver import Data, call
 from tfcluster._validation import _to_numpy, largest_value
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import gather_rows
+from tfcluster.ops.mixture import covariance_shape
 
 __all__ = [
     "ILL_DEFINED",
@@ -51,11 +52,6 @@ def ill_defined(reg_covar, dtype) -> str:
             "dtype='float64' may fit these data."
         )
     return message
-
-
-def covariance_shape(covariance_type: str, k: int, d: int) -> tuple:
-    """Shape of ``covariances_``/``precisions_`` for a covariance type."""
-    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
 
 
 def _checked(value, name, shape, dtype, limit=None) -> np.ndarray:
