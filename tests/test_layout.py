@@ -55,3 +55,13 @@ def test_relayout_has_nothing_left_to_do():
         text=True,
     )
     assert done.returncode == 0, done.stdout
+
+
+def test_every_module_comes_from_this_tree():
+    """No ``from tfcluster import _old_name`` left: it would find a stale file elsewhere."""
+    import pkgutil
+
+    here = Path(tfcluster.__file__).parent
+    for info in pkgutil.walk_packages(tfcluster.__path__, "tfcluster."):
+        module = importlib.import_module(info.name)
+        assert Path(module.__file__).is_relative_to(here), info.name

@@ -19,8 +19,8 @@ import pytest
 from _image_folder import make_photos
 from tfcluster.features import ImageEmbedder
 
-from tfcluster import _fileops, _outputs
 from tfcluster.cli import main
+from tfcluster.images import _fileops, _outputs
 from tfcluster.images._journal import JOURNAL
 
 FAST = ["--weights", "none", "--input-size", "32", "--batch-size", "16"]

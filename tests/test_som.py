@@ -8,11 +8,11 @@ import tensorflow as tf
 from minisom import MiniSom, _build_iteration_indexes
 from scipy.spatial.distance import cdist
 
-from tfcluster import _som_fit
 from tfcluster._base import NotFittedError, make_seed
 from tfcluster._engine.driver import as_data
 from tfcluster.ops import som as ops
 from tfcluster.som import SelfOrganizingMap
+from tfcluster.som import _fit as _som_fit
 
 
 @pytest.fixture(scope="module")

@@ -131,12 +131,43 @@ def rules(inside_package: bool) -> list[tuple[re.Pattern, str]]:
         if old_mod in PUBLIC_OLD and not inside_package:
             continue
         # tfcluster.mixture -> tfcluster.mixture._gaussian_mixture must not match its result
-        tail = r"(?![\w.])" if new_mod.startswith(old_mod + ".") else r"(?!\w)"
+        tail = r"(?!\w)"
+        if new_mod.startswith(old_mod + "."):  # and not ``from tfcluster.som import _fit``
+            inside = [dotted(n) for _, n in MOVES if dotted(n).startswith(old_mod + ".")]
+            leaves = [name.rsplit(".", 1)[1] for name in inside]
+            tail = r"(?![\w.])(?! import (?:" + "|".join(leaves) + r")\b)"
         out.append((re.compile(r"(?<![\w.])" + re.escape(old_mod) + tail), new_mod))
         out.append((re.compile(r"(?<![\w/])" + re.escape(old) + r"(?!\w)"), new))
     if not inside_package:
         out += [(re.compile(p), r) for p, r in ATTRIBUTE_RULES]
     return out
+
+
+_FROM_PACKAGE = re.compile(
+    r"^(?P<indent>[ \t]*)from tfcluster import (?P<names>[\w ,]+?)[ \t]*$", re.M
+)
+
+
+def _from_package(match: re.Match) -> str:
+    """``from tfcluster import _sort, _fileops as fo``: moved modules imported from their
+    new package (a module renamed keeps its local name: ``from tfcluster.som import _fit
+    as _som_fit``); the other names stay."""
+    moved = {dotted(old)[len("tfcluster.") :]: dotted(new) for old, new in MOVES}
+    groups: dict[str, list[str]] = {}
+    for item in match["names"].split(","):
+        name, _, alias = (part.strip() for part in item.strip().partition(" as "))
+        if name in moved:
+            parent, leaf = moved[name].rsplit(".", 1)
+        else:
+            parent, leaf = "tfcluster", name
+        local = alias or name
+        groups.setdefault(parent, []).append(leaf if local == leaf else f"{leaf} as {local}")
+    if list(groups) == ["tfcluster"]:
+        return match[0]
+    return "\n".join(
+        f"{match['indent']}from {parent} import {', '.join(names)}"
+        for parent, names in groups.items()
+    )
 
 
 def files():
@@ -162,6 +193,8 @@ def rewrite(apply: bool = True) -> list[Path]:
         new = text
         for pattern, repl in package_rules if rel.startswith("tfcluster/") else outside_rules:
             new = pattern.sub(repl, new)
+        if path.suffix == ".py":
+            new = _FROM_PACKAGE.sub(_from_package, new)
         if new != text:
             changed.append(path)
             if apply:

@@ -15,9 +15,9 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfcluster import _image_io as io
 from tfcluster._base import BaseEstimator, check_number, check_option, check_positive_int
 from tfcluster._engine import Program
+from tfcluster.images import _io as io
 from tfcluster.images._io import IMAGE_EXTENSIONS, list_images
 
 __all__ = ["ImageEmbedder", "WeightsUnavailableError", "list_images", "IMAGE_EXTENSIONS"]

@@ -20,7 +20,6 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfcluster import _mixture_units as units
 from tfcluster._base import (
     BaseEstimator,
     check_dtype,
@@ -36,6 +35,7 @@ from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._engine.driver import as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._validation import check_n_features
+from tfcluster.mixture import _units as units
 from tfcluster.mixture._init import (
     check_means_init,
     check_precisions_init,

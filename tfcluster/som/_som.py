@@ -12,7 +12,6 @@ from collections import defaultdict
 import numpy as np
 import tensorflow as tf
 
-from tfcluster import _som_fit as fitting
 from tfcluster._base import (
     BaseEstimator,
     FeatureNamesOutMixin,
@@ -28,6 +27,7 @@ from tfcluster._engine.driver import Frame, as_data, attribute_dtype, call, fram
 from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
 from tfcluster.ops.batching import map_chunks
+from tfcluster.som import _fit as fitting
 from tfcluster.som._extras import MiniSomMethods, check_activation_distance, check_fixed_points
 
 __all__ = ["SelfOrganizingMap"]
