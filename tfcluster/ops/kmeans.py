@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from tfcluster.ops.batching import fold_batches, reduce_batches, source_spec
 from tfcluster.ops.distances import (
+    cluster_sums,
     masked_norms,
     nearest,
     nearest_sums,
@@ -416,9 +417,7 @@ def minibatch_update(x, w, centers, counts):
 
     def stats(xb, wb):
         labels, d2 = nearest(xb, centers, centers_sq)
-        onehot = tf.one_hot(labels, tf.shape(centers)[0], dtype=xb.dtype)  # [b, k]
-        sums = tf.matmul(onehot, xb * wb[:, None], transpose_a=True)  # [k, d]
-        weights = tf.linalg.matvec(onehot, wb, transpose_a=True)  # [k]
+        sums, weights = cluster_sums(xb, labels, tf.shape(centers)[0], wb)  # [k, d], [k]
         return sums, weights, tf.reduce_sum(wb * d2)
 
     zero = (tf.zeros_like(centers), tf.zeros_like(counts), tf.zeros([], x.dtype))
