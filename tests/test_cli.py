@@ -135,6 +135,7 @@ def test_move_mode_moves_and_nothing_else(source, tmp_path):
 
 def test_weights_file_and_python_api_agree(source, tmp_path, capsys):
     import numpy as np
+
     from tfcluster.features import ImageEmbedder
     from tfcluster.kmeans import KMeans
     from tfcluster.pipeline import ImageClusterer

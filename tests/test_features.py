@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from _image_folder import SMALL
+
 from tfcluster.features import ImageEmbedder, WeightsUnavailableError, list_images
 
 

@@ -9,10 +9,10 @@ import tensorflow as tf
 from sklearn.base import clone
 from sklearn.mixture import GaussianMixture as SKGaussianMixture
 from sklearn.mixture._gaussian_mixture import _estimate_gaussian_parameters
-from tfcluster.kmeans import ConvergenceWarning
 
 import tfcluster.mixture
 from tfcluster import NotFittedError
+from tfcluster.kmeans import ConvergenceWarning
 from tfcluster.mixture import GaussianMixture
 
 TYPES = ["full", "tied", "diag", "spherical"]

@@ -17,9 +17,9 @@ import time
 
 import pytest
 from _image_folder import make_photos
-from tfcluster.features import ImageEmbedder
 
 from tfcluster.cli import main
+from tfcluster.features import ImageEmbedder
 from tfcluster.images import _fileops, _outputs
 from tfcluster.images._journal import JOURNAL
 

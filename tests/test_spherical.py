@@ -207,10 +207,11 @@ def test_sweep_and_image_sorter(iris):
 def test_docstring_examples_and_sklearn_tools(iris):
     import doctest
 
-    import tfcluster.spherical
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    import tfcluster.spherical
 
     result = doctest.testmod(tfcluster.spherical, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -210,7 +210,8 @@ def missing_packages() -> list[str]:
 def tidy(paths: list[Path]) -> None:
     py = [str(p) for p in paths if p.suffix == ".py"]
     if py and shutil.which("ruff"):
-        subprocess.run(["ruff", "check", "--fix", "--select", "I", "-q", *py], cwd=ROOT)
+        fix = ["ruff", "check", "--no-cache", "--fix", "--select", "I", "-q"]
+        subprocess.run([*fix, *py], cwd=ROOT)
         subprocess.run(["ruff", "format", "-q", *py], cwd=ROOT)
 
 
