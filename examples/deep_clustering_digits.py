@@ -15,13 +15,13 @@ import time
 import numpy as np
 
 from tfcluster import KMeans
-from tfcluster._dec import DeepClustering
 from tfcluster._external_metrics import (
     adjusted_rand_score,
     contingency_matrix,
     normalized_mutual_info_score,
 )
 from tfcluster.datasets import load_digits
+from tfcluster.deep._dec import DeepClustering
 
 
 def _hungarian(cost: np.ndarray) -> np.ndarray:

@@ -10,8 +10,8 @@ import sys
 import pytest
 from _image_folder import make_image_folder, snapshot
 
-from tfcluster._outputs import MANIFEST
 from tfcluster.cli import main
+from tfcluster.images._outputs import MANIFEST
 
 FAST = ["--weights", "none", "--input-size", "32", "--batch-size", "16"]
 
@@ -271,7 +271,7 @@ def test_force_never_follows_a_manifest_out_of_the_folder(source, tmp_path, caps
 
 
 def test_help_says_how_the_som_is_trained(capsys):
-    from tfcluster._sort import make_clusterer
+    from tfcluster.images._sort import make_clusterer
 
     assert main(["images", "--help"]) == 0
     assert "batch map for 20 epochs" in " ".join(capsys.readouterr().out.split())

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.metrics import normalized_mutual_info_score
 
 from tfcluster import KMeans, NotFittedError
-from tfcluster._dec import DeepClustering
+from tfcluster.deep._dec import DeepClustering
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "deep_clustering_digits.py"
 SMALL = dict(hidden=(64,), embedding_dim=8, pretrain_epochs=30, max_iter=150, batch_size=128)

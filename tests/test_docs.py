@@ -7,7 +7,7 @@ import pytest
 
 MODULES = [
     "tfcluster._external_metrics",
-    "tfcluster._minibatch",
+    "tfcluster.cluster._minibatch",
     "tfcluster.datasets",
     "tfcluster.features",
     "tfcluster.kmeans",

@@ -170,7 +170,7 @@ def test_folders_without_images(tmp_path, embedder):
 
 
 def test_decoder_lines_are_kept_off_the_terminal_and_the_rest_is_not(capfd):
-    from tfcluster._image_io import decoder_messages, short_reason
+    from tfcluster.images._io import decoder_messages, short_reason
 
     with decoder_messages() as lines:
         os.write(2, b"Improper call to JPEG library in state 201\nsomething else\n")

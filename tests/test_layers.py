@@ -346,7 +346,7 @@ def _as_saved_before_the_split(path, old_path):
     """Copy of the ``.keras`` file at ``path`` as tfcluster wrote it before layers.py was split.
 
     The only difference was the ``module`` of the tfcluster layers in config.json
-    ("tfcluster.layers", now "tfcluster._heads" or "tfcluster._dec_layer").
+    ("tfcluster.layers", now "tfcluster.keras._heads" or "tfcluster.deep._layer").
     """
     renamed = []
 
@@ -375,10 +375,10 @@ def _as_saved_before_the_split(path, old_path):
 @pytest.mark.parametrize(
     "make, module",
     [
-        (lambda km, gm, som: kmeans_layer(km, output="soft", alpha=2.0), "tfcluster._heads"),
-        (lambda km, gm, som: gmm_layer(gm, output="log_prob"), "tfcluster._heads"),
-        (lambda km, gm, som: som_layer(som, output="coords"), "tfcluster._heads"),
-        (lambda km, gm, som: ClusteringLayer.from_kmeans(km, alpha=2.0), "tfcluster._dec_layer"),
+        (lambda km, gm, som: kmeans_layer(km, output="soft", alpha=2.0), "tfcluster.keras._heads"),
+        (lambda km, gm, som: gmm_layer(gm, output="log_prob"), "tfcluster.keras._heads"),
+        (lambda km, gm, som: som_layer(som, output="coords"), "tfcluster.keras._heads"),
+        (lambda km, gm, som: ClusteringLayer.from_kmeans(km, alpha=2.0), "tfcluster.deep._layer"),
     ],
 )
 def test_file_saved_before_the_split_loads_without_custom_objects(

@@ -101,7 +101,7 @@ def test_fit_then_partial_fit_and_small_data():
 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, die_on_call, streamed):
-    import tfcluster._minibatch as module
+    import tfcluster.cluster._minibatch as module
 
     X, _ = digits
     X = tf.data.Dataset.from_tensor_slices(X).batch(128) if streamed else X

@@ -438,7 +438,7 @@ def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, die_on_call)
     params = {"covariance_type": "diag", "dtype": "float64", "random_state": 0, "tol": 1e-6}
     ref = GaussianMixture(3, **params).fit(X)
     # two saved segments, then the process dies
-    restore = die_on_call(tfcluster.mixture._EM, "diag", 3)
+    restore = die_on_call(tfcluster.mixture._gaussian_mixture._EM, "diag", 3)
     gm = GaussianMixture(3, **params)
     with pytest.raises(KeyboardInterrupt):
         gm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)

@@ -18,10 +18,10 @@ import time
 import pytest
 from _image_folder import make_photos
 
-from tfcluster import _fileops, _outputs
-from tfcluster._journal import JOURNAL
 from tfcluster.cli import main
 from tfcluster.features import ImageEmbedder
+from tfcluster.images import _fileops, _outputs
+from tfcluster.images._journal import JOURNAL
 
 FAST = ["--weights", "none", "--input-size", "32", "--batch-size", "16"]
 WORKER = os.path.join(os.path.dirname(__file__), "_workers", "sort_worker.py")
@@ -304,7 +304,7 @@ def test_full_disk_while_copying(tmp_path, monkeypatch, capsys):
 
 
 def test_full_disk_while_moving(tmp_path, monkeypatch, capsys):
-    from tfcluster._journal import Journal
+    from tfcluster.images._journal import Journal
 
     src, out = tmp_path / "photos", tmp_path / "sorted"
     pictures = make_photos(src, [f"p{i}.jpg" for i in range(10)])

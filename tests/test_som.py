@@ -8,11 +8,11 @@ import tensorflow as tf
 from minisom import MiniSom, _build_iteration_indexes
 from scipy.spatial.distance import cdist
 
-from tfcluster import _som_fit
 from tfcluster._base import NotFittedError, make_seed
-from tfcluster._driver import as_data
+from tfcluster._engine.driver import as_data
 from tfcluster.ops import som as ops
 from tfcluster.som import SelfOrganizingMap
+from tfcluster.som import _fit as _som_fit
 
 
 @pytest.fixture(scope="module")
@@ -474,7 +474,7 @@ def test_bad_training_length_parameters(params, error, match):
 
 
 def test_checkpoint_fingerprint_holds_the_training_length(small, tmp_path, monkeypatch):
-    import tfcluster._som_fit as fitting
+    import tfcluster.som._fit as fitting
 
     X, _ = small
     X = X[:90]
@@ -631,7 +631,7 @@ def test_every_option_trains_online_and_batch(small, kw):
 
 
 def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch, die_on_call):
-    import tfcluster._som_fit as fitting
+    import tfcluster.som._fit as fitting
     from tfcluster.datasets import load_digits
 
     X, _ = load_digits()

@@ -194,7 +194,7 @@ def test_not_fitted_and_too_few_rows():
 
 def test_sweep_and_image_sorter(iris):
     from tfcluster import suggest_k, sweep
-    from tfcluster._sort import make_clusterer
+    from tfcluster.images._sort import make_clusterer
 
     X, _ = iris
     assert isinstance(make_clusterer("spherical", 3, 0), SphericalKMeans)

@@ -8,6 +8,7 @@ heads around them. See README.md.
 import importlib
 import importlib.util
 
+from tfcluster._compat import install_aliases
 from tfcluster._quiet import install_quiet_import, when_imported
 
 # Nothing here imports TensorFlow: the public names are imported on first use
@@ -15,6 +16,8 @@ from tfcluster._quiet import install_quiet_import, when_imported
 # ``import tensorflow`` after this one (by tfcluster or the user) prints no C++
 # start-up lines on the terminal (see ``tfcluster._quiet``).
 install_quiet_import()
+# The module paths of the flat layout still import (aliases, see ``tfcluster._compat``).
+install_aliases()
 # Keras finds tfcluster's layers in a .keras file once they are registered, which
 # importing ``tfcluster.layers`` does: at once if Keras is here, else right after it
 # and TensorFlow are imported (nothing heavy is imported for that).
@@ -25,26 +28,26 @@ when_imported(
 _PUBLIC = {
     "ConvergenceWarning": "tfcluster._base",
     "NotFittedError": "tfcluster._base",
-    "DeepClustering": "tfcluster._dec",
-    "MiniBatchKMeans": "tfcluster._minibatch",
-    "ImageEmbedder": "tfcluster.features",
-    "KMeans": "tfcluster.kmeans",
-    "kmeans_plusplus": "tfcluster.kmeans",
+    "DeepClustering": "tfcluster.deep._dec",
+    "MiniBatchKMeans": "tfcluster.cluster._minibatch",
+    "ImageEmbedder": "tfcluster.images._features",
+    "KMeans": "tfcluster.cluster._kmeans",
+    "kmeans_plusplus": "tfcluster.cluster._kmeans",
     "adjusted_rand_score": "tfcluster.metrics",
     "calinski_harabasz_score": "tfcluster.metrics",
     "davies_bouldin_score": "tfcluster.metrics",
     "normalized_mutual_info_score": "tfcluster.metrics",
     "silhouette_samples": "tfcluster.metrics",
     "silhouette_score": "tfcluster.metrics",
-    "GaussianMixture": "tfcluster.mixture",
-    "ImageClusterer": "tfcluster.pipeline",
+    "GaussianMixture": "tfcluster.mixture._gaussian_mixture",
+    "ImageClusterer": "tfcluster.images._pipeline",
     "SweepResult": "tfcluster.selection",
     "suggest_k": "tfcluster.selection",
     "sweep": "tfcluster.selection",
-    "SelfOrganizingMap": "tfcluster.som",
-    "BayesianGaussianMixture": "tfcluster.bayesian_mixture",
-    "BisectingKMeans": "tfcluster.bisecting",
-    "SphericalKMeans": "tfcluster.spherical",
+    "SelfOrganizingMap": "tfcluster.som._som",
+    "BayesianGaussianMixture": "tfcluster.mixture._bayesian_mixture",
+    "BisectingKMeans": "tfcluster.cluster._bisecting",
+    "SphericalKMeans": "tfcluster.cluster._spherical",
 }
 _SUBMODULES = ("layers", "metrics", "plot", "selection")
 
@@ -87,7 +90,7 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(_PUBLIC[name]), name)
     elif name in _SUBMODULES or (
         not name.startswith("__") and importlib.util.find_spec(f"{__name__}.{name}") is not None
-    ):  # ``tfcluster.kmeans`` after ``import tfcluster``, as when everything was imported
+    ):  # ``tfcluster.datasets`` after ``import tfcluster``, as when everything was imported
         value = importlib.import_module(f"{__name__}.{name}")
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -208,15 +208,17 @@ def check_is_fitted(estimator, attribute: str) -> None:
         )
 
 
-def check_option(name: str, value, registry: dict, *, allow_callable: bool = False):
+def check_option(name: str, value, registry, *, allow_callable: bool = False):
     """Look ``value`` up in ``registry``; unknown names raise ValueError listing valid ones.
 
-    Returns the registry entry, or ``value`` itself if it is an allowed callable.
+    ``registry`` is a tuple of the valid names, or a dict name -> entry where a
+    name stands for something else (``{"elkan": "lloyd"}``). Returns the entry
+    (the name itself for a tuple), or ``value`` itself if it is an allowed callable.
     """
     if allow_callable and callable(value):
         return value
     if isinstance(value, str) and value in registry:
-        return registry[value]
+        return registry[value] if isinstance(registry, dict) else value
     accepted = ", ".join(repr(k) for k in registry)
     extra = " or a callable" if allow_callable else ""
     raise ValueError(f"Unknown {name} {value!r}; accepted values are {accepted}{extra}.")

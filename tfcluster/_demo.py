@@ -17,14 +17,14 @@ import time
 
 import numpy as np
 
-from tfcluster._outputs import OutputFolder, OutputRefused
+from tfcluster.images._outputs import OutputFolder, OutputRefused
 
 __all__ = ["run_demo"]
 
 
 def _imagenet_available() -> bool:
     """True if the MobileNetV2 ImageNet weights load (cached, or downloadable now)."""
-    from tfcluster.features import ImageEmbedder, WeightsUnavailableError
+    from tfcluster.images._features import ImageEmbedder, WeightsUnavailableError
 
     try:
         ImageEmbedder(input_size=96, progress=False).model  # noqa: B018
@@ -68,7 +68,7 @@ def _save(folder, rel, ax, title):
 
 def _pixels(folder, X, y, seed):
     from tfcluster import plot
-    from tfcluster.kmeans import KMeans
+    from tfcluster.cluster._kmeans import KMeans
     from tfcluster.selection import suggest_k, sweep
 
     result = sweep(KMeans(n_init=3, random_state=seed), X, range(2, 13), scores=("silhouette",))
@@ -82,7 +82,7 @@ def _pixels(folder, X, y, seed):
 def _gmm(folder, seed):
     from tfcluster import plot
     from tfcluster.datasets import load_iris
-    from tfcluster.mixture import GaussianMixture
+    from tfcluster.mixture._gaussian_mixture import GaussianMixture
 
     X, y = load_iris()
     X = X[:, 2:4]  # petal length, petal width (cm)
@@ -96,8 +96,8 @@ def _gmm(folder, seed):
 
 def _som(folder, X, y, seed):
     from tfcluster import plot
-    from tfcluster.kmeans import KMeans
-    from tfcluster.som import SelfOrganizingMap
+    from tfcluster.cluster._kmeans import KMeans
+    from tfcluster.som._som import SelfOrganizingMap
 
     som = SelfOrganizingMap(12, 12, sigma=2.0, learning_rate=0.5, random_state=seed)
     som.fit(X, num_iteration=6000)
@@ -115,8 +115,8 @@ def run_demo(out="tfcluster-demo", *, force=False, seed=0) -> dict:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    from tfcluster._sort import UsageError, run_images
     from tfcluster.datasets import load_digits
+    from tfcluster.images._sort import UsageError, run_images
 
     start = time.perf_counter()
     try:

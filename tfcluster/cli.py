@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args) -> None:
     if args.command == "images":
-        from tfcluster._sort import DEFAULT_MAX_PIXELS, UsageError, run_images, undo_images
+        from tfcluster.images._sort import DEFAULT_MAX_PIXELS, UsageError, run_images, undo_images
 
         if args.undo is not None:
             names = {"src": "SRC", "out": "--out", "k_max": "--k-max"}
@@ -208,7 +208,7 @@ def main(argv=None) -> int:
     from tfcluster._quiet import quiet_python_loggers
 
     quiet_python_loggers()
-    from tfcluster._sort import UsageError
+    from tfcluster.images._sort import UsageError
 
     try:
         _run(args)

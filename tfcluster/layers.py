@@ -22,9 +22,9 @@ wherever the shape is known (arrays, tensors, ``keras.Input``).
     BayesianGaussianMixtureHead  output "proba" [b, k], "log_prob" [b], "labels" [b] int32
     ClusteringLayer      Student-t soft assignment with trainable centers (DEC)
 
-The heads live in ``tfcluster._heads`` (those of SphericalKMeans,
-BisectingKMeans and BayesianGaussianMixture in ``tfcluster._heads_new``), the
-DEC layer and its loss in ``tfcluster._dec_layer``; this module is their
+The heads live in ``tfcluster.keras._heads`` (those of SphericalKMeans,
+BisectingKMeans and BayesianGaussianMixture in ``tfcluster.keras._heads_new``), the
+DEC layer and its loss in ``tfcluster.deep._layer``; this module is their
 public home and builds heads from fitted estimators (``kmeans_layer``,
 ``gmm_layer``, ``som_layer``, ``spherical_layer``, ``bisecting_layer``,
 ``bgm_layer``, the estimators' ``as_layer``).
@@ -43,14 +43,14 @@ from __future__ import annotations
 import numpy as np
 
 from tfcluster._base import check_dtype
-from tfcluster._dec_layer import (
+from tfcluster.deep._layer import (
     ClusteringLayer,
     clustering_loss,
     student_t_assignment,
     target_distribution,
 )
-from tfcluster._heads import GaussianMixtureHead, KMeansHead, SOMHead
-from tfcluster._heads_new import (
+from tfcluster.keras._heads import GaussianMixtureHead, KMeansHead, SOMHead
+from tfcluster.keras._heads_new import (
     BayesianGaussianMixtureHead,
     BisectingKMeansHead,
     SphericalKMeansHead,

@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_dtype, check_option, check_positive_int, make_seed
-from tfcluster._driver import as_data, chunk_rows
 from tfcluster._engine import Program, bucket
+from tfcluster._engine.driver import as_data, chunk_rows
 from tfcluster._external_metrics import adjusted_rand_score, normalized_mutual_info_score
 from tfcluster._validation import check_labels
 from tfcluster.ops import metrics as ops
@@ -41,7 +41,7 @@ __all__ = [
     "calinski_harabasz_score",
 ]
 
-_METRICS = {"euclidean": "euclidean"}
+_METRICS = ("euclidean",)
 _BLOCK_ELEMENTS = 2**23  # elements of one [block, n_samples] distance block (32 MiB float32)
 
 

@@ -48,8 +48,8 @@ def _pause(folder):
 
 
 def main(action, arg, argv):
-    from tfcluster import _fileops, _journal, _outputs, _sort
     from tfcluster.cli import main as cli
+    from tfcluster.images import _fileops, _journal, _outputs, _sort
 
     if action == "kill-after-record":
         _after_nth(_journal.Journal, "place", int(arg), _kill)

@@ -21,9 +21,44 @@ __all__ = [
     "nearest",
     "nearest_sums",
     "nearest_sums_onehot",
+    "cluster_sums",
     "nearest_chunked",
     "masked_norms",
 ]
+
+
+def cluster_sums(x, labels, k, w=None, *, xla: bool = False, scale_rows: bool = True):
+    """Per-cluster sums of rows: ``sums [k, d]`` and ``weights [k]`` (or counts).
+
+    ``sums[j] = sum(w[i] * x[i] for i with labels[i] == j)``, ``weights[j] =
+    sum(w[i] ...)``; ``w=None`` counts rows (every weight one).
+    ``scale_rows=False`` promises the rows of weight zero are zero rows and the
+    others weigh one: ``x`` is summed as it is. The one primitive for every
+    per-cluster sum of tfcluster.
+
+    Two ways, each the faster one where it is used (measured once on the CPU,
+    2 shared cores, float32 ``x [65536, 32]``, median of 7 calls):
+
+        k=64: unsorted_segment_sum 52 ms, under XLA 1.6 ms;
+              one-hot GEMM         29 ms, under XLA 21 ms
+        k=8:  unsorted_segment_sum 56 ms, under XLA 4.8 ms;
+              one-hot GEMM         10 ms, under XLA 8.1 ms
+
+    so ``xla=True`` (inside an XLA kernel: the labels never leave the fusion)
+    uses segment sums, and ``xla=False`` (plain TensorFlow) a one-hot GEMM.
+    """
+    if xla:
+        rows = x if w is None or not scale_rows else x * w[:, None]
+        sums = tf.math.unsorted_segment_sum(rows, labels, k)
+        weights = tf.math.unsorted_segment_sum(
+            tf.ones_like(labels, x.dtype) if w is None else w, labels, k
+        )
+        return sums, weights  # [k, d], [k]
+    onehot = tf.one_hot(labels, k, dtype=x.dtype)  # [n, k]
+    rows = x if w is None or not scale_rows else x * w[:, None]
+    sums = tf.matmul(onehot, rows, transpose_a=True)  # [k, d]
+    weights = tf.reduce_sum(onehot, 0) if w is None else tf.linalg.matvec(onehot, w, True)
+    return sums, weights  # [k]
 
 
 def squared_norms(x):
@@ -111,8 +146,7 @@ def _nearest_sums(cross, centers_sq, x, w, weighted):
     """
     labels, _ = _row_min(cross + centers_sq[None, :])  # [n]
     k = tf.shape(centers_sq)[0]
-    sums = tf.math.unsorted_segment_sum(x * w[:, None] if weighted else x, labels, k)  # [k, d]
-    return sums, tf.math.unsorted_segment_sum(w, labels, k)  # [k]
+    return cluster_sums(x, labels, k, w, xla=True, scale_rows=weighted)  # [k, d], [k]
 
 
 def _cross(x, centers):
@@ -171,8 +205,7 @@ def nearest_sums_onehot(x, xw1, centers, centers_sq):
         ``(sums [K, d], counts [K])``.
     """
     labels = tf.argmin(_cross(x, centers) + centers_sq[None, :], 1, output_type=tf.int32)  # [n]
-    onehot = tf.one_hot(labels, tf.shape(centers)[0], dtype=x.dtype)  # [n, K]
-    stats = tf.matmul(onehot, xw1, transpose_a=True)  # [K, d + 1]
+    stats, _ = cluster_sums(xw1, labels, tf.shape(centers)[0])  # [K, d + 1]: one GEMM
     return stats[:, :-1], stats[:, -1]
 
 

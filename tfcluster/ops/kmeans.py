@@ -12,12 +12,14 @@ compiled program serves every ``k`` of its bucket.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import tensorflow as tf
 
 from tfcluster._engine.compile import xla_active
 from tfcluster.ops.batching import current_strategy, fold_batches, reduce_batches, source_spec
 from tfcluster.ops.distances import (
+    cluster_sums,
     masked_norms,
     nearest,
     nearest_sums,
@@ -38,6 +40,7 @@ __all__ = [
     "sample_rows",
     "minibatch_update",
     "reassign_low_counts",
+    "MiniBatchState",
     "minibatch_step",
     "minibatch_state",
     "minibatch_fit",
@@ -452,9 +455,7 @@ def minibatch_update(x, w, centers, counts):
 
     def stats(xb, wb):
         labels, d2 = nearest(xb, centers, centers_sq)
-        onehot = tf.one_hot(labels, tf.shape(centers)[0], dtype=xb.dtype)  # [b, k]
-        sums = tf.matmul(onehot, xb * wb[:, None], transpose_a=True)  # [k, d]
-        weights = tf.linalg.matvec(onehot, wb, transpose_a=True)  # [k]
+        sums, weights = cluster_sums(xb, labels, tf.shape(centers)[0], wb)  # [k, d], [k]
         return sums, weights, tf.reduce_sum(tf.cast(wb * d2, tf.float64))  # [b] in float64
 
     zero = (tf.zeros_like(centers), tf.zeros_like(counts), tf.zeros([], tf.float64))
@@ -490,16 +491,29 @@ def reassign_low_counts(centers, counts, x, w, ratio, seed):
     return centers, counts
 
 
+class MiniBatchState(NamedTuple):
+    """The state of the mini-batch loop (its field names are the checkpoint's keys)."""
+
+    centers: tf.Tensor  # [k, d]
+    counts: tf.Tensor  # [k] weight each center has seen
+    step: tf.Tensor  # int32, steps done
+    seen: tf.Tensor  # int64, rows seen
+    since: tf.Tensor  # int32, rows since the last reassignment check
+    ewa: tf.Tensor  # smoothed batch inertia (NaN before the second step)
+    ewa_min: tf.Tensor  # its lowest value
+    stale: tf.Tensor  # int32, steps without a new lowest ewa
+    stop: tf.Tensor  # bool, a stopping rule fired
+
+
 def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, seed):
     """One step of the mini-batch loop with scikit-learn's stopping rules.
 
-    ``state`` is ``(centers, counts, step, rows_seen, since_reassign, ewa,
-    ewa_min, no_improvement, stop)``; the smoothed batch inertia ``ewa`` (float64,
+    ``state`` is a ``MiniBatchState``; the smoothed batch inertia ``ewa`` (float64,
     as the center shift tested against ``tol``) weighs
     a batch of ``b`` rows by ``min(2b / (n_samples + 1), 1)``. Returns the new
-    state.
+    ``MiniBatchState``.
     """
-    centers, counts, step, seen, since, ewa, ewa_min, no_improvement, _ = state
+    centers, counts, step, seen, since, ewa, ewa_min, no_improvement, _ = MiniBatchState(*state)
     k = tf.shape(centers)[0]
     b = tf.shape(x)[0]
     alpha = tf.minimum(tf.cast(2 * b, ewa.dtype) / (tf.cast(n_samples, ewa.dtype) + 1), 1.0)
@@ -537,7 +551,9 @@ def minibatch_step(state, x, w, *, ratio, tol, max_no_improvement, n_samples, se
     )
     ewa_min = tf.where(~first & ~converged & improved, ewa, ewa_min)
     stop = converged | (no_improvement >= max_no_improvement)
-    return new_centers, counts, step + 1, seen, since, ewa, ewa_min, no_improvement, stop
+    return MiniBatchState(
+        new_centers, counts, step + 1, seen, since, ewa, ewa_min, no_improvement, stop
+    )
 
 
 def minibatch_state(centers):
@@ -545,7 +561,7 @@ def minibatch_state(centers):
     nan, inf = tf.constant(float("nan"), tf.float64), tf.constant(float("inf"), tf.float64)
     zero, seen = tf.constant(0), tf.constant(0, tf.int64)
     counts = tf.zeros_like(centers[:, 0])
-    return (centers, counts, zero, seen, zero, nan, inf, zero, tf.constant(False))
+    return MiniBatchState(centers, counts, zero, seen, zero, nan, inf, zero, tf.constant(False))
 
 
 def minibatch_fit(source, state, n_steps, batch_size: int, seed, **rules):
@@ -556,22 +572,23 @@ def minibatch_fit(source, state, n_steps, batch_size: int, seed, **rules):
     the step count, so a fit continued from a saved state is the same fit.
 
     Returns:
-        the final ``minibatch_step`` state.
+        the final ``MiniBatchState``.
     """
     sample_seed, seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     if isinstance(source, tf.data.Dataset):
         for x, w in source:
             state = minibatch_step(state, x, w, seed=seed, **rules)
-            if state[-1]:
+            if state.stop:
                 break
         return state
     x, w = source
     # once, in float64: the same mini-batches whatever the dtype (float32 and float64
     # fits comparable step by step), and no cumsum over the weights per step
     cdf = tf.cumsum(tf.cast(w, tf.float64))  # [n]
-    while state[2] < n_steps and not state[-1]:
+    state = MiniBatchState(*state)
+    while state.step < n_steps and not state.stop:
         idx = _sample_from_cdf(
-            cdf, batch_size, tf.random.experimental.stateless_fold_in(sample_seed, state[2])
+            cdf, batch_size, tf.random.experimental.stateless_fold_in(sample_seed, state.step)
         )
         xb = tf.gather(x, idx)  # [batch_size, d]
         state = minibatch_step(state, xb, tf.ones_like(idx, x.dtype), seed=seed, **rules)

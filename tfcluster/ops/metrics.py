@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from tfcluster._engine.compile import kernel
 from tfcluster.ops.batching import map_chunks, reduce_batches
-from tfcluster.ops.distances import squared_distances, squared_norms
+from tfcluster.ops.distances import cluster_sums, squared_distances, squared_norms
 
 __all__ = [
     "silhouette_samples",
@@ -124,9 +124,7 @@ def label_sums(source, n_labels, chunk_size: int):
         d, dtype = tf.shape(source[0])[1], source[0].dtype
 
     def stats(x, labels):
-        onehot = tf.one_hot(labels, n_labels, dtype=x.dtype)  # [b, k]
-        # one-hot GEMMs: several times faster on CPU than unsorted_segment_sum
-        return tf.matmul(onehot, x, transpose_a=True), tf.reduce_sum(onehot, axis=0)
+        return cluster_sums(x, labels, n_labels)  # [k, d], [k]
 
     init = (tf.zeros([n_labels, d], dtype), tf.zeros([n_labels], dtype))
     return reduce_batches(stats, init, source, chunk_size)
@@ -148,8 +146,7 @@ def label_dispersion(source, centers, chunk_size: int):
 
     def stats(x, labels):
         d2 = tf.cast(squared_norms(x - tf.gather(centers, labels)), tf.float64)  # [b]
-        onehot = tf.one_hot(labels, k, dtype=tf.float64)  # [b, k]
-        sums = tf.matmul(onehot, tf.stack([tf.sqrt(d2), d2], axis=1), transpose_a=True)  # [k, 2]
+        sums, _ = cluster_sums(tf.stack([tf.sqrt(d2), d2], axis=1), labels, k)  # [k, 2]
         return sums[:, 0], sums[:, 1]
 
     zero = tf.zeros([k], tf.float64)

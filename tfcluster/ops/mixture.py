@@ -36,6 +36,7 @@ from tfcluster.ops.distances import first_argmin, masked_norms, nearest
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "covariance_shape",
     "component_mask",
     "pad_components",
     "log_gaussian_prob",
@@ -56,6 +57,12 @@ __all__ = [
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def covariance_shape(covariance_type: str, k: int, d: int) -> tuple:
+    """Shape of the covariances, precisions and their Cholesky factors of ``k``
+    components in ``d`` dimensions (pure Python: usable outside TensorFlow too)."""
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
 
 
 def component_mask(k, size):

@@ -22,6 +22,7 @@ from tfcluster._engine.compile import kernel
 from tfcluster.ops.batching import map_chunks, reduce_batches
 from tfcluster.ops.distances import (
     _row_min,
+    cluster_sums,
     first_argmin,
     masked_norms,
     nearest,
@@ -425,9 +426,7 @@ def _bmu_sums(x, sw, w, distance: str, size=None):
     Not under XLA: TensorFlow's own GEMM is faster than XLA's on CPU here.
     """
     c = _winners(x, w, distance, size)  # [b]
-    k = tf.shape(w)[0]
-    counts = tf.math.unsorted_segment_sum(sw, c, k)
-    sums = tf.math.unsorted_segment_sum(sw[:, None] * x, c, k)
+    sums, counts = cluster_sums(x, c, tf.shape(w)[0], sw)  # [K, d], [K]
     return counts, sums
 
 

@@ -1,8 +1,8 @@
 """BayesianGaussianMixture: a Gaussian mixture fitted by variational inference.
 
-A thin shell, as ``tfcluster.mixture``: it validates, centres the data, takes
+A thin shell, as ``tfcluster.mixture._gaussian_mixture``: it validates, centres the data, takes
 the initial responsibilities from GaussianMixture's initialisations
-(``tfcluster._mixture_init``), runs the compiled variational EM of
+(``tfcluster.mixture._init``), runs the compiled variational EM of
 ``tfcluster.ops.bayesian`` (on the Gaussian mixture's batch statistics) and
 stores scikit-learn's fitted attributes.
 """
@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfcluster import _mixture_units as units
 from tfcluster._base import (
     BaseEstimator,
     ConvergenceWarning,
@@ -28,20 +27,28 @@ from tfcluster._base import (
     make_seed,
     split_seed,
 )
-from tfcluster._bayesian_prior import check_prior_params, prior_for
-from tfcluster._checkpoint import fit_settings, resume_loop
-from tfcluster._driver import Data, Frame, as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows
-from tfcluster._mixture_init import _assignment, covariance_shape, em_chunk, fit_bucket
+from tfcluster._engine.checkpoint import fit_settings, resume_loop
+from tfcluster._engine.driver import (
+    Data,
+    Frame,
+    as_data,
+    attribute_dtype,
+    call,
+    map_rows,
+    moments,
+)
 from tfcluster._validation import check_n_features
+from tfcluster.mixture import _units as units
+from tfcluster.mixture._bayesian_prior import check_prior_params, prior_for
+from tfcluster.mixture._gaussian_mixture import _COVARIANCE_TYPES, _INIT_PARAMS
+from tfcluster.mixture._init import _assignment, covariance_shape, em_chunk, fit_bucket
 from tfcluster.ops import bayesian as ops
 from tfcluster.ops import mixture as gm_ops
 from tfcluster.ops.batching import gather_rows, map_chunks
 
 __all__ = ["BayesianGaussianMixture"]
 
-_COVARIANCE_TYPES = {name: name for name in gm_ops.COVARIANCE_TYPES}
-_INIT_PARAMS = {name: name for name in ("kmeans", "k-means++", "random", "random_from_data")}
 _PRIOR_TYPES = {"dirichlet_process": True, "dirichlet_distribution": False}
 
 

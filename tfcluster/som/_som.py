@@ -12,7 +12,6 @@ from collections import defaultdict
 import numpy as np
 import tensorflow as tf
 
-from tfcluster import _som_fit as fitting
 from tfcluster._base import (
     BaseEstimator,
     FeatureNamesOutMixin,
@@ -22,13 +21,14 @@ from tfcluster._base import (
     make_seed,
     split_seed,
 )
-from tfcluster._checkpoint import fit_settings
-from tfcluster._driver import Frame, as_data, attribute_dtype, call, frame_of, map_rows
 from tfcluster._engine import Program, pad_rows
-from tfcluster._som_extras import MiniSomMethods, check_activation_distance, check_fixed_points
+from tfcluster._engine.checkpoint import fit_settings
+from tfcluster._engine.driver import Frame, as_data, attribute_dtype, call, frame_of, map_rows
 from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
 from tfcluster.ops.batching import map_chunks
+from tfcluster.som import _fit as fitting
+from tfcluster.som._extras import MiniSomMethods, check_activation_distance, check_fixed_points
 
 __all__ = ["SelfOrganizingMap"]
 
@@ -136,7 +136,7 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
 
     Examples:
         >>> import numpy as np
-        >>> from tfcluster.som import SelfOrganizingMap
+        >>> from tfcluster.som._som import SelfOrganizingMap
         >>> X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
         >>> init = [[[0.0, 0.0], [5.0, 5.0]]]
         >>> som = SelfOrganizingMap(1, 2, init=init, num_iteration=20, random_state=0)

@@ -8,10 +8,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
-from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, as_data, attribute_dtype, call, moments
 from tfcluster._engine import Program, bucket, chunk_size
-from tfcluster.kmeans import _KMeansMixin, assign, check_init, initial_centers
+from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, moments
+from tfcluster.cluster._kmeans import _KMeansMixin, assign, check_init, initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import source_spec
 
@@ -30,14 +30,6 @@ def _fit_fn(source, state, n_steps, batch_size, seed, ratio, tol, max_no_improve
         max_no_improvement=max_no_improvement,
         n_samples=n_samples,
     )
-
-
-_STATE = ("centers", "counts", "step", "seen", "since", "ewa", "ewa_min", "stale", "stop")
-
-
-def _as_dict(state) -> dict:
-    """The mini-batch loop state by name, for checkpoints."""
-    return dict(zip(_STATE, state, strict=True))
 
 
 def _step_fn(state, x, w, seed, ratio):
@@ -266,33 +258,34 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             check_positive_int("checkpoint_every", checkpoint_every)
             settings = fit_settings(self, tf.stack([seed_init, seed_fit]))
             fingerprint = repr((mean.tolist(), var.tolist(), n_samples, settings))
-            saved = LoopCheckpoint(checkpoint_dir, _as_dict(state), fingerprint)
+            saved = LoopCheckpoint(checkpoint_dir, state._asdict(), fingerprint)
             restored = saved.restore()
             if restored is not None:
                 # in the state's dtypes: a save before the float64 ewa had float32 ones
-                state = tuple(
-                    tf.cast(restored[name], t.dtype) for name, t in zip(_STATE, state, strict=True)
+                state = ops.MiniBatchState(
+                    **{k: tf.cast(restored[k], t.dtype) for k, t in state._asdict().items()}
                 )
         every = None if saved is None else checkpoint_every  # None: one compiled call
         if self.verbose and not data.streamed:
             every = 1  # back to Python after every step, to print it
-        while int(state[2]) < n_steps and not bool(state[-1]):
-            done = int(state[2])
+        while int(state.step) < n_steps and not bool(state.stop):
+            done = int(state.step)
             limit = n_steps if every is None else min(done + every, n_steps)
             segment = source.skip(done).take(limit - done) if data.streamed else source
             steps = tf.constant(min(limit, 2**31 - 1))  # a tensor: one trace for all segments
             state = call(_fit, segment, state, steps, _scalar(batch_size), seed_fit, *rules)
             if saved is not None:
-                saved.save(_as_dict(state))
+                saved.save(state._asdict())
             if self.verbose:
                 self._report(state, None if data.streamed else n_steps)
-            if data.streamed and int(state[2]) < limit:
+            if data.streamed and int(state.step) < limit:
                 break  # the dataset ran out: max_iter passes are done
-        centers, counts, steps, seen = state[0], state[1], int(state[2]), int(state[3])
+        centers, counts = state.centers, state.counts
+        steps, seen = int(state.step), int(state.seen)
         self._counts = counts.numpy()
         self.n_steps_ = steps
         self.n_iter_ = int(np.ceil(seen / n_samples))
-        self.converged_ = bool(state[-1])
+        self.converged_ = bool(state.stop)
         frame = centered.frame
         # partial_fit goes on from here, in the same compute units
         self._state, self._units = state, (frame, var)
@@ -310,7 +303,8 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
 
     def _report(self, state, n_steps) -> None:
         """Print the last step of ``state`` as scikit-learn's verbose MiniBatchKMeans."""
-        step, ewa, stale, stop = int(state[2]), float(state[5]), int(state[7]), bool(state[-1])
+        step, ewa, stale = int(state.step), float(state.ewa), int(state.stale)
+        stop = bool(state.stop)
         of = "" if n_steps is None else f"/{n_steps}"
         if np.isnan(ewa):  # the first step only starts the moving average
             print(f"Minibatch step {step}{of}: initialised the ewa inertia")
@@ -370,20 +364,20 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         state = call(_step, self._state, data.x, data.w, seed, ratio)
         self._state = state
         frame, var = self._units
-        self.cluster_centers_ = frame.to_user(state[0].numpy()).astype(
+        self.cluster_centers_ = frame.to_user(state.centers.numpy()).astype(
             attribute_dtype(frame, var, dtype)
         )
-        self._counts = state[1].numpy()
+        self._counts = state.counts.numpy()
         self.n_steps_ += 1
         if self.compute_labels:
-            _, inertia = assign(data, state[0])
+            _, inertia = assign(data, state.centers)
             self.inertia_ = inertia * frame.scale**2
             self.labels_ = self.predict(X)  # in predict's units: equal to predict(X)
         return self
 
     def _check_same_state(self, dtype) -> None:
         """Raise if ``n_clusters`` or ``dtype`` changed since the centers were fitted."""
-        centers = self._state[0]
+        centers = self._state.centers
         fitted = (int(centers.shape[0]), centers.dtype.name)
         now = (int(self.n_clusters), dtype.name)
         if fitted != now:

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from tfcluster._driver import Frame, frame_of
+from tfcluster._engine.driver import Frame, frame_of
 
 __all__ = ["inference_frame", "log_scale", "to_internal", "to_user", "wide_enough"]
 

@@ -18,9 +18,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_dtype, check_number, check_option, check_positive_int, split_seed
-from tfcluster._checkpoint import LoopCheckpoint
-from tfcluster._driver import Data, call, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows
+from tfcluster._engine.checkpoint import LoopCheckpoint
+from tfcluster._engine.driver import Data, call, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
 from tfcluster.ops.batching import gather_rows
@@ -30,9 +30,9 @@ _NAMES = {
     "topology": {k: k for k in ops.TOPOLOGIES},
     "activation_distance": {k: k for k in ops.ACTIVATIONS},
 }
-MODES = {"online": "online", "batch": "batch"}
-SCALINGS = {"sum": "sum", "mean": "mean"}
-INITS = {"random": "random", "pca": "pca"}
+MODES = ("online", "batch")
+SCALINGS = ("sum", "mean")
+INITS = ("random", "pca")
 _SHIFTABLE = ("euclidean", "manhattan", "chebyshev")  # distances invariant to translation
 
 

@@ -15,10 +15,10 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfcluster import _image_io as io
 from tfcluster._base import BaseEstimator, check_number, check_option, check_positive_int
 from tfcluster._engine import Program
-from tfcluster._image_io import IMAGE_EXTENSIONS, list_images
+from tfcluster.images import _io as io
+from tfcluster.images._io import IMAGE_EXTENSIONS, list_images
 
 __all__ = ["ImageEmbedder", "WeightsUnavailableError", "list_images", "IMAGE_EXTENSIONS"]
 
@@ -120,7 +120,7 @@ class ImageEmbedder(BaseEstimator):
 
     Examples:
         >>> import numpy as np
-        >>> from tfcluster.features import ImageEmbedder
+        >>> from tfcluster.images._features import ImageEmbedder
         >>> images = np.random.default_rng(0).integers(0, 256, (3, 40, 40, 3))
         >>> emb = ImageEmbedder(weights=None, input_size=32, alpha=0.35)
         >>> emb.embed(images).shape

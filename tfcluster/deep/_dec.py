@@ -23,9 +23,9 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._dec_layer import ClusteringLayer, clustering_loss, target_distribution
 from tfcluster._engine import Program
 from tfcluster._validation import check_array
+from tfcluster.deep._layer import ClusteringLayer, clustering_loss, target_distribution
 from tfcluster.ops.distances import first_argmin
 
 __all__ = ["DeepClustering"]
@@ -223,7 +223,7 @@ class DeepClustering(BaseEstimator):
         Raises:
             ValueError, TypeError: bad parameters or bad input.
         """
-        from tfcluster.kmeans import KMeans
+        from tfcluster.cluster._kmeans import KMeans
 
         seed = self._check_params()
         x = self._check_X(X, n_features=None)

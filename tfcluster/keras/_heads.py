@@ -21,15 +21,15 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_number, check_option, check_positive_int
-from tfcluster._dec_layer import (
+from tfcluster._engine.driver import chunk_rows, frame_of
+from tfcluster._validation import check_array
+from tfcluster.deep._layer import (
     InputChecked,
     check_input_shape,
     layer_inputs,
     student_t_assignment,
     value_initializer,
 )
-from tfcluster._driver import chunk_rows, frame_of
-from tfcluster._validation import check_array
 from tfcluster.ops import mixture as mixture_ops
 from tfcluster.ops import som as som_ops
 from tfcluster.ops.distances import nearest
@@ -190,7 +190,7 @@ class KMeansHead(_FittedHead):
         alpha: degrees of freedom of the "soft" kernel (> 0).
         offset: ``[n_features]`` subtracted from inputs and centers before the
             distances (float32 accuracy); default, with ``scale``, the frame of
-            the centers, as ``KMeans`` (``tfcluster._driver.frame_of``).
+            the centers, as ``KMeans`` (``tfcluster._engine.driver.frame_of``).
         scale: a power of two the shifted values are divided by.
         **kwargs: Keras layer arguments (``name``, ``dtype``).
     """
@@ -297,7 +297,7 @@ class GaussianMixtureHead(_FittedHead):
             means = _parameter("means", means, ("n_components", "n_features"))
             n_components, n_features = means.shape
             weights = _parameter("weights", weights, ("n_components",))
-            expected = _precision_shape(covariance_type, n_components, n_features)
+            expected = mixture_ops.covariance_shape(covariance_type, n_components, n_features)
             prec = _parameter("precisions_cholesky", precisions_cholesky, expected)
             if weights.shape != (n_components,) or prec.shape != expected:
                 raise ValueError(
@@ -325,7 +325,7 @@ class GaussianMixtureHead(_FittedHead):
         return {
             "mixture_weights": (k,),
             "means": (k, d),
-            "precisions_cholesky": _precision_shape(self.covariance_type, k, d),
+            "precisions_cholesky": mixture_ops.covariance_shape(self.covariance_type, k, d),
             "offset": (d,),
         }
 
@@ -350,12 +350,12 @@ class GaussianMixtureHead(_FittedHead):
         return config
 
 
-_COVARIANCE_TYPES = {name: name for name in mixture_ops.COVARIANCE_TYPES}
+_COVARIANCE_TYPES = mixture_ops.COVARIANCE_TYPES
 
 
 def _mixture_frame(weights, means, prec_chol, covariance_type):
     """The inference frame of a mixture given by its precision Cholesky factors."""
-    from tfcluster._mixture_units import inference_frame
+    from tfcluster.mixture._units import inference_frame
 
     prec = np.asarray(prec_chol, np.float64)
     if covariance_type in ("full", "tied"):
@@ -367,11 +367,7 @@ def _mixture_frame(weights, means, prec_chol, covariance_type):
     return inference_frame(weights, means, cov, covariance_type)
 
 
-def _precision_shape(covariance_type, k, d):
-    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
-
-
-_DISTANCES = {name: name for name in som_ops.ACTIVATIONS}
+_DISTANCES = tuple(som_ops.ACTIVATIONS)
 
 
 @_register

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tfcluster._fileops import LockHeld, OutputLock
-from tfcluster._image_io import short_reason
-from tfcluster._journal import JOURNAL, UndoReport, undo_moves
-from tfcluster._outputs import OutputFolder, OutputRefused
-from tfcluster._sort_files import (
+from tfcluster.images._fileops import LockHeld, OutputLock
+from tfcluster.images._io import short_reason
+from tfcluster.images._journal import JOURNAL, UndoReport, undo_moves
+from tfcluster.images._outputs import OutputFolder, OutputRefused
+from tfcluster.images._sort_files import (
     SortStopped,
     bytes_needed,
     check_sources,
@@ -76,21 +76,21 @@ class SortResult:
 def make_clusterer(algorithm: str, k: int, seed: int):
     """An unfitted estimator for ``algorithm`` with ``k`` clusters."""
     if algorithm == "kmeans":
-        from tfcluster.kmeans import KMeans
+        from tfcluster.cluster._kmeans import KMeans
 
         return KMeans(k, n_init=3, random_state=seed)
     if algorithm == "spherical":  # cosine k-means: the embeddings' directions
-        from tfcluster.spherical import SphericalKMeans
+        from tfcluster.cluster._spherical import SphericalKMeans
 
         return SphericalKMeans(k, n_init=3, random_state=seed)
     if algorithm == "gmm":
-        from tfcluster.mixture import GaussianMixture
+        from tfcluster.mixture._gaussian_mixture import GaussianMixture
 
         # diagonal covariances: features are high-dimensional and images often few
         return GaussianMixture(k, covariance_type="diag", reg_covar=1e-4, random_state=seed)
     if algorithm == "som":
         from tfcluster.selection import grid_shape
-        from tfcluster.som import SelfOrganizingMap
+        from tfcluster.som._som import SelfOrganizingMap
 
         m, n = grid_shape(k)
         # a batch map of 20 epochs: on digits, iris and wine as accurate (ARI) as the
@@ -149,7 +149,7 @@ def _check_args(mode, algorithm, src, out, max_pixels):
 
 def _sources(src, out, mode, max_pixels, log):
     """The usable image paths under ``src`` and the files skipped before decoding."""
-    from tfcluster._image_io import IMAGE_EXTENSIONS, scan_images
+    from tfcluster.images._io import IMAGE_EXTENSIONS, scan_images
 
     paths, skipped, passed = scan_images(src, exclude=os.path.realpath(out), max_pixels=max_pixels)
     try:
@@ -221,8 +221,8 @@ def run_images(
         SortStopped: placing stopped part way (says how many files and how to undo).
         ValueError, OSError, WeightsUnavailableError: a failure while running.
     """
-    from tfcluster.features import ImageEmbedder
-    from tfcluster.pipeline import assignment_scores
+    from tfcluster.images._features import ImageEmbedder
+    from tfcluster.images._pipeline import assignment_scores
 
     _check_args(mode, algorithm, src, out, max_pixels)
     try:

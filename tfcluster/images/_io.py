@@ -1,6 +1,6 @@
 """Finding and decoding image files, and the tf.data pipelines that feed a backbone.
 
-Private helpers of ``tfcluster.features``: listing a folder, turning a folder, a
+Private helpers of ``tfcluster.images._features``: listing a folder, turning a folder, a
 list of paths, an array or a ``tf.data.Dataset`` into batches of RGB float
 images of one size, and finding out why a file could not be decoded.
 """
@@ -83,7 +83,7 @@ def scan_images(folder, *, exclude=None, max_pixels=None):
         FileNotFoundError: ``folder`` does not exist.
         NotADirectoryError: ``folder`` is not a directory.
     """
-    from tfcluster._outputs import MANIFEST, generated_files
+    from tfcluster.images._outputs import MANIFEST, generated_files
 
     folder = os.fspath(folder)
     if not os.path.exists(folder):

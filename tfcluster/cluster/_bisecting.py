@@ -1,7 +1,7 @@
 """BisectingKMeans: divisive hierarchical k-means, as scikit-learn's.
 
 A thin shell over k-means' compiled programs: every split is a 2-means
-(``tfcluster.kmeans`` init and Lloyd loop) whose initial rows are drawn from
+(``tfcluster.cluster._kmeans`` init and Lloyd loop) whose initial rows are drawn from
 the whole data with the sample weights set to zero outside the cluster being
 split; its Lloyd passes run on those masked rows, or, when the cluster holds
 at most half of the rows, on its rows gathered once (one copy of them per
@@ -27,18 +27,18 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._engine import Program, chunk_size, parallel_splits
-from tfcluster.kmeans import _lloyd, assign, initial_centers
+from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, map_rows, moments
+from tfcluster.cluster._kmeans import _lloyd, assign, initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks
 from tfcluster.ops.distances import squared_distances, squared_norms
 
 __all__ = ["BisectingKMeans"]
 
-_INITS = {"random": "random", "k-means++": "k-means++"}
-_STRATEGIES = {"biggest_inertia": "biggest_inertia", "largest_cluster": "largest_cluster"}
+_INITS = ("random", "k-means++")
+_STRATEGIES = ("biggest_inertia", "largest_cluster")
 
 
 def _split_fn(x, w, centers, *, chunk):

@@ -1,6 +1,6 @@
 """BayesianGaussianMixture's priors: parameter checks and the defaults from the data.
 
-Private helpers of ``tfcluster.bayesian_mixture``. The defaults are
+Private helpers of ``tfcluster.mixture._bayesian_mixture``. The defaults are
 scikit-learn's, weighted by the sample weights: the mean prior is the weighted
 mean of X, the covariance prior its weighted covariance with ``ddof=1``
 (divided by ``sum(w) - 1``, as ``numpy.cov`` of the rows repeated by integer
@@ -14,10 +14,10 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-from tfcluster import _mixture_units as units
-from tfcluster._driver import Data, call
 from tfcluster._engine import Program, chunk_size
+from tfcluster._engine.driver import Data, call
 from tfcluster._validation import _to_numpy
+from tfcluster.mixture import _units as units
 from tfcluster.ops.batching import reduce_batches, source_spec
 from tfcluster.ops.mixture import resp_statistics
 

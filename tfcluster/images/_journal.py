@@ -22,7 +22,7 @@ import os
 import uuid
 from dataclasses import dataclass, field
 
-from tfcluster import _fileops as fo
+from tfcluster.images import _fileops as fo
 
 __all__ = ["JOURNAL", "Journal", "read_records", "moved_state", "undo_moves", "UndoReport"]
 

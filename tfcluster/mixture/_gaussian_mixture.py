@@ -20,7 +20,6 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfcluster import _mixture_units as units
 from tfcluster._base import (
     BaseEstimator,
     check_dtype,
@@ -32,10 +31,12 @@ from tfcluster._base import (
     make_seed,
     split_seed,
 )
-from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size
-from tfcluster._mixture_init import (
+from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.driver import as_data, attribute_dtype, call, map_rows, moments
+from tfcluster._validation import check_n_features
+from tfcluster.mixture import _units as units
+from tfcluster.mixture._init import (
     check_means_init,
     check_precisions_init,
     check_weights_init,
@@ -45,14 +46,13 @@ from tfcluster._mixture_init import (
     ill_defined,
     initial_parameters,
 )
-from tfcluster._validation import check_n_features
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches
 
 __all__ = ["GaussianMixture"]
 
-_COVARIANCE_TYPES = {name: name for name in ops.COVARIANCE_TYPES}
-_INIT_PARAMS = {name: name for name in ("kmeans", "k-means++", "random", "random_from_data")}
+_COVARIANCE_TYPES = ops.COVARIANCE_TYPES
+_INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
 # The compiled programs: in-memory data are ``(x [n, d], w [n])`` with a free
@@ -150,7 +150,7 @@ class GaussianMixture(BaseEstimator):
 
     Examples:
         >>> import numpy as np
-        >>> from tfcluster.mixture import GaussianMixture
+        >>> from tfcluster.mixture._gaussian_mixture import GaussianMixture
         >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
         >>> gm = GaussianMixture(2, means_init=[[1, 2], [10, 2]], dtype="float64").fit(X)
         >>> gm.means_.round(6).tolist()

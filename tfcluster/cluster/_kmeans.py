@@ -2,7 +2,7 @@
 
 Thin shells: they validate, convert, run the compiled loops of
 ``tfcluster.ops.kmeans`` over the data's batches and store fitted attributes.
-MiniBatchKMeans lives in ``tfcluster._minibatch``.
+MiniBatchKMeans lives in ``tfcluster.cluster._minibatch``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,17 @@ from tfcluster._base import (
     convergence_warning,
     make_seed,
 )
-from tfcluster._checkpoint import LoopCheckpoint, fit_settings
-from tfcluster._driver import Data, as_data, attribute_dtype, call, frame_of, map_rows, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
+from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.driver import (
+    Data,
+    as_data,
+    attribute_dtype,
+    call,
+    frame_of,
+    map_rows,
+    moments,
+)
 from tfcluster._validation import check_array, check_dense
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches, source_spec
@@ -38,7 +46,7 @@ from tfcluster.ops.distances import masked_norms, nearest_chunked
 __all__ = ["KMeans", "kmeans_plusplus", "ConvergenceWarning"]
 
 
-_INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||"}
+_INITS = ("k-means++", "random", "k-means||")
 
 # scikit-learn's ``algorithm`` values. Elkan's algorithm skips distance
 # computations with the triangle inequality and ends where Lloyd's does; on

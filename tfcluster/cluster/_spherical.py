@@ -3,7 +3,7 @@
 A thin shell: it validates, L2-normalises the rows, runs the compiled loop of
 ``tfcluster.ops.spherical`` over the data's batches (the assignment and the
 per-cluster sums are k-means', ``ops.kmeans.lloyd_step``) and stores fitted
-attributes. Initialisation, assignment and inertia reuse ``tfcluster.kmeans``:
+attributes. Initialisation, assignment and inertia reuse ``tfcluster.cluster._kmeans``:
 on unit rows ``||x - c||^2 = 2 (1 - cos(x, c))``.
 """
 
@@ -26,10 +26,10 @@ from tfcluster._base import (
     check_positive_int,
     make_seed,
 )
-from tfcluster._driver import PLAIN, Data, as_data, call, moments
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
+from tfcluster._engine.driver import PLAIN, Data, as_data, call, moments
 from tfcluster._validation import is_dataset
-from tfcluster.kmeans import assign, check_init, check_init_array, initial_centers
+from tfcluster.cluster._kmeans import assign, check_init, check_init_array, initial_centers
 from tfcluster.ops.batching import map_chunks
 from tfcluster.ops.spherical import normalize_rows, spherical_lloyd
 

@@ -32,7 +32,7 @@ class ImageClusterer(BaseEstimator):
     """Cluster images: features from ``embedder``, clusters from ``clusterer``.
 
     Args:
-        embedder: a ``tfcluster.features.ImageEmbedder`` (None: the default,
+        embedder: a ``tfcluster.images._features.ImageEmbedder`` (None: the default,
             MobileNetV2 with ImageNet weights).
         clusterer: an unfitted tfcluster estimator with ``fit`` and ``predict``
             (KMeans, MiniBatchKMeans, GaussianMixture, SelfOrganizingMap); None
@@ -52,8 +52,8 @@ class ImageClusterer(BaseEstimator):
     Examples:
         >>> import numpy as np
         >>> from tfcluster import KMeans
-        >>> from tfcluster.features import ImageEmbedder
-        >>> from tfcluster.pipeline import ImageClusterer
+        >>> from tfcluster.images._features import ImageEmbedder
+        >>> from tfcluster.images._pipeline import ImageClusterer
         >>> images = np.zeros((6, 32, 32, 3))
         >>> images[3:] = 255.0
         >>> emb = ImageEmbedder(weights=None, input_size=32, alpha=0.35)
@@ -72,7 +72,7 @@ class ImageClusterer(BaseEstimator):
         """The embedder used: ``embedder_`` once fitted, else ``embedder`` (or the default)."""
         embedder = getattr(self, "embedder_", None) or self.embedder
         if embedder is None:
-            from tfcluster.features import ImageEmbedder
+            from tfcluster.images._features import ImageEmbedder
 
             embedder = ImageEmbedder()
         if not callable(getattr(embedder, "embed", None)):
@@ -84,7 +84,7 @@ class ImageClusterer(BaseEstimator):
 
     def _new_clusterer(self):
         if self.clusterer is None:
-            from tfcluster.kmeans import KMeans
+            from tfcluster.cluster._kmeans import KMeans
 
             return KMeans(8)
         if isinstance(self.clusterer, type):

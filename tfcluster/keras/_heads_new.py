@@ -1,6 +1,6 @@
 """Keras heads of SphericalKMeans, BisectingKMeans and BayesianGaussianMixture.
 
-As the heads of ``tfcluster._heads`` (whose base class and checks they reuse):
+As the heads of ``tfcluster.keras._heads`` (whose base class and checks they reuse):
 the fitted parameters are non-trainable weights (a bisection tree's shape is
 in the config), the layer calls the estimator's own ops in the estimator's
 compute units, and it predicts what the estimator predicts in a model, after
@@ -17,8 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_number, check_positive_int
-from tfcluster._dec_layer import layer_inputs
-from tfcluster._heads import GaussianMixtureHead, _FittedHead, _offset, _parameter
+from tfcluster.deep._layer import layer_inputs
+from tfcluster.keras._heads import GaussianMixtureHead, _FittedHead, _offset, _parameter
 from tfcluster.ops.distances import nearest, squared_distances
 from tfcluster.ops.spherical import normalize_rows
 

@@ -1,6 +1,6 @@
 """GaussianMixture: checks of user-given initial parameters, and initialisation.
 
-Private helpers of ``tfcluster.mixture``. Every initialisation is one pass of
+Private helpers of ``tfcluster.mixture._gaussian_mixture``. Every initialisation is one pass of
 ``ops.mixture.init_statistics`` over the data (a hard or random assignment of
 rows to components) followed by the same M step as EM, as scikit-learn does.
 
@@ -17,11 +17,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import ConvergenceWarning
-from tfcluster._driver import Data, call
 from tfcluster._engine import XLA_MIN_ROWS, Program, bucket, chunk_size, pad_rows
+from tfcluster._engine.driver import Data, call
 from tfcluster._validation import _to_numpy, largest_value
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import gather_rows
+from tfcluster.ops.mixture import covariance_shape
 
 __all__ = [
     "ILL_DEFINED",
@@ -51,11 +52,6 @@ def ill_defined(reg_covar, dtype) -> str:
             "dtype='float64' may fit these data."
         )
     return message
-
-
-def covariance_shape(covariance_type: str, k: int, d: int) -> tuple:
-    """Shape of ``covariances_``/``precisions_`` for a covariance type."""
-    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
 
 
 def _checked(value, name, shape, dtype, limit=None) -> np.ndarray:
@@ -167,7 +163,7 @@ def _assignment(est, data: Data, n_samples: int, seed):
     size = fit_bucket(data, k, est.covariance_type)
     name = est.init_params
     if name == "kmeans":
-        from tfcluster.kmeans import KMeans
+        from tfcluster.cluster._kmeans import KMeans
 
         km = KMeans(k, n_init=1, random_state=_random_state(seed), dtype=dtype.name)
         with warnings.catch_warnings():  # duplicate points: fewer distinct clusters
@@ -187,7 +183,7 @@ def _assignment(est, data: Data, n_samples: int, seed):
                 "init_params='k-means++' needs in-memory X; with a tf.data.Dataset use "
                 "'kmeans', 'random' or 'random_from_data'."
             )
-        from tfcluster.kmeans import kmeans_plusplus
+        from tfcluster.cluster._kmeans import kmeans_plusplus
 
         _, idx = kmeans_plusplus(
             data.x, k, sample_weight=data.w, random_state=_random_state(seed), dtype=dtype.name

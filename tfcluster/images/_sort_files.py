@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from tfcluster._journal import JOURNAL, Journal
+from tfcluster.images._journal import JOURNAL, Journal
 
 __all__ = [
     "SortStopped",

@@ -1,6 +1,6 @@
 """MiniSom's extras of SelfOrganizingMap: fixed points, distortion, labels map.
 
-Private helpers of ``tfcluster.som``, kept apart so that ``som.py`` stays one
+Private helpers of ``tfcluster.som._som``, kept apart so that ``som.py`` stays one
 responsibility (training and inference): ``fixed_points`` as MiniSom's
 ``train`` takes them, ``distortion_measure`` and ``labels_map`` with MiniSom's
 definitions, and ``fit_transform``.
