@@ -8,8 +8,11 @@ the estimator's inference frame does, so it predicts what the estimator
 predicts, in a model, after ``keras.models.load_model`` and after
 ``model.export``, far from the origin too (feed float64 inputs there, e.g.
 ``keras.Input((d,), dtype="float64")``: float32 rows 1e8 from the origin are
-8 apart). Files saved when the weights were float32 load into the float64
-weights unchanged. Public through
+8 apart). Keras's ``model.predict`` casts a numpy array to float32 before
+any layer sees it, so far from the origin call the model directly
+(``model(x)``) or pass a ``tf.data.Dataset`` of float64 batches. Files saved
+when the weights were float32 load into the float64 weights unchanged.
+Public through
 ``tfcluster.layers``; every head is registered under the package name
 "tfcluster".
 """
