@@ -38,6 +38,7 @@ def _single_device(digits):
 
 
 # 20 EM iterations compare the two fits; whether EM converged by then is not the point.
+@pytest.mark.slow  # 90 s (a subprocess over 3 logical devices): the default run keeps to 15 min
 @pytest.mark.filterwarnings("ignore::tfcluster.kmeans.ConvergenceWarning")
 def test_mirrored_strategy_over_three_devices_equals_one_device(digits, tmp_path):
     out = tmp_path / "mirrored.npz"

@@ -673,10 +673,10 @@ def test_target_distribution_and_loss_refuse_bad_shapes_and_values():
     "order",
     [
         "import tfcluster, keras",
-        "import keras, tfcluster",
+        pytest.param("import keras, tfcluster", marks=pytest.mark.slow),  # 8 s each
         # TensorFlow first imported by a submodule: the layers wait for it to finish
-        "import tfcluster; tfcluster.ConvergenceWarning",
-        "from tfcluster.kmeans import KMeans",
+        pytest.param("import tfcluster; tfcluster.ConvergenceWarning", marks=pytest.mark.slow),
+        pytest.param("from tfcluster.kmeans import KMeans", marks=pytest.mark.slow),
     ],
 )
 def test_layers_are_registered_once_both_are_imported(order):

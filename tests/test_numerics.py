@@ -472,7 +472,10 @@ def _far_heads(X, covariance_type):
     ]
 
 
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize(
+    "covariance_type",  # the other three types: 5 s each
+    ["full"] + [pytest.param(t, marks=pytest.mark.slow) for t in COVARIANCE_TYPES if t != "full"],
+)
 def test_heads_equal_estimators_far_from_the_origin(iris, covariance_type, tmp_path):
     import tensorflow as tf
 

@@ -216,8 +216,10 @@ def _run_worker(action, arg, argv, **kwargs):
 
 @pytest.mark.parametrize(
     "action, arg",
-    [("kill-after-record", 1), ("kill-after-record", 5), ("kill-after-move", 8),
-     ("kill-at-outputs", 0)],
+    [("kill-after-record", 1),
+     pytest.param("kill-after-record", 5, marks=pytest.mark.slow),  # 10 s each
+     ("kill-after-move", 8),
+     pytest.param("kill-at-outputs", 0, marks=pytest.mark.slow)],
 )  # fmt: skip
 def test_a_move_killed_at_any_point_can_be_undone(tmp_path, capsys, action, arg):
     src, out = tmp_path / "photos", tmp_path / "sorted"
