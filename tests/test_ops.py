@@ -152,14 +152,14 @@ def test_label_sums():
     np.testing.assert_allclose(counts, onehot.sum(0), atol=1e-12)
 
 
-@pytest.mark.parametrize("xla", [False, True])
-def test_cluster_sums(xla):
+@pytest.mark.parametrize("segments", [False, True])
+def test_cluster_sums(segments):
     labels = RNG.integers(0, 5, size=50)
     onehot = np.eye(5)[labels]
     l32 = tf.constant(labels, tf.int32)
-    sums, weights = distances.cluster_sums(_t(X), l32, 5, _t(W), xla=xla)
+    sums, weights = distances.cluster_sums(_t(X), l32, 5, _t(W), segments=segments)
     np.testing.assert_allclose(sums, onehot.T @ (W[:, None] * X), atol=1e-12)
     np.testing.assert_allclose(weights, onehot.T @ W, atol=1e-12)
-    sums, counts = distances.cluster_sums(_t(X), l32, 5, xla=xla)
+    sums, counts = distances.cluster_sums(_t(X), l32, 5, segments=segments)
     np.testing.assert_allclose(sums, onehot.T @ X, atol=1e-12)
     np.testing.assert_allclose(counts, onehot.sum(0), atol=1e-12)

@@ -426,7 +426,8 @@ def _bmu_sums(x, sw, w, distance: str, size=None):
     Not under XLA: TensorFlow's own GEMM is faster than XLA's on CPU here.
     """
     c = _winners(x, w, distance, size)  # [b]
-    sums, counts = cluster_sums(x, c, tf.shape(w)[0], sw)  # [K, d], [K]
+    # segment sums: K is the node count (1,024 for 32x32), too many for a one-hot GEMM
+    sums, counts = cluster_sums(x, c, tf.shape(w)[0], sw, segments=True)  # [K, d], [K]
     return counts, sums
 
 
