@@ -328,7 +328,6 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             tf.constant(int(self.max_iter), tf.int32),
             tol,
             chunk=part.chunk,
-            verbose=False,
             weighted=True,
             padded=True,
             splits=parallel_splits(part.chunk),

@@ -73,8 +73,8 @@ def _random_rows_fn(source, seed, *, bucket, chunk, padded):
     return ops.sample_rows(source, bucket, d, seed, chunk, dtype, padded)
 
 
-def _lloyd_fn(source, centers, k, max_iter, tol, *, chunk, verbose, weighted, padded, splits):
-    return ops.lloyd(source, centers, k, max_iter, tol, chunk, verbose, weighted, padded, splits)
+def _lloyd_fn(source, centers, k, max_iter, tol, *, chunk, weighted, padded, splits):
+    return ops.lloyd(source, centers, k, max_iter, tol, chunk, weighted, padded, splits)
 
 
 def _inertia_fn(source, centers, k, *, chunk, padded):
@@ -516,7 +516,6 @@ class KMeans(_KMeansMixin, BaseEstimator):
             tf.constant(int(max_iter), tf.int32),
             tol,
             chunk=chunk,
-            verbose=False,  # progress is printed by ``_printing``, between calls
             weighted=data.weighted,
             padded=not data.streamed,
             splits=parallel_splits(chunk) if not data.streamed else 1,

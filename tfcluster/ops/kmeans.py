@@ -174,7 +174,6 @@ def lloyd(
     max_iter,
     tol,
     chunk_size: int,
-    verbose: bool = False,
     weighted: bool = True,
     padded: bool = False,
     splits: int = 1,
@@ -195,9 +194,7 @@ def lloyd(
 
     def run(step):
         def body(i, centers, _):
-            centers, shift, n_empty = step(centers)
-            if verbose:
-                tf.print("Iteration", i + 1, "center shift", shift, "relocated", n_empty)
+            centers, shift, _ = step(centers)
             return i + 1, centers, shift <= tf.cast(tol, tf.float64)
 
         start = (tf.constant(0), centers, tf.constant(False))
