@@ -6,7 +6,7 @@
 number of clusters to a few sizes so a sweep over k reuses its programs.
 """
 
-from tfcluster._engine.buckets import bucket, chunk_size, pad_rows, parallel_splits
+from tfcluster._engine.buckets import bucket, chunk_size, pad_rows, parallel_splits, pass_bucket
 from tfcluster._engine.compile import XLA_MIN_ROWS, Program, kernel, trace_counts, xla_active
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "xla_active",
     "XLA_MIN_ROWS",
     "bucket",
+    "pass_bucket",
     "chunk_size",
     "pad_rows",
     "parallel_splits",

@@ -11,7 +11,9 @@ import os
 
 import tensorflow as tf
 
-__all__ = ["bucket", "pad_rows", "chunk_size", "parallel_splits", "MIN_BUCKET"]
+from tfcluster._engine.compile import XLA_MIN_ROWS
+
+__all__ = ["bucket", "pass_bucket", "pad_rows", "chunk_size", "parallel_splits", "MIN_BUCKET"]
 
 MIN_BUCKET = 16
 _ELEMENTS = 2**20  # elements of one [chunk, n_columns] block
@@ -39,6 +41,21 @@ def bucket(k: int, data_size: int | None = None) -> int:
     while size < k:
         size *= 2
     return size
+
+
+def pass_bucket(k: int, n_rows: int | None, data_size: int | None = None) -> int:
+    """The padded size of ``k`` centers for a pass over ``n_rows`` in-memory rows
+    (None: a stream): ``k`` itself below ``XLA_MIN_ROWS`` rows, else ``bucket(k,
+    data_size)``.
+
+    Small data run their kernels as plain ops whose shapes are free, so nothing
+    traces or compiles per k, and padded centers would only cost work: on the
+    digits (1,797 x 64) a one-chunk Lloyd iteration takes 0.17 ms with k=8 and
+    0.50 ms with the 8 centers padded to 16 (2 CPU cores).
+    """
+    if n_rows is not None and int(n_rows) < XLA_MIN_ROWS:
+        return int(k)
+    return bucket(k, data_size)
 
 
 def pad_rows(t, size: int):

@@ -27,7 +27,14 @@ from tfcluster._base import (
     convergence_warning,
     make_seed,
 )
-from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
+from tfcluster._engine import (
+    Program,
+    bucket,
+    chunk_size,
+    pad_rows,
+    parallel_splits,
+    pass_bucket,
+)
 from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._engine.driver import (
     Data,
@@ -140,6 +147,13 @@ def _bucket(k: int, data: Data) -> int:
     return bucket(k, size)
 
 
+def _pass_bucket(k: int, data: Data) -> int:
+    """The centers' padded size in the Lloyd and assignment passes over ``data``:
+    ``k`` itself on small in-memory data (``pass_bucket``), else ``_bucket``."""
+    size = None if data.n_samples is None else data.n_samples * data.n_features
+    return pass_bucket(k, data.n_samples, size)
+
+
 def _chunk(data: Data, n_columns: int) -> int:
     """Rows per chunk for ``data``: at most the rows of the data (a power of two)."""
     return chunk_size(data.n_samples, n_columns)
@@ -160,9 +174,9 @@ def assign(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
     ``data`` and ``centers`` in compute units (the inertia too: times
     ``data.frame.scale ** 2`` for the user's units)."""
     k = int(centers.shape[0])
-    padded, k_t = pad_rows(centers, _bucket(k, data)), _k(k)
+    padded, k_t = pad_rows(centers, _pass_bucket(k, data)), _k(k)
     if not data.streamed:
-        chunk = _chunk(data, _bucket(k, data))
+        chunk = _chunk(data, _pass_bucket(k, data))
         labels, inertia = call(_assign, data.x, data.w, padded, k_t, chunk=chunk)
         return labels.numpy(), float(inertia.numpy())
     parts, total = [], 0.0
@@ -247,11 +261,12 @@ class _KMeansMixin(FeatureNamesOutMixin):
         dtype = check_dtype(self.dtype)
         frame = self._frame()
         k = int(self.cluster_centers_.shape[0])
-        padded = pad_rows(tf.constant(frame.to_internal(self.cluster_centers_), dtype), bucket(k))
+        centers = tf.constant(frame.to_internal(self.cluster_centers_), dtype)
 
         def run(x):
-            chunk = chunk_size(int(x.shape[0]), bucket(k) * columns)
-            return fn(x, padded, _k(k), chunk).numpy()
+            size = pass_bucket(k, int(x.shape[0]))
+            chunk = chunk_size(int(x.shape[0]), size * columns)
+            return fn(x, pad_rows(centers, size), _k(k), chunk).numpy()
 
         return map_rows(run, X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
 
@@ -292,8 +307,9 @@ class _KMeansMixin(FeatureNamesOutMixin):
         dtype = check_dtype(self.dtype)
         data = as_data(X, sample_weight, dtype=dtype, n_features=self.n_features_in_, frame=frame)
         k = int(self.cluster_centers_.shape[0])
-        chunk = chunk_size(data.n_samples, bucket(k))
-        padded = pad_rows(tf.constant(frame.to_internal(self.cluster_centers_), dtype), bucket(k))
+        size = pass_bucket(k, data.n_samples)
+        chunk = chunk_size(data.n_samples, size)
+        padded = pad_rows(tf.constant(frame.to_internal(self.cluster_centers_), dtype), size)
         inertia = call(_inertia, data.source, padded, _k(k), chunk=chunk, padded=not data.streamed)
         return -float(inertia.numpy()) * frame.scale**2
 
@@ -449,7 +465,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
             n_init = 1
         centered = data.shifted(mean)
         tol = tf.constant(float(np.mean(var)) * self.tol, tf.float64)  # tested in float64
-        chunk = _chunk(data, _bucket(self.n_clusters, data))
+        chunk = _chunk(data, _pass_bucket(self.n_clusters, data))
         seeds = tf.random.experimental.stateless_split(make_seed(self.random_state), n_init)
         best = None
         if checkpoint_dir is not None:
@@ -497,10 +513,9 @@ class KMeans(_KMeansMixin, BaseEstimator):
             return self.predict(X), inertia * centered.frame.scale**2
         k = int(self.cluster_centers_.shape[0])
         centers = tf.constant(frame.to_internal(self.cluster_centers_), data.dtype)
-        chunk = chunk_size(data.n_samples, bucket(k))  # as predict: the same labels
-        labels, inertia = call(
-            _assign, data.x, data.w, pad_rows(centers, bucket(k)), _k(k), chunk=chunk
-        )
+        size = pass_bucket(k, data.n_samples)  # as predict: the same labels
+        chunk = chunk_size(data.n_samples, size)
+        labels, inertia = call(_assign, data.x, data.w, pad_rows(centers, size), _k(k), chunk=chunk)
         return labels.numpy(), float(inertia.numpy()) * frame.scale**2
 
     def _lloyd(self, data, seed, tol, chunk, max_iter, centers=None):
@@ -511,7 +526,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
         centers, n_iter, converged = call(
             _lloyd,
             data.source,
-            pad_rows(centers, _bucket(k, data)),
+            pad_rows(centers, _pass_bucket(k, data)),
             _k(k),
             tf.constant(int(max_iter), tf.int32),
             tol,
