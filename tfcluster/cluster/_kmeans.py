@@ -515,7 +515,8 @@ class KMeans(_KMeansMixin, BaseEstimator):
         centers = tf.constant(frame.to_internal(self.cluster_centers_), data.dtype)
         size = pass_bucket(k, data.n_samples)  # as predict: the same labels
         chunk = chunk_size(data.n_samples, size)
-        labels, inertia = call(_assign, data.x, data.w, pad_rows(centers, size), _k(k), chunk=chunk)
+        centers = pad_rows(centers, size)
+        labels, inertia = call(_assign, data.x, data.w, centers, _k(k), chunk=chunk)
         return labels.numpy(), float(inertia.numpy()) * frame.scale**2
 
     def _lloyd(self, data, seed, tol, chunk, max_iter, centers=None):
