@@ -279,13 +279,26 @@ def map_chunks(fn, x, chunk_size: int, fn_output_signature, *, padded: bool = Fa
         fn_output_signature: ``tf.TensorSpec`` (or tuple of them) of one
             chunk's output, with the row dimension ``None``.
         padded: give ``fn`` static ``[chunk_size, ...]`` chunks (the last one
-            padded with zero rows, its outputs cut back); ``fn`` must be row-wise.
+            padded with zero rows, its outputs cut back) when the program being
+            traced uses XLA kernels; ``fn`` must be row-wise.
 
     Returns:
         ``fn``'s outputs for all rows, ``[n, ...]`` each.
     """
     inputs = x if isinstance(x, tuple) else (x,)
+    padded = padded and xla_active()
     n = tf.shape(inputs[0])[0]
+    if not padded:  # rows that fit one chunk: fn once, without the loop and its arrays
+        return tf.cond(
+            n <= chunk_size,
+            lambda: fn(*inputs),
+            lambda: _map_loop(fn, inputs, n, chunk_size, fn_output_signature, False),
+        )
+    return _map_loop(fn, inputs, n, chunk_size, fn_output_signature, True)
+
+
+def _map_loop(fn, inputs, n, chunk_size: int, fn_output_signature, padded: bool):
+    """``map_chunks`` as a loop over the chunks of ``inputs``."""
     n_chunks = (n + chunk_size - 1) // chunk_size
     specs = tf.nest.flatten(fn_output_signature)
     arrays = [
