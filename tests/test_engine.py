@@ -18,7 +18,16 @@ from tfcluster import (
     MiniBatchKMeans,
     SelfOrganizingMap,
 )
-from tfcluster._engine import Program, bucket, chunk_size, pad_rows, trace_counts
+from tfcluster._engine import (
+    XLA_MIN_ROWS,
+    Program,
+    bucket,
+    chunk_size,
+    pad_rows,
+    pass_bucket,
+    trace_counts,
+)
+from tfcluster._validation import to_tensor
 
 
 def _added(before: dict, prefix: str) -> dict:
@@ -44,6 +53,26 @@ def test_bucket_and_chunk_sizes():
     assert pad_rows(tf.ones([3, 2]), 16).shape == (16, 2)
     with pytest.raises(ValueError):
         pad_rows(tf.ones([3, 2]), 2)
+    # passes over small in-memory data run exact k (plain ops, free shapes)
+    assert pass_bucket(8, 1797) == 8 and pass_bucket(8, XLA_MIN_ROWS - 1) == 8
+    assert pass_bucket(8, XLA_MIN_ROWS) == 16 and pass_bucket(8, None) == 16
+    assert pass_bucket(100, 100_000, 100_000 * 64) == 104
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_large_arrays_become_tensors_by_an_aligned_copy(dtype, layout):
+    base = np.random.default_rng(0).normal(size=(2**15, 64)).astype(dtype)
+    X = {"C": base, "F": np.asfortranarray(base), "strided": base[:, ::2]}[layout]
+    assert X.size >= 2**20 or layout == "strided"
+    t = to_tensor(X)
+    assert t.dtype == tf.as_dtype(dtype) and tuple(t.shape) == X.shape
+    np.testing.assert_array_equal(t.numpy(), X)
+    before = X.copy()
+    X[0, 0] += 1.0  # the tensor holds its own copy, never the user's buffer
+    np.testing.assert_array_equal(t.numpy(), before)
+    total = tf.reduce_sum(tf.cast(t, tf.float64), 0).numpy()  # ops read the adopted buffer
+    np.testing.assert_allclose(total, before.astype(np.float64).sum(0), rtol=1e-12)
 
 
 def test_program_traces_once_per_signature_family():
