@@ -24,13 +24,12 @@ from tfcluster._base import (
     BaseEstimator,
     check_dtype,
     check_is_fitted,
-    check_number,
-    check_option,
     check_positive_int,
     convergence_warning,
     make_seed,
     split_seed,
 )
+from tfcluster._constraints import DType, Int, Options, Real
 from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._engine.driver import as_data, attribute_dtype, call, map_rows, moments
@@ -159,6 +158,17 @@ class GaussianMixture(BaseEstimator):
         [0, 1]
     """
 
+    _constraints = {
+        "n_components": Int(1),
+        "covariance_type": Options(_COVARIANCE_TYPES),
+        "init_params": Options(_INIT_PARAMS),
+        "tol": Real(),
+        "max_iter": Int(0),
+        "n_init": Int(1),
+        "dtype": DType(),
+        "reg_covar": Real(),
+    }
+
     def __init__(
         self,
         n_components=1,
@@ -192,17 +202,12 @@ class GaussianMixture(BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
 
-    def _check_params(self):
-        check_positive_int("n_components", self.n_components)
-        check_option("covariance_type", self.covariance_type, _COVARIANCE_TYPES)
-        check_option("init_params", self.init_params, _INIT_PARAMS)
-        check_number("tol", self.tol)
-        check_positive_int("max_iter", self.max_iter, minimum=0)
-        check_positive_int("n_init", self.n_init)
-        dtype = check_dtype(self.dtype)
+    def _check_params(self) -> tf.DType:
+        params = self._validate_params()
+        dtype = params.dtype
         # a variance beyond 1 / tiny has a precision that underflows to zero
         limit = 1.0 / float(np.finfo(dtype.as_numpy_dtype).tiny)
-        if check_number("reg_covar", self.reg_covar) > limit:
+        if params.reg_covar > limit:
             raise ValueError(
                 f"reg_covar={self.reg_covar!r} is too large for {dtype.name}: its precision "
                 f"underflows to zero. Use a value up to {limit:.3g} (typically 1e-6)."
