@@ -27,6 +27,7 @@ with zero rows of zero weight: every sum here is weighted by ``w``.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -50,6 +51,8 @@ __all__ = [
     "scale_tril",
     "zero_statistics",
     "init_statistics",
+    "MixtureParams",
+    "EMState",
     "em",
     "score_and_resp",
     "sample",
@@ -429,6 +432,26 @@ def init_statistics(source, kind, centers, arg, covariance_type, chunk_size, k=N
     return fold_batches(step, init, source, chunk_size, padded=padded, merge=merge)[1]
 
 
+class MixtureParams(NamedTuple):
+    """The parameters of a Gaussian mixture as the EM loop carries them."""
+
+    weights: tf.Tensor  # [k]
+    means: tf.Tensor  # [k, d]
+    covariances: tf.Tensor  # the covariances' shape (zeros before the first M step)
+    prec_chol: tf.Tensor  # the covariances' shape
+
+
+class EMState(NamedTuple):
+    """The state of the EM loop (``em``)."""
+
+    n_iter: tf.Tensor  # int32, iterations done
+    lower_bound: tf.Tensor  # float64, the last iteration's mean log-likelihood
+    converged: tf.Tensor  # bool, the lower bound changed by less than tol
+    ok: tf.Tensor  # bool, every covariance still positive definite
+    params: MixtureParams  # after the last M step
+    lower_bounds: tf.TensorArray  # float64 [n_iter]
+
+
 def em(
     source,
     weights,
@@ -474,50 +497,49 @@ def em(
     bounds = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=[])
     total_weight = tf.cast(total_weight, tf.float64)
     tol = tf.cast(tol, tf.float64)  # the test on the float64 lower bound
+    ct = covariance_type
 
-    def cond(i, lb, converged, ok, params, bounds):
-        return (i < max_iter) & tf.logical_not(converged) & ok
+    def cond(state):
+        return (state.n_iter < max_iter) & tf.logical_not(state.converged) & state.ok
 
-    def body(i, lb, converged, ok, params, bounds):
-        w_, m_, _, u_ = params
+    def body(state):
+        params = state.params
         stats = reduce_batches(
-            lambda x, w: e_step(x, w, w_, m_, u_, covariance_type, k),
+            lambda x, w: e_step(x, w, params.weights, params.means, params.prec_chol, ct, k),
             zero,
             source,
             chunk_size,
             padded=padded,
         )
         new_lb = stats[0] / total_weight
-        nk, new_m, new_c, new_u, new_ok = m_step(*stats[1:], m_, reg_covar, covariance_type, k)
-        converged = tf.abs(new_lb - lb) < tol
+        nk, new_m, new_c, new_u, new_ok = m_step(*stats[1:], params.means, reg_covar, ct, k)
         return (
-            i + 1,
-            new_lb,
-            converged,
-            new_ok,
-            (nk / tf.reduce_sum(nk), new_m, new_c, new_u),
-            bounds.write(i, new_lb),
+            EMState(
+                n_iter=state.n_iter + 1,
+                lower_bound=new_lb,
+                converged=tf.abs(new_lb - state.lower_bound) < tol,
+                ok=new_ok,
+                params=MixtureParams(nk / tf.reduce_sum(nk), new_m, new_c, new_u),
+                lower_bounds=state.lower_bounds.write(state.n_iter, new_lb),
+            ),
         )
 
-    state = (
-        tf.constant(0),
-        tf.cast(lower_bound, tf.float64),
-        tf.constant(False),
-        tf.constant(True),
-        (weights, means, cov0, prec_chol),
-        bounds,
+    state = EMState(
+        n_iter=tf.constant(0),
+        lower_bound=tf.cast(lower_bound, tf.float64),
+        converged=tf.constant(False),
+        ok=tf.constant(True),
+        params=MixtureParams(weights, means, cov0, prec_chol),
+        lower_bounds=bounds,
     )
-    i, lb, converged, ok, params, bounds = tf.while_loop(cond, body, state)
+    (state,) = tf.while_loop(cond, body, (state,))
     return {
-        "weights": params[0],
-        "means": params[1],
-        "covariances": params[2],
-        "prec_chol": params[3],
-        "n_iter": i,
-        "lower_bound": lb,
-        "converged": converged,
-        "ok": ok,
-        "lower_bounds": bounds.stack(),
+        **state.params._asdict(),
+        "n_iter": state.n_iter,
+        "lower_bound": state.lower_bound,
+        "converged": state.converged,
+        "ok": state.ok,
+        "lower_bounds": state.lower_bounds.stack(),
     }
 
 

@@ -15,6 +15,7 @@ wraps both axes (minimum-image distances), which MiniSom lacks.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -40,6 +41,8 @@ __all__ = [
     "TOPOLOGIES",
     "activation",
     "winners",
+    "Training",
+    "NodeSums",
     "train_online",
     "online_block",
     "ONLINE_BLOCK",
@@ -308,6 +311,20 @@ def _column_scores(x, wt, diff, name: str):
     return 1.0 - dot / (norms + 1e-8)
 
 
+class Training(NamedTuple):
+    """The state of a SOM training loop (``train_online``, ``train_batch``)."""
+
+    step: tf.Tensor  # int32: unrolled step pairs, blocks or epochs done
+    codebook: tf.Tensor  # [K, d]; the online kernels carry its transpose [d, K]
+
+
+class NodeSums(NamedTuple):
+    """What one batch-map pass sums per node (``batch_epoch``)."""
+
+    counts: tf.Tensor  # [K] weight of the samples each node wins
+    sums: tf.Tensor  # [K, d] their weighted sum
+
+
 _UNROLL = 2
 ONLINE_BLOCK = 512  # steps per kernel call: the kernel's shapes never depend on T or N
 
@@ -347,13 +364,16 @@ def online_block(v, wt, eta, sigma, m, n, fixed, *, topology, toroidal, neighbor
         h = spread(grid, c, sigma[s])[0] * eta[s]  # [K]
         return wt + h[None, :] * diff
 
-    def unrolled(i, wt):  # unrolled by _UNROLL steps (about 20% faster on CPU)
+    def unrolled(state):  # unrolled by _UNROLL steps (about 20% faster on CPU)
+        wt = state.codebook
         for u in range(_UNROLL):
-            wt = step(i * _UNROLL + u, wt)
-        return i + 1, wt
+            wt = step(state.step * _UNROLL + u, wt)
+        return (Training(state.step + 1, wt),)
 
-    _, wt = tf.while_loop(lambda i, _: i < block // _UNROLL, unrolled, (tf.constant(0), wt))
-    return wt
+    (state,) = tf.while_loop(
+        lambda state: state.step < block // _UNROLL, unrolled, (Training(tf.constant(0), wt),)
+    )
+    return state.codebook
 
 
 def train_online(
@@ -403,18 +423,20 @@ def train_online(
         fixed = tf.fill(tf.shape(x)[:1], -1)
     fixed = tf.gather(fixed, order)  # [T + pad]: the winner forced on each step
 
-    def body(b, wt):
+    def body(state):
+        b, wt = state.step, state.codebook
         rows = tf.range(b * block, (b + 1) * block)  # [B]
         v = tf.ensure_shape(tf.gather(x, tf.gather(order, rows)), [block, d])  # [B, d]
         eta_b = tf.ensure_shape(tf.gather(eta, rows), [block])
         sigma_b = tf.ensure_shape(tf.gather(sigma, rows), [block])
         fixed_b = tf.ensure_shape(tf.gather(fixed, rows), [block])
         new = online_block(v, wt, eta_b, sigma_b, m, n, fixed_b, **statics)
-        return b + 1, tf.ensure_shape(new, wt.shape)  # the kernel may relax its shapes
+        return (Training(b + 1, tf.ensure_shape(new, wt.shape)),)  # the kernel may relax shapes
 
     blocks = (steps + pad) // block
-    _, wt = tf.while_loop(lambda b, _: b < blocks, body, (tf.constant(0), tf.transpose(w)))
-    return tf.transpose(wt)
+    start = Training(tf.constant(0), tf.transpose(w))
+    (state,) = tf.while_loop(lambda state: state.step < blocks, body, (start,))
+    return tf.transpose(state.codebook)
 
 
 # ---------------------------------------------------------------- batch training
@@ -428,7 +450,7 @@ def _bmu_sums(x, sw, w, distance: str, size=None):
     c = _winners(x, w, distance, size)  # [b]
     # segment sums: K is the node count (1,024 for 32x32), too many for a one-hot GEMM
     sums, counts = cluster_sums(x, c, tf.shape(w)[0], sw, segments=True)  # [K, d], [K]
-    return counts, sums
+    return NodeSums(counts, sums)
 
 
 def batch_epoch(
@@ -472,8 +494,8 @@ def batch_epoch(
     size = shape[0] * shape[1]
     if not tf.is_tensor(size) and size == k_static:
         size = None  # no padding nodes
-    init = (tf.zeros([k], w.dtype), tf.zeros_like(w))
-    counts, sums = reduce_batches(
+    init = NodeSums(tf.zeros([k], w.dtype), tf.zeros_like(w))
+    node = reduce_batches(
         lambda x, sw: _bmu_sums(x, sw, w, distance, size),
         init,
         source,
@@ -481,8 +503,8 @@ def batch_epoch(
         padded=padded,
     )
     g = NEIGHBORHOODS[neighborhood](grid, tf.range(k), sigma)  # [K winners, K nodes]
-    num = tf.matmul(g, sums, transpose_a=True)  # [K, d]
-    den = tf.linalg.matvec(g, counts, transpose_a=True)  # [K]
+    num = tf.matmul(g, node.sums, transpose_a=True)  # [K, d]
+    den = tf.linalg.matvec(g, node.counts, transpose_a=True)  # [K]
     moved = den > 0
     new = num / tf.where(moved, den, 1.0)[:, None]
     return tf.where(moved[:, None], (1.0 - learning_rate) * w + learning_rate * new, w)
@@ -503,11 +525,16 @@ def train_batch(source, w, eta, sigma, chunk_size, **options):
         The trained codebook ``[K, d]``.
     """
 
-    def body(e, w):
-        return e + 1, batch_epoch(source, w, eta[e], sigma[e], chunk_size, **options)
+    def body(state):
+        e = state.step
+        w = batch_epoch(source, state.codebook, eta[e], sigma[e], chunk_size, **options)
+        return (Training(e + 1, w),)
 
     epochs = tf.shape(eta)[0]
-    return tf.while_loop(lambda e, _: e < epochs, body, (tf.constant(0), w))[1]
+    (state,) = tf.while_loop(
+        lambda state: state.step < epochs, body, (Training(tf.constant(0), w),)
+    )
+    return state.codebook
 
 
 # ---------------------------------------------------------------- diagnostics
