@@ -74,7 +74,9 @@ def test_options():
     assert _checked(rule, array) is array and tf.is_tensor(_checked(rule, tf.zeros(2)))
     with pytest.raises(ValueError, match=r"'a', an array \[k, d\] or a callable\.$"):
         _checked(rule, "b")
-    with pytest.raises(TypeError, match=r"^p must be 'a', an array \[k, d\] or a callable; got int"):
+    with pytest.raises(
+        TypeError, match=r"^p must be 'a', an array \[k, d\] or a callable; got int"
+    ):
         _checked(rule, 3)
 
 
