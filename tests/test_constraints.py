@@ -78,6 +78,8 @@ def test_options():
         TypeError, match=r"^p must be 'a', an array \[k, d\] or a callable; got int"
     ):
         _checked(rule, 3)
+    with pytest.raises(TypeError, match="got dict"):
+        _checked(rule, {})  # it has a length, but it is no array
 
 
 def test_one_of_sequence_instance_dtype_seed():

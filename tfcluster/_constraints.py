@@ -49,6 +49,11 @@ def _is(value, literal) -> bool:
     return value is literal
 
 
+def _array_like(value) -> bool:
+    """A tensor, or an object numpy converts (``__array__``: pandas, xarray, ...)."""
+    return tf.is_tensor(value) or hasattr(value, "__array__")
+
+
 class Int:
     """An integer ``>= minimum`` (bools refused), or one of the literals ``also``.
 
@@ -110,7 +115,7 @@ class Options:
             if isinstance(value, str) and value in self.names:
                 return check_option(name, value, self.names)
             raise ValueError(f"Unknown {name} {value!r}; accepted values are {self._accepted()}.")
-        if hasattr(value, "__len__") or hasattr(value, "__array__") or tf.is_tensor(value):
+        if isinstance(value, (np.ndarray, list, tuple)) or _array_like(value):
             return value
         raise TypeError(f"{name} must be {self._accepted()}; got {type(value).__name__}.")
 
