@@ -27,16 +27,17 @@ EM_PROGRAM = Program(_em_fn, "mixture.em", rows=(0,), free_shapes=True)
 
 def run_em(est, program, source, params, lb0, cov0, args, checkpoint, every) -> dict:
     """Up to ``est.max_iter`` EM iterations of ``program`` (``EM_PROGRAM`` of
-    ``est.covariance_type``) from ``params``; with a ``checkpoint``
+    ``est.covariance_type``) from ``params = (weights, means, prec_chol)``; with a ``checkpoint``
     ``(directory, fingerprint)``, in segments of ``every`` iterations, saved
     after each and resumed from the last save. EM depends only on the parameters and the
     last lower bound, so segments give the uninterrupted result."""
     total, tol, reg_covar, chunk, padded, size = args
     dtype, k, ct = total.dtype, est.n_components, est.covariance_type
+    weights, means, prec_chol = params
     out = {
-        "weights": params[0].numpy(),
-        "means": params[1].numpy(),
-        "prec_chol": params[2].numpy(),
+        "weights": weights.numpy(),
+        "means": means.numpy(),
+        "prec_chol": prec_chol.numpy(),
         "covariances": cov0.numpy(),
         "lower_bound": float(lb0),
         "lower_bounds": np.zeros([0]),
