@@ -6,9 +6,10 @@
     InputChecked, layer_inputs, value_initializer     (_inputs: what every layer checks)
 
 Every head is registered under the package name "tfcluster" with the name it
-had in the flat layout, so ``.keras`` files saved before still load. The names
-are imported on first use (PEP 562): ``tfcluster.deep``'s layer imports
-``_inputs`` without importing the heads, which import it.
+had in the flat layout, so ``.keras`` files saved before still load. The heads
+are imported on first use (PEP 562): ``tfcluster.deep._layer`` imports
+``_inputs`` from here while the heads import ``tfcluster.deep._layer``, and
+importing the heads with this package would make that a cycle.
 """
 
 import importlib
