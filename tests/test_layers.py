@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _heads_contract import assert_same, check_head
 
 import tfcluster.layers
 from tfcluster import KMeans, NotFittedError
@@ -72,15 +73,6 @@ def _reference(est, output):
     return {"bmu": est.predict, "coords": coords, "distances": est.transform}[output]
 
 
-def _assert_same(got, want):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape
-    if want.dtype.kind in "iu":
-        np.testing.assert_array_equal(got, want)
-    else:
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-
-
 CASES = [
     ("kmeans", kmeans_layer, "labels"),
     ("kmeans", kmeans_layer, "distances"),
@@ -98,25 +90,7 @@ def test_head_equals_estimator_in_model_saved_and_exported(
     name, make, output, X, request, tmp_path
 ):
     est = request.getfixturevalue(name)
-    want = _reference(est, output)(X)
-    head = make(est, output=output)
-    assert not head.trainable
-    model = keras.Sequential([keras.Input((X.shape[1],)), head])
-    got = model.predict(X, verbose=0)
-    _assert_same(got, want)
-    assert model.output_shape == (None,) + want.shape[1:]
-    assert head.compute_output_shape((None, X.shape[1])) == (None,) + want.shape[1:]
-    assert not model.trainable_weights and model.non_trainable_weights
-
-    path = str(tmp_path / "m.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path)  # no custom_objects
-    _assert_same(loaded.predict(X, verbose=0), want)
-    assert type(loaded.layers[-1]) is type(head)
-
-    model.export(str(tmp_path / "served"), verbose=False)
-    served = tf.saved_model.load(str(tmp_path / "served"))
-    _assert_same(served.serve(tf.constant(X)).numpy(), want)
+    check_head(est, make, output, _reference(est, output)(X), X, tmp_path)
 
 
 # Build paths: a layer first built in any of these ways holds its given values ----------------
@@ -210,7 +184,7 @@ def test_head_holds_fitted_values_whatever_the_build_path(
     est = estimators[name]
     want = _reference(est, output)(X)
     for got in path(lambda: make(est, output=output), X, tmp_path):
-        _assert_same(got, want)
+        assert_same(got, want)
 
 
 CENTERS = np.array([[0.0, 0.0], [3.0, 4.0], [-2.0, 1.0]])

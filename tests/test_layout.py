@@ -65,3 +65,22 @@ def test_every_module_comes_from_this_tree():
     for info in pkgutil.walk_packages(tfcluster.__path__, "tfcluster."):
         module = importlib.import_module(info.name)
         assert Path(module.__file__).is_relative_to(here), info.name
+
+
+@pytest.mark.parametrize(
+    "old, part",
+    [
+        ("tfcluster.ops.mixture", "tfcluster.ops.gaussian"),
+        ("tfcluster.ops.som", "tfcluster.ops.som_map"),
+    ],
+)
+def test_split_ops_modules_keep_their_names(old, part):
+    """ops.mixture and ops.som were split: every public name of the part is still
+    importable from the old module, as the same object (ops.bayesian, user code)."""
+    old, part = importlib.import_module(old), importlib.import_module(part)
+    assert set(part.__all__) <= set(old.__all__)
+    for name in part.__all__:
+        assert getattr(old, name) is getattr(part, name), name
+    from tfcluster.ops.mixture import _log_det_cholesky  # what ops.bayesian imports
+
+    assert _log_det_cholesky is importlib.import_module("tfcluster.ops.gaussian")._log_det_cholesky

@@ -12,6 +12,7 @@ import functools
 import inspect
 import numbers
 import sys
+import types
 
 import numpy as np
 import tensorflow as tf
@@ -81,6 +82,27 @@ class BaseEstimator:
     """Parameter handling shared by every tfcluster estimator."""
 
     _estimator_type = "clusterer"  # what scikit-learn's tools (before 1.6) read
+
+    # parameter name -> what it accepts (``tfcluster._constraints``), in the order checked
+    _constraints: dict = {}
+
+    def _validate_params(self) -> types.SimpleNamespace:
+        """Check each parameter of the class's ``_constraints`` table, in its order.
+
+        Returns:
+            The checked values by name (``params.dtype`` is a ``tf.DType``,
+            an ``Int`` an ``int``, ...): what a fit needs from its parameters.
+
+        Raises:
+            TypeError, ValueError: a parameter the table refuses; the message
+            names it, its value and what is accepted.
+        """
+        return types.SimpleNamespace(
+            **{
+                name: rule.check(name, getattr(self, name))
+                for name, rule in self._constraints.items()
+            }
+        )
 
     @classmethod
     def _param_names(cls) -> list[str]:

@@ -23,7 +23,7 @@ wherever the shape is known (arrays, tensors, ``keras.Input``).
     ClusteringLayer      Student-t soft assignment with trainable centers (DEC)
 
 The heads live in ``tfcluster.keras._heads`` (those of SphericalKMeans,
-BisectingKMeans and BayesianGaussianMixture in ``tfcluster.keras._heads_new``), the
+BisectingKMeans and BayesianGaussianMixture in ``tfcluster.keras._variant_heads``), the
 DEC layer and its loss in ``tfcluster.deep._layer``; this module is their
 public home and builds heads from fitted estimators (``kmeans_layer``,
 ``gmm_layer``, ``som_layer``, ``spherical_layer``, ``bisecting_layer``,
@@ -50,7 +50,7 @@ from tfcluster.deep._layer import (
     target_distribution,
 )
 from tfcluster.keras._heads import GaussianMixtureHead, KMeansHead, SOMHead
-from tfcluster.keras._heads_new import (
+from tfcluster.keras._variant_heads import (
     BayesianGaussianMixtureHead,
     BisectingKMeansHead,
     SphericalKMeansHead,

@@ -55,7 +55,7 @@ MOVES = [
     ("tfcluster/_dec_layer.py", "tfcluster/deep/_layer.py"),
     # keras/: the heads (tfcluster.layers stays their public home)
     ("tfcluster/_heads.py", "tfcluster/keras/_heads.py"),
-    ("tfcluster/_heads_new.py", "tfcluster/keras/_heads_new.py"),  # issue 16's, if present
+    ("tfcluster/_heads_new.py", "tfcluster/keras/_variant_heads.py"),  # issue 16's, if present
     # images/: I/O, embedder, clusterer, the sorter and its file safety
     ("tfcluster/_image_io.py", "tfcluster/images/_io.py"),
     ("tfcluster/features.py", "tfcluster/images/_features.py"),

@@ -22,11 +22,10 @@ from tfcluster._base import (
     FeatureNamesOutMixin,
     check_dtype,
     check_is_fitted,
-    check_number,
-    check_option,
     check_positive_int,
     make_seed,
 )
+from tfcluster._constraints import DType, Int, Options, Real
 from tfcluster._engine import Program, chunk_size, parallel_splits
 from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, map_rows, moments
@@ -189,6 +188,16 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         True
     """
 
+    _constraints = {
+        "n_clusters": Int(1),
+        "init": Options(_INITS),
+        "n_init": Int(1),
+        "max_iter": Int(1),
+        "tol": Real(),
+        "bisecting_strategy": Options(_STRATEGIES),
+        "dtype": DType(),
+    }
+
     def __init__(
         self,
         n_clusters=8,
@@ -211,13 +220,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         self.dtype = dtype
 
     def _check_params(self) -> tf.DType:
-        check_positive_int("n_clusters", self.n_clusters)
-        check_option("init", self.init, _INITS)
-        check_positive_int("n_init", self.n_init)
-        check_positive_int("max_iter", self.max_iter)
-        check_number("tol", self.tol)
-        check_option("bisecting_strategy", self.bisecting_strategy, _STRATEGIES)
-        return check_dtype(self.dtype)
+        return self._validate_params().dtype
 
     def fit(
         self, X, y=None, sample_weight=None, *, checkpoint_dir=None, checkpoint_every=10

@@ -21,12 +21,12 @@ from tfcluster._base import (
     FeatureNamesOutMixin,
     check_dtype,
     check_is_fitted,
-    check_number,
     check_option,
     check_positive_int,
     convergence_warning,
     make_seed,
 )
+from tfcluster._constraints import DType, Int, Options, Real
 from tfcluster._engine import (
     Program,
     bucket,
@@ -58,7 +58,9 @@ _INITS = ("k-means++", "random", "k-means||")
 # scikit-learn's ``algorithm`` values. Elkan's algorithm skips distance
 # computations with the triangle inequality and ends where Lloyd's does; on
 # chunked matmuls there is nothing to skip, so "elkan" runs Lloyd.
-_ALGORITHMS = {"lloyd": "lloyd", "elkan": "lloyd"}
+_ALGORITHMS = ("lloyd", "elkan")
+# what ``init`` accepts before any data is read (the array's shape is checked with the data)
+INIT = Options(_INITS, array="[n_clusters, n_features]", callable=True)
 
 
 # The compiled programs. In-memory data are ``(x [n, d], w [n])`` with a free
@@ -230,17 +232,6 @@ def initial_centers(init, data: Data, n_clusters: int, seed) -> tf.Tensor:
     return tf.constant(data.frame.to_internal(centers.numpy()), dtype)
 
 
-def check_init(init):
-    """Reject what can never be an init before any data is read."""
-    if isinstance(init, str):
-        check_option("init", init, _INITS, allow_callable=True)
-    elif not callable(init) and not hasattr(init, "__len__") and not tf.is_tensor(init):
-        raise TypeError(
-            f"init must be one of {list(_INITS)}, an array [n_clusters, n_features] "
-            f"or a callable; got {type(init).__name__}."
-        )
-
-
 class _KMeansMixin(FeatureNamesOutMixin):
     """Inference shared by KMeans and MiniBatchKMeans: needs ``cluster_centers_``."""
 
@@ -390,6 +381,16 @@ class KMeans(_KMeansMixin, BaseEstimator):
         [[0.0, 0.5], [10.0, 0.5]]
     """
 
+    _constraints = {
+        "n_clusters": Int(1),
+        "n_init": Int(1, also=("auto",)),
+        "max_iter": Int(1),
+        "tol": Real(),
+        "init": INIT,
+        "algorithm": Options(_ALGORITHMS),
+        "dtype": DType(),
+    }
+
     def __init__(
         self,
         n_clusters=8,
@@ -413,15 +414,8 @@ class KMeans(_KMeansMixin, BaseEstimator):
         self.verbose = verbose
         self.algorithm = algorithm
 
-    def _check_params(self):
-        check_positive_int("n_clusters", self.n_clusters)
-        if self.n_init != "auto":
-            check_positive_int("n_init", self.n_init)
-        check_positive_int("max_iter", self.max_iter)
-        check_number("tol", self.tol)
-        check_init(self.init)
-        check_option("algorithm", self.algorithm, _ALGORITHMS)
-        return check_dtype(self.dtype)
+    def _check_params(self) -> tf.DType:
+        return self._validate_params().dtype
 
     def fit(
         self, X, y=None, sample_weight=None, *, checkpoint_dir=None, checkpoint_every=10

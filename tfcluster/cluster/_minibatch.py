@@ -7,11 +7,12 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfcluster._base import BaseEstimator, check_dtype, check_number, check_positive_int, make_seed
+from tfcluster._base import BaseEstimator, check_positive_int, make_seed
+from tfcluster._constraints import DType, Int, Real
 from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, moments
-from tfcluster.cluster._kmeans import _KMeansMixin, assign, check_init, initial_centers
+from tfcluster.cluster._kmeans import INIT, _KMeansMixin, assign, initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import source_spec
 
@@ -112,6 +113,19 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         [0.0, 10.0]
     """
 
+    _constraints = {
+        "n_clusters": Int(1),
+        "max_iter": Int(1),
+        "batch_size": Int(1),
+        "n_init": Int(1, also=("auto",)),
+        "init_size": Int(1, also=(None,)),
+        "max_no_improvement": Int(0, also=(None,)),
+        "tol": Real(),
+        "reassignment_ratio": Real(),
+        "init": INIT,
+        "dtype": DType(),
+    }
+
     def __init__(
         self,
         n_clusters=8,
@@ -143,20 +157,8 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
         self.reassignment_ratio = reassignment_ratio
         self.dtype = dtype
 
-    def _check_params(self):
-        check_positive_int("n_clusters", self.n_clusters)
-        check_positive_int("max_iter", self.max_iter)
-        check_positive_int("batch_size", self.batch_size)
-        if self.n_init != "auto":
-            check_positive_int("n_init", self.n_init)
-        if self.init_size is not None:
-            check_positive_int("init_size", self.init_size)
-        if self.max_no_improvement is not None:
-            check_positive_int("max_no_improvement", self.max_no_improvement, minimum=0)
-        check_number("tol", self.tol)
-        check_number("reassignment_ratio", self.reassignment_ratio)
-        check_init(self.init)
-        return check_dtype(self.dtype)
+    def _check_params(self) -> tf.DType:
+        return self._validate_params().dtype
 
     def _n_init(self) -> int:
         if self.n_init == "auto":

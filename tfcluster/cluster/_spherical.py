@@ -22,14 +22,12 @@ from tfcluster._base import (
     FeatureNamesOutMixin,
     check_dtype,
     check_is_fitted,
-    check_number,
-    check_positive_int,
     make_seed,
 )
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
 from tfcluster._engine.driver import PLAIN, Data, as_data, call, moments
 from tfcluster._validation import is_dataset
-from tfcluster.cluster._kmeans import assign, check_init, check_init_array, initial_centers
+from tfcluster.cluster._kmeans import KMeans, assign, check_init_array, initial_centers
 from tfcluster.ops.batching import map_chunks
 from tfcluster.ops.spherical import normalize_rows, spherical_lloyd
 
@@ -189,6 +187,9 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
         [0]
     """
 
+    # KMeans's parameters, but ``algorithm``
+    _constraints = {k: v for k, v in KMeans._constraints.items() if k != "algorithm"}
+
     def __init__(
         self,
         n_clusters=8,
@@ -209,13 +210,7 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
         self.dtype = dtype
 
     def _check_params(self) -> tf.DType:
-        check_positive_int("n_clusters", self.n_clusters)
-        if self.n_init != "auto":
-            check_positive_int("n_init", self.n_init)
-        check_positive_int("max_iter", self.max_iter)
-        check_number("tol", self.tol)
-        check_init(self.init)
-        return check_dtype(self.dtype)
+        return self._validate_params().dtype
 
     def _n_init(self) -> int:
         if self.n_init == "auto":

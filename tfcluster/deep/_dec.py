@@ -19,10 +19,8 @@ import tensorflow as tf
 from tfcluster._base import (
     BaseEstimator,
     check_is_fitted,
-    check_number,
-    check_positive_int,
-    make_seed,
 )
+from tfcluster._constraints import Instance, Int, Real, Seed, Sequence
 from tfcluster._engine import Program
 from tfcluster._validation import check_array
 from tfcluster.deep._layer import ClusteringLayer, clustering_loss, target_distribution
@@ -129,6 +127,27 @@ class DeepClustering(BaseEstimator):
         n_features_in_: number of features seen in ``fit``.
     """
 
+    _constraints = {
+        "n_clusters": Int(1),
+        "embedding_dim": Int(1),
+        "pretrain_epochs": Int(0),
+        "max_iter": Int(0),
+        "batch_size": Int(1),
+        "update_interval": Int(1),
+        "n_init": Int(1),
+        "tol": Real(),
+        "gamma": Real(),
+        "noise": Real(  # keras.layers.GaussianNoise's range
+            maximum=1, message="noise must be a standard deviation in [0, 1]; got {value!r}."
+        ),
+        "alpha": Real(strict=True),
+        "learning_rate": Real(strict=True),
+        "hidden": Sequence(Int(1), "layer widths", "width"),
+        "encoder": Instance("keras.Model", none=True),
+        "decoder": Instance("keras.Model", none=True),
+        "random_state": Seed(),
+    }
+
     def __init__(
         self,
         n_clusters=10,
@@ -170,33 +189,11 @@ class DeepClustering(BaseEstimator):
 
     # ------------------------------------------------------------ checks
 
-    def _check_params(self):
-        check_positive_int("n_clusters", self.n_clusters)
-        check_positive_int("embedding_dim", self.embedding_dim)
-        check_positive_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
-        check_positive_int("max_iter", self.max_iter, minimum=0)
-        check_positive_int("batch_size", self.batch_size)
-        check_positive_int("update_interval", self.update_interval)
-        check_positive_int("n_init", self.n_init)
-        check_number("tol", self.tol)
-        check_number("gamma", self.gamma)
-        if check_number("noise", self.noise) > 1:  # keras.layers.GaussianNoise's range
-            raise ValueError(f"noise must be a standard deviation in [0, 1]; got {self.noise!r}.")
-        check_number("alpha", self.alpha, strict=True)
-        check_number("learning_rate", self.learning_rate, strict=True)
-        if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
-            raise TypeError(f"hidden must be a sequence of layer widths, got {self.hidden!r}.")
-        for width in self.hidden:
-            check_positive_int("each width in hidden", width)
-        for name in ("encoder", "decoder"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, keras.Model):
-                raise TypeError(
-                    f"{name} must be a keras.Model or None, got {type(value).__name__}."
-                )
+    def _check_params(self) -> int:
+        params = self._validate_params()
         if self.decoder is not None and self.encoder is None:
             raise ValueError("decoder is given without an encoder; give both, or neither.")
-        return int(make_seed(self.random_state)[0])
+        return int(params.random_state[0])
 
     def _networks(self, n_features):
         if self.encoder is None:

@@ -15,7 +15,8 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from tfcluster._base import BaseEstimator, check_number, check_option, check_positive_int
+from tfcluster._base import BaseEstimator, check_option, check_positive_int
+from tfcluster._constraints import Int, OneOf, Options, Real
 from tfcluster._engine import Program
 from tfcluster.images import _io as io
 from tfcluster.images._io import IMAGE_EXTENSIONS, list_images
@@ -129,6 +130,19 @@ class ImageEmbedder(BaseEstimator):
 
     _estimator_type = None  # a feature extractor, not a clusterer
 
+    _constraints = {
+        "input_size": Int(_MIN_INPUT_SIZE),
+        "batch_size": Int(1),
+        "pooling": Options(_POOLINGS),
+        "alpha": Real(
+            strict=True,
+            maximum=_MAX_ALPHA,
+            message="alpha is MobileNetV2's width multiplier, > 0 and at most {maximum} (ImageNet "
+            "weights exist for 0.35, 0.5, 0.75, 1.0, 1.3, 1.4); got {value!r}.",
+        ),
+        "progress": OneOf(True, False, "auto"),
+    }
+
     def __init__(
         self,
         backbone="mobilenet_v2",
@@ -154,21 +168,12 @@ class ImageEmbedder(BaseEstimator):
 
     # ------------------------------------------------------------ the model
 
-    def _check_params(self):
-        size = check_positive_int("input_size", self.input_size, minimum=_MIN_INPUT_SIZE)
-        check_positive_int("batch_size", self.batch_size)
-        check_option("pooling", self.pooling, _POOLINGS)
-        if check_number("alpha", self.alpha, strict=True) > _MAX_ALPHA:
-            raise ValueError(
-                f"alpha is MobileNetV2's width multiplier, > 0 and at most {_MAX_ALPHA} "
-                f"(ImageNet weights exist for 0.35, 0.5, 0.75, 1.0, 1.3, 1.4); got {self.alpha!r}."
-            )
-        if self.progress not in (True, False, "auto"):
-            raise ValueError(f"progress must be True, False or 'auto'; got {self.progress!r}.")
-        if not self._is_keras_model(self.backbone):
+    def _check_params(self) -> int:
+        params = self._validate_params()
+        if not self._is_keras_model(self.backbone):  # a name: its weights are checked too
             check_option("backbone", self.backbone, _BACKBONES)
             _check_weights(self.weights)
-        return size
+        return params.input_size
 
     @staticmethod
     def _is_keras_model(backbone) -> bool:

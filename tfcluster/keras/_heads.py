@@ -26,11 +26,11 @@ import tensorflow as tf
 from tfcluster._base import check_number, check_option, check_positive_int
 from tfcluster._engine.driver import chunk_rows, frame_of
 from tfcluster._validation import check_array
-from tfcluster.deep._layer import (
+from tfcluster.deep._layer import student_t_assignment
+from tfcluster.keras._inputs import (
     InputChecked,
     check_input_shape,
     layer_inputs,
-    student_t_assignment,
     value_initializer,
 )
 from tfcluster.ops import mixture as mixture_ops

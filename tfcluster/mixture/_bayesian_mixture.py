@@ -21,12 +21,11 @@ from tfcluster._base import (
     ConvergenceWarning,
     check_dtype,
     check_is_fitted,
-    check_number,
-    check_option,
     check_positive_int,
     make_seed,
     split_seed,
 )
+from tfcluster._constraints import Options
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows
 from tfcluster._engine.checkpoint import fit_settings, resume_loop
 from tfcluster._engine.driver import (
@@ -41,7 +40,7 @@ from tfcluster._engine.driver import (
 from tfcluster._validation import check_n_features
 from tfcluster.mixture import _units as units
 from tfcluster.mixture._bayesian_prior import check_prior_params, prior_for
-from tfcluster.mixture._gaussian_mixture import _COVARIANCE_TYPES, _INIT_PARAMS
+from tfcluster.mixture._gaussian_mixture import GaussianMixture
 from tfcluster.mixture._init import _assignment, covariance_shape, em_chunk, fit_bucket
 from tfcluster.ops import bayesian as ops
 from tfcluster.ops import mixture as gm_ops
@@ -230,6 +229,11 @@ class BayesianGaussianMixture(BaseEstimator):
         2
     """
 
+    _constraints = {
+        **GaussianMixture._constraints,
+        "weight_concentration_prior_type": Options(_PRIOR_TYPES),
+    }
+
     def __init__(
         self,
         *,
@@ -270,18 +274,9 @@ class BayesianGaussianMixture(BaseEstimator):
         self.dtype = dtype
 
     def _check_params(self) -> tf.DType:
-        check_positive_int("n_components", self.n_components)
-        check_option("covariance_type", self.covariance_type, _COVARIANCE_TYPES)
-        check_option("init_params", self.init_params, _INIT_PARAMS)
-        check_option(
-            "weight_concentration_prior_type", self.weight_concentration_prior_type, _PRIOR_TYPES
-        )
-        check_number("tol", self.tol)
-        check_number("reg_covar", self.reg_covar)
-        check_positive_int("max_iter", self.max_iter, minimum=0)
-        check_positive_int("n_init", self.n_init)
-        check_prior_params(self)
-        return check_dtype(self.dtype)
+        dtype = self._validate_params().dtype
+        check_prior_params(self)  # the priors' shapes and ranges, tied to each other
+        return dtype
 
     @property
     def _process(self) -> bool:

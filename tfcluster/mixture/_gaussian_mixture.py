@@ -24,18 +24,18 @@ from tfcluster._base import (
     BaseEstimator,
     check_dtype,
     check_is_fitted,
-    check_number,
-    check_option,
     check_positive_int,
     convergence_warning,
     make_seed,
     split_seed,
 )
+from tfcluster._constraints import DType, Int, Options, Real
 from tfcluster._engine import Program, bucket, chunk_size
-from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.checkpoint import fit_settings
 from tfcluster._engine.driver import as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._validation import check_n_features
 from tfcluster.mixture import _units as units
+from tfcluster.mixture._em_loop import EM_PROGRAM, run_em
 from tfcluster.mixture._init import (
     check_means_init,
     check_precisions_init,
@@ -43,7 +43,6 @@ from tfcluster.mixture._init import (
     covariance_shape,
     em_chunk,
     fit_bucket,
-    ill_defined,
     initial_parameters,
 )
 from tfcluster.ops import mixture as ops
@@ -58,14 +57,6 @@ _INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 # The compiled programs: in-memory data are ``(x [n, d], w [n])`` with a free
 # row dimension, cut into static padded chunks; the parameters are padded to
 # ``K = bucket(k)`` components with ``k`` a scalar tensor.
-
-
-def _em_fn(source, params, lower_bound, total, k, max_iter, tol, reg_covar, **static):
-    """EM from ``params = (weights, means, prec_chol)``; ``static``: covariance_type,
-    chunk, padded (they select code, so they key the traces)."""
-    ct, chunk, padded = static["covariance_type"], static["chunk"], static["padded"]
-    bound = (lower_bound, total, max_iter, tol, reg_covar)
-    return ops.em(source, *params, *bound, ct, chunk, k=k, padded=padded)
 
 
 def _score_fn(x, params, k, *, covariance_type, chunk):
@@ -93,13 +84,12 @@ def _log_likelihood_fn(source, params, k, *, covariance_type, chunk, padded):
     return reduce_batches(stats, (zero, zero), source, chunk, padded=padded)
 
 
-_EM_PROGRAM = Program(_em_fn, "mixture.em", rows=(0,), free_shapes=True)
 _SCORE = Program(_score_fn, "mixture.score", rows=(0,), free_shapes=True)
 _LOG_LIKELIHOOD = Program(
     _log_likelihood_fn, "mixture.log_likelihood", rows=(0,), free_shapes=True
 )
 # the EM program of each covariance type (a dict: tests interrupt one of them)
-_EM = {ct: functools.partial(_EM_PROGRAM, covariance_type=ct) for ct in ops.COVARIANCE_TYPES}
+_EM = {ct: functools.partial(EM_PROGRAM, covariance_type=ct) for ct in ops.COVARIANCE_TYPES}
 
 
 class GaussianMixture(BaseEstimator):
@@ -159,6 +149,17 @@ class GaussianMixture(BaseEstimator):
         [0, 1]
     """
 
+    _constraints = {
+        "n_components": Int(1),
+        "covariance_type": Options(_COVARIANCE_TYPES),
+        "init_params": Options(_INIT_PARAMS),
+        "tol": Real(),
+        "max_iter": Int(0),
+        "n_init": Int(1),
+        "dtype": DType(),
+        "reg_covar": Real(),
+    }
+
     def __init__(
         self,
         n_components=1,
@@ -192,17 +193,12 @@ class GaussianMixture(BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
 
-    def _check_params(self):
-        check_positive_int("n_components", self.n_components)
-        check_option("covariance_type", self.covariance_type, _COVARIANCE_TYPES)
-        check_option("init_params", self.init_params, _INIT_PARAMS)
-        check_number("tol", self.tol)
-        check_positive_int("max_iter", self.max_iter, minimum=0)
-        check_positive_int("n_init", self.n_init)
-        dtype = check_dtype(self.dtype)
+    def _check_params(self) -> tf.DType:
+        params = self._validate_params()
+        dtype = params.dtype
         # a variance beyond 1 / tiny has a precision that underflows to zero
         limit = 1.0 / float(np.finfo(dtype.as_numpy_dtype).tiny)
-        if check_number("reg_covar", self.reg_covar) > limit:
+        if params.reg_covar > limit:
             raise ValueError(
                 f"reg_covar={self.reg_covar!r} is too large for {dtype.name}: its precision "
                 f"underflows to zero. Use a value up to {limit:.3g} (typically 1e-6)."
@@ -306,7 +302,8 @@ class GaussianMixture(BaseEstimator):
                 settings = fit_settings(self, seeds[run])
                 fingerprint = repr((mean.tolist(), total, n_samples, settings, run))
                 checkpoint = (os.path.join(checkpoint_dir, f"run-{run}"), fingerprint)
-            out = self._em(centered.source, params, lb0, cov0, args, checkpoint, checkpoint_every)
+            source, every = centered.source, checkpoint_every
+            out = run_em(self, _EM[ct], source, params, lb0, cov0, args, checkpoint, every)
             if self.verbose:
                 print(
                     f"Initialization {run}: {out['n_iter']} iterations, lower bound "
@@ -323,69 +320,6 @@ class GaussianMixture(BaseEstimator):
                 stacklevel=2,
             )
         return self
-
-    def _em(self, source, params, lb0, cov0, args, checkpoint, every):
-        """Up to ``max_iter`` EM iterations from ``params``; with a ``checkpoint``
-        ``(directory, fingerprint)``, in segments of ``every`` iterations, saved
-        after each and resumed from the last save. EM depends only on the parameters and the
-        last lower bound, so segments give the uninterrupted result."""
-        total, tol, reg_covar, chunk, padded, size = args
-        dtype, k, ct = total.dtype, self.n_components, self.covariance_type
-        out = {
-            "weights": params[0].numpy(),
-            "means": params[1].numpy(),
-            "prec_chol": params[2].numpy(),
-            "covariances": cov0.numpy(),
-            "lower_bound": float(lb0),
-            "lower_bounds": np.zeros([0]),
-            "n_iter": 0,
-            "converged": False,
-        }
-        saved = None
-        if checkpoint is not None:
-            saved = LoopCheckpoint(checkpoint[0], out, checkpoint[1])
-            restored = saved.restore()
-            if restored is not None:
-                out = {key: restored[key] for key in out}
-                out["n_iter"], out["converged"] = int(out["n_iter"]), bool(out["converged"])
-                out["lower_bound"] = float(out["lower_bound"])
-        while out["n_iter"] < self.max_iter and not out["converged"]:
-            left = self.max_iter - out["n_iter"]
-            steps = left if saved is None else min(every, left)
-            params = tuple(
-                tf.constant(out[key], dtype) for key in ("weights", "means", "prec_chol")
-            )
-            lb = tf.constant(out["lower_bound"], tf.float64)
-            seg = call(
-                _EM[ct],
-                source,
-                ops.pad_components(*params, ct, size),
-                lb,
-                total,
-                tf.constant(k, tf.int32),
-                tf.constant(int(steps), tf.int32),
-                tol,
-                reg_covar,
-                chunk=chunk,
-                padded=padded,
-            )
-            if not bool(seg["ok"]):
-                raise ValueError(ill_defined(self.reg_covar, dtype))
-            seg = {key: value.numpy() for key, value in seg.items()}
-            for key in ("weights", "means", "prec_chol", "covariances"):  # the real k
-                if ct != "tied" or key in ("weights", "means"):
-                    seg[key] = seg[key][:k]
-            bounds = np.concatenate([out["lower_bounds"], seg["lower_bounds"]])
-            out.update(
-                {key: seg[key] for key in ("weights", "means", "prec_chol", "covariances")},
-                lower_bound=float(seg["lower_bound"]),
-                lower_bounds=bounds,
-                n_iter=out["n_iter"] + int(seg["n_iter"]),
-                converged=bool(seg["converged"]),
-            )
-            if saved is not None:
-                saved.save(out)
-        return out
 
     def _store(self, out, frame, means_dtype, n_features):
         """The fitted attributes, from compute units (``frame``) to the user's."""

@@ -26,17 +26,21 @@ Modules:
                 inertia)``; mini-batch ``minibatch_state``/``minibatch_step``/
                 ``minibatch_fit``.
     spherical   cosine k-means: normalised rows, ``spherical_lloyd``.
-    mixture     ``log_gaussian_prob(x, means [k, d], prec_chol, covariance_type)
+    gaussian    ``log_gaussian_prob(x, means [k, d], prec_chol, covariance_type)
                 [n, k]``, ``log_resp``, ``e_step_statistics -> (log_lik, nk [k],
                 sx [k, d], s2)``, ``m_step -> (nk [k], means [k, d],
-                covariances, prec_chol, ok)``, ``em``, ``sample``, ``to_distribution`` (TFP);
+                covariances, prec_chol, ok)``, Cholesky factors;
                 ``prec_chol`` is [k, d, d] "full", [d, d] "tied", [k, d] "diag",
                 [k] "spherical".
+    mixture     ``em`` (a loop over an ``EMState``), ``init_statistics``, ``sample``,
+                ``to_distribution`` (TFP); every name of ``gaussian`` too.
     bayesian    variational posterior (``Posterior``), its E step and lower bound.
-    som         ``Grid`` of an ``m x n`` map, neighbourhoods, decays,
-                ``winners(x, codebook [K, d], distance, chunk_size) [n]``,
-                ``train_online``, ``batch_epoch``/``train_batch``, ``umatrix``,
-                ``topographic_errors``.
+    som_map     ``Grid`` of an ``m x n`` map, topologies, neighbourhoods, decays,
+                activation distances.
+    som         ``winners(x, codebook [K, d], distance, chunk_size) [n]``,
+                ``train_online``, ``batch_epoch``/``train_batch`` (loops over a
+                ``Training`` state), ``umatrix``, ``topographic_errors``; every
+                name of ``som_map`` too.
     metrics     ``silhouette_samples(x, labels, n_labels, block_size) [n]``,
                 ``label_sums``, ``davies_bouldin``, ``calinski_harabasz``.
 

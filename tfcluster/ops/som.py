@@ -1,20 +1,17 @@
-"""Self-organizing map ops: grid, topologies, neighbourhoods, decay, online and batch updates.
+"""Self-organizing map ops: online and batch training, best-matching units, diagnostics.
 
 Pure TensorFlow, safe inside ``tf.function`` and XLA; no ``tf.function`` here
 (the shells compile through ``tfcluster._engine``; the online inner loop is
-an engine ``kernel``). The map has ``m x n``
-nodes, flattened row by row: node ``k`` sits at grid index
-``(k // n, k % n)``. Codebooks are ``[K, n_features]`` with ``K = m * n``.
-The definitions follow MiniSom (2.3.6) exactly: the hexagonal layout shifts
-every other column ``j`` (counted from the last) by ``-0.5`` along ``i`` and
-scales ``j`` by ``sqrt(3) / 2``; gaussian and mexican hat use these
-coordinates, bubble and triangle the integer grid indices. A toroidal map
-wraps both axes (minimum-image distances), which MiniSom lacks.
+an engine ``kernel``). Codebooks are ``[K, n_features]`` with ``K = m * n``,
+node ``k`` at grid index ``(k // n, k % n)``. The map itself (``Grid``,
+topologies, neighbourhoods, decays, activation distances, as MiniSom 2.3.6
+defines them) is ``tfcluster.ops.som_map``; its public names are importable
+from here too.
 """
 
 from __future__ import annotations
 
-import math
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -27,7 +24,16 @@ from tfcluster.ops.distances import (
     masked_norms,
     nearest,
     squared_distances,
-    squared_norms,
+)
+from tfcluster.ops.som_map import (  # the map, public here too
+    ACTIVATIONS,
+    HEX_Y,
+    LEARNING_RATE_DECAYS,
+    NEIGHBORHOODS,
+    SIGMA_DECAYS,
+    TOPOLOGIES,
+    Grid,
+    activation,
 )
 
 __all__ = [
@@ -40,6 +46,8 @@ __all__ = [
     "TOPOLOGIES",
     "activation",
     "winners",
+    "Training",
+    "NodeSums",
     "train_online",
     "online_block",
     "ONLINE_BLOCK",
@@ -50,211 +58,6 @@ __all__ = [
     "umatrix",
     "covariance",
 ]
-
-HEX_Y = math.sqrt(3.0) / 2.0  # MiniSom's Y_HEX_CONV_FACTOR
-TOPOLOGIES = ("rectangular", "hexagonal")
-
-
-class Grid:
-    """Node positions of an ``m x n`` map.
-
-    ``m`` and ``n`` are Python ints or int32 scalar tensors (then one compiled
-    program serves every map of ``size`` nodes or fewer). With ``size`` above
-    ``m * n`` the nodes ``k >= m * n`` are padding (a bucket of nodes): they
-    get positions beyond the map, and callers mask them (``node_mask``).
-
-    Attributes:
-        m, n: the map's shape; ``size``: the number of nodes ``K`` (a Python
-            int, ``m * n`` unless given).
-        rows, cols: integer grid index of each node as ``dtype`` ``[K]``.
-        x, y: Euclidean position of each node ``[K]`` (MiniSom's
-            ``get_euclidean_coordinates``).
-        period_x, period_y: the wrap-around periods of ``x``/``y`` on a torus
-            (None if not toroidal).
-    """
-
-    def __init__(self, m, n, topology: str, toroidal: bool, dtype=tf.float32, size=None):
-        self.m, self.n, self.size = m, n, m * n if size is None else size
-        self.topology, self.toroidal, self.dtype = topology, toroidal, dtype
-        k = tf.range(self.size)
-        self.rows = tf.cast(k // n, dtype)  # [K]
-        self.cols = tf.cast(k % n, dtype)  # [K]
-        if topology == "hexagonal":
-            shifted = tf.cast(tf.math.floormod(n - 1 - k % n, 2) == 0, dtype)
-            self.x = self.rows - 0.5 * shifted
-            self.y = self.cols * HEX_Y
-        else:
-            self.x, self.y = self.rows, self.cols
-        if toroidal:  # the periods rounded from float64, as Python constants would be
-            m64, n64 = (tf.cast(v, tf.float64) if tf.is_tensor(v) else float(v) for v in (m, n))
-            y_period = n64 * HEX_Y if topology == "hexagonal" else n64
-            self.period_x = self.period_rows = _as(m64, dtype)
-            self.period_y, self.period_cols = _as(y_period, dtype), _as(n64, dtype)
-        else:
-            self.period_x = self.period_y = self.period_rows = self.period_cols = None
-
-    def node_mask(self):
-        """``[K]`` True for the nodes of the map, False for padding nodes."""
-        return tf.range(self.size) < self.m * self.n
-
-    @staticmethod
-    def gap(a, b, period):
-        """``|a - b|``, the shorter way round if ``period`` is set."""
-        d = tf.abs(a - b)
-        return d if period is None else tf.minimum(d, period - d)
-
-    def coordinate_gaps(self, c):
-        """Euclidean offsets ``(|dx|, |dy|)`` ``[b, K]`` from winners ``c [b]`` to all nodes."""
-        dx = self.gap(self.x[None, :], tf.gather(self.x, c)[:, None], self.period_x)
-        dy = self.gap(self.y[None, :], tf.gather(self.y, c)[:, None], self.period_y)
-        return dx, dy
-
-    def pair_gaps(self, a, b):
-        """Euclidean offsets ``(|dx|, |dy|)`` ``[b]`` between nodes ``a [b]`` and ``b [b]``."""
-        dx = self.gap(tf.gather(self.x, a), tf.gather(self.x, b), self.period_x)
-        dy = self.gap(tf.gather(self.y, a), tf.gather(self.y, b), self.period_y)
-        return dx, dy
-
-    def index_gaps(self, c):
-        """Integer grid offsets ``(|di|, |dj|)`` ``[b, K]`` from winners ``c [b]`` to all nodes."""
-        di = self.gap(self.rows[None, :], tf.gather(self.rows, c)[:, None], self.period_rows)
-        dj = self.gap(self.cols[None, :], tf.gather(self.cols, c)[:, None], self.period_cols)
-        return di, dj
-
-
-def _as(value, dtype):
-    """A period as ``dtype``: a Python float stays one (converted where it is used)."""
-    return tf.cast(value, dtype) if tf.is_tensor(value) else value
-
-
-# ---------------------------------------------------------------- neighbourhoods
-# Each maps (grid, winners c [b] int32, sigma scalar) to weights h [b, K].
-
-
-def _spread(sigma, dtype):
-    """``2 sigma^2``, at least the smallest normal number of ``dtype``.
-
-    A sigma so small that ``2 sigma^2`` underflows (1e-20 in float32) would
-    make ``0 / 0`` at the winner; clamped, the neighbourhood is the winner
-    alone, the limit MiniSom reaches in float64.
-    """
-    tiny = 2.0**-126 if dtype == tf.float32 else 2.0**-1022
-    return tf.maximum(2.0 * sigma * sigma, tf.constant(tiny, dtype))
-
-
-def _gaussian(grid, c, sigma):
-    dx, dy = grid.coordinate_gaps(c)
-    d = _spread(sigma, grid.dtype)
-    return tf.exp(-tf.square(dx) / d) * tf.exp(-tf.square(dy) / d)
-
-
-def _mexican_hat(grid, c, sigma):
-    dx, dy = grid.coordinate_gaps(c)
-    p = tf.square(dx) + tf.square(dy)
-    d = _spread(sigma, grid.dtype)
-    e = tf.exp(-p / d)
-    # where the exponential underflows to 0 the product is 0 (not 0 * inf)
-    return tf.where(e > 0, e * (1.0 - 2.0 / d * p), tf.zeros_like(e))
-
-
-def _bubble(grid, c, sigma):
-    di, dj = grid.index_gaps(c)
-    return tf.cast((di < sigma) & (dj < sigma), grid.dtype)
-
-
-def _triangle(grid, c, sigma):
-    di, dj = grid.index_gaps(c)
-    return tf.nn.relu(sigma - di) * tf.nn.relu(sigma - dj)
-
-
-NEIGHBORHOODS = {
-    "gaussian": _gaussian,
-    "mexican_hat": _mexican_hat,
-    "bubble": _bubble,
-    "triangle": _triangle,
-}
-
-# ---------------------------------------------------------------- decay schedules
-# f(initial_value, t, max_iter) with t a number or an array; MiniSom's formulas.
-
-
-def _asymptotic(value, t, max_iter):
-    return value / (1 + t / (max_iter / 2))
-
-
-def _inverse_to_zero(value, t, max_iter):
-    c = max_iter / 100.0
-    return value * c / (c + t)
-
-
-def _linear_to_zero(value, t, max_iter):
-    return value * (1 - t / max_iter)
-
-
-def _inverse_to_one(value, t, max_iter):
-    c = (value - 1) / max_iter
-    return value / (1 + t * c)
-
-
-def _linear_to_one(value, t, max_iter):
-    return value + t * (1 - value) / max_iter
-
-
-LEARNING_RATE_DECAYS = {
-    "asymptotic": _asymptotic,
-    "inverse": _inverse_to_zero,
-    "linear": _linear_to_zero,
-    "asymptotic_decay": _asymptotic,
-    "inverse_decay_to_zero": _inverse_to_zero,
-    "linear_decay_to_zero": _linear_to_zero,
-}
-SIGMA_DECAYS = {
-    "asymptotic": _asymptotic,
-    "inverse": _inverse_to_one,
-    "linear": _linear_to_one,
-    "asymptotic_decay": _asymptotic,
-    "inverse_decay_to_one": _inverse_to_one,
-    "linear_decay_to_one": _linear_to_one,
-}
-
-# ---------------------------------------------------------------- activation distances
-# Each maps x [b, d], codebook w [K, d] to distances [b, K] (MiniSom's
-# ``activate``; chebyshev takes the absolute difference, see below).
-
-
-def _euclidean(x, w):
-    return tf.sqrt(squared_distances(x, w))
-
-
-def _cosine(x, w):
-    dot = tf.matmul(x, w, transpose_b=True)  # [b, K]
-    norms = tf.sqrt(squared_norms(x))[:, None] * tf.sqrt(squared_norms(w))[None, :]
-    return 1.0 - dot / (norms + 1e-8)
-
-
-def _manhattan(x, w):
-    return tf.reduce_sum(tf.abs(x[:, None, :] - w[None, :, :]), axis=-1)
-
-
-def _chebyshev(x, w):
-    # max |x - w|: MiniSom 2.3.6 omits the abs (max(x - w)), not a distance.
-    return tf.reduce_max(tf.abs(x[:, None, :] - w[None, :, :]), axis=-1)
-
-
-ACTIVATIONS = {
-    "euclidean": _euclidean,
-    "cosine": _cosine,
-    "manhattan": _manhattan,
-    "chebyshev": _chebyshev,
-}
-
-
-def activation(x, w, name):
-    """Distances ``[b, K]`` from samples ``x [b, d]`` to codebook ``w [K, d]``.
-
-    ``name``: a name of ``ACTIVATIONS`` or a callable ``(x, w) -> [b, K]``.
-    """
-    return name(x, w) if callable(name) else ACTIVATIONS[name](x, w)
 
 
 def _winners(x, w, name: str, size=None):
@@ -308,6 +111,20 @@ def _column_scores(x, wt, diff, name: str):
     return 1.0 - dot / (norms + 1e-8)
 
 
+class Training(NamedTuple):
+    """The state of a SOM training loop (``train_online``, ``train_batch``)."""
+
+    step: tf.Tensor  # int32: unrolled step pairs, blocks or epochs done
+    codebook: tf.Tensor  # [K, d]; the online kernels carry its transpose [d, K]
+
+
+class NodeSums(NamedTuple):
+    """What one batch-map pass sums per node (``batch_epoch``)."""
+
+    counts: tf.Tensor  # [K] weight of the samples each node wins
+    sums: tf.Tensor  # [K, d] their weighted sum
+
+
 _UNROLL = 2
 ONLINE_BLOCK = 512  # steps per kernel call: the kernel's shapes never depend on T or N
 
@@ -347,13 +164,16 @@ def online_block(v, wt, eta, sigma, m, n, fixed, *, topology, toroidal, neighbor
         h = spread(grid, c, sigma[s])[0] * eta[s]  # [K]
         return wt + h[None, :] * diff
 
-    def unrolled(i, wt):  # unrolled by _UNROLL steps (about 20% faster on CPU)
+    def unrolled(state):  # unrolled by _UNROLL steps (about 20% faster on CPU)
+        wt = state.codebook
         for u in range(_UNROLL):
-            wt = step(i * _UNROLL + u, wt)
-        return i + 1, wt
+            wt = step(state.step * _UNROLL + u, wt)
+        return (Training(state.step + 1, wt),)
 
-    _, wt = tf.while_loop(lambda i, _: i < block // _UNROLL, unrolled, (tf.constant(0), wt))
-    return wt
+    (state,) = tf.while_loop(
+        lambda state: state.step < block // _UNROLL, unrolled, (Training(tf.constant(0), wt),)
+    )
+    return state.codebook
 
 
 def train_online(
@@ -403,18 +223,20 @@ def train_online(
         fixed = tf.fill(tf.shape(x)[:1], -1)
     fixed = tf.gather(fixed, order)  # [T + pad]: the winner forced on each step
 
-    def body(b, wt):
+    def body(state):
+        b, wt = state.step, state.codebook
         rows = tf.range(b * block, (b + 1) * block)  # [B]
         v = tf.ensure_shape(tf.gather(x, tf.gather(order, rows)), [block, d])  # [B, d]
         eta_b = tf.ensure_shape(tf.gather(eta, rows), [block])
         sigma_b = tf.ensure_shape(tf.gather(sigma, rows), [block])
         fixed_b = tf.ensure_shape(tf.gather(fixed, rows), [block])
         new = online_block(v, wt, eta_b, sigma_b, m, n, fixed_b, **statics)
-        return b + 1, tf.ensure_shape(new, wt.shape)  # the kernel may relax its shapes
+        return (Training(b + 1, tf.ensure_shape(new, wt.shape)),)  # the kernel may relax shapes
 
     blocks = (steps + pad) // block
-    _, wt = tf.while_loop(lambda b, _: b < blocks, body, (tf.constant(0), tf.transpose(w)))
-    return tf.transpose(wt)
+    start = Training(tf.constant(0), tf.transpose(w))
+    (state,) = tf.while_loop(lambda state: state.step < blocks, body, (start,))
+    return tf.transpose(state.codebook)
 
 
 # ---------------------------------------------------------------- batch training
@@ -428,7 +250,7 @@ def _bmu_sums(x, sw, w, distance: str, size=None):
     c = _winners(x, w, distance, size)  # [b]
     # segment sums: K is the node count (1,024 for 32x32), too many for a one-hot GEMM
     sums, counts = cluster_sums(x, c, tf.shape(w)[0], sw, segments=True)  # [K, d], [K]
-    return counts, sums
+    return NodeSums(counts, sums)
 
 
 def batch_epoch(
@@ -472,8 +294,8 @@ def batch_epoch(
     size = shape[0] * shape[1]
     if not tf.is_tensor(size) and size == k_static:
         size = None  # no padding nodes
-    init = (tf.zeros([k], w.dtype), tf.zeros_like(w))
-    counts, sums = reduce_batches(
+    init = NodeSums(tf.zeros([k], w.dtype), tf.zeros_like(w))
+    node = reduce_batches(
         lambda x, sw: _bmu_sums(x, sw, w, distance, size),
         init,
         source,
@@ -481,8 +303,8 @@ def batch_epoch(
         padded=padded,
     )
     g = NEIGHBORHOODS[neighborhood](grid, tf.range(k), sigma)  # [K winners, K nodes]
-    num = tf.matmul(g, sums, transpose_a=True)  # [K, d]
-    den = tf.linalg.matvec(g, counts, transpose_a=True)  # [K]
+    num = tf.matmul(g, node.sums, transpose_a=True)  # [K, d]
+    den = tf.linalg.matvec(g, node.counts, transpose_a=True)  # [K]
     moved = den > 0
     new = num / tf.where(moved, den, 1.0)[:, None]
     return tf.where(moved[:, None], (1.0 - learning_rate) * w + learning_rate * new, w)
@@ -503,11 +325,16 @@ def train_batch(source, w, eta, sigma, chunk_size, **options):
         The trained codebook ``[K, d]``.
     """
 
-    def body(e, w):
-        return e + 1, batch_epoch(source, w, eta[e], sigma[e], chunk_size, **options)
+    def body(state):
+        e = state.step
+        w = batch_epoch(source, state.codebook, eta[e], sigma[e], chunk_size, **options)
+        return (Training(e + 1, w),)
 
     epochs = tf.shape(eta)[0]
-    return tf.while_loop(lambda e, _: e < epochs, body, (tf.constant(0), w))[1]
+    (state,) = tf.while_loop(
+        lambda state: state.step < epochs, body, (Training(tf.constant(0), w),)
+    )
+    return state.codebook
 
 
 # ---------------------------------------------------------------- diagnostics

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from tfcluster._base import check_dtype, check_number, check_option, check_positive_int, split_seed
+from tfcluster._base import check_option, check_positive_int, split_seed
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows
 from tfcluster._engine.checkpoint import LoopCheckpoint
 from tfcluster._engine.driver import Data, call, moments
@@ -25,11 +25,6 @@ from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
 from tfcluster.ops.batching import gather_rows
 
-_NAMES = {
-    "neighborhood_function": {k: k for k in ops.NEIGHBORHOODS},
-    "topology": {k: k for k in ops.TOPOLOGIES},
-    "activation_distance": {k: k for k in ops.ACTIVATIONS},
-}
 MODES = ("online", "batch")
 SCALINGS = ("sum", "mean")
 INITS = ("random", "pca")
@@ -97,44 +92,24 @@ class Config:
         return np.round(codebook.reshape(-1, codebook.shape[-1]).astype(np.float64).mean(axis=0))
 
 
+# Config field -> the constructor parameter it holds, where the names differ
+_PARAMETER = {
+    "neighborhood": "neighborhood_function",
+    "distance": "activation_distance",
+    "lr_decay": "decay_function",
+    "sigma_decay": "sigma_decay_function",
+}
+_FIELDS = dataclasses.fields(Config)
+
+
 def check_params(est) -> Config:
-    """Validate a SelfOrganizingMap's constructor arguments."""
-    m = check_positive_int("m", est.m)
-    n = check_positive_int("n", est.n)
-    names = {
-        k: check_option(k, getattr(est, k), reg, allow_callable=k == "activation_distance")
-        for k, reg in _NAMES.items()
-    }
-    if not isinstance(est.toroidal, (bool, np.bool_)):
-        raise TypeError(f"toroidal must be True or False, got {est.toroidal!r}.")
-    if est.toroidal and names["topology"] == "hexagonal" and n % 2:
+    """Validate a SelfOrganizingMap's constructor arguments (its ``_constraints``)."""
+    p = est._validate_params()
+    if p.toroidal and p.topology == "hexagonal" and p.n % 2:
         raise ValueError(
-            f"A toroidal hexagonal map needs an even n (columns) to close up; got n={n}."
+            f"A toroidal hexagonal map needs an even n (columns) to close up; got n={p.n}."
         )
-    init = est.init
-    if isinstance(init, str):
-        check_option("init", init, INITS)
-    elif not (isinstance(init, (np.ndarray, list, tuple)) or tf.is_tensor(init)):
-        raise TypeError(
-            f"init must be 'random', 'pca' or a codebook array [m, n, n_features]; got {init!r}."
-        )
-    return Config(
-        m=m,
-        n=n,
-        sigma=check_number("sigma", est.sigma, strict=True),
-        learning_rate=check_number("learning_rate", est.learning_rate, strict=True),
-        neighborhood=names["neighborhood_function"],
-        topology=names["topology"],
-        distance=names["activation_distance"],
-        lr_decay=check_option(
-            "decay_function", est.decay_function, ops.LEARNING_RATE_DECAYS, allow_callable=True
-        ),
-        sigma_decay=check_option(
-            "sigma_decay_function", est.sigma_decay_function, ops.SIGMA_DECAYS, allow_callable=True
-        ),
-        toroidal=bool(est.toroidal),
-        dtype=check_dtype(est.dtype),
-    )
+    return Config(**{f.name: getattr(p, _PARAMETER.get(f.name, f.name)) for f in _FIELDS})
 
 
 # ---------------------------------------------------------------- schedules

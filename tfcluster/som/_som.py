@@ -21,6 +21,7 @@ from tfcluster._base import (
     make_seed,
     split_seed,
 )
+from tfcluster._constraints import DType, Int, OneOf, Options, Real
 from tfcluster._engine import Program, pad_rows
 from tfcluster._engine.checkpoint import fit_settings
 from tfcluster._engine.driver import Frame, as_data, attribute_dtype, call, frame_of, map_rows
@@ -148,6 +149,24 @@ class SelfOrganizingMap(MiniSomMethods, FeatureNamesOutMixin, BaseEstimator):
         >>> batch.n_iter_, batch.fit(X, epochs=5).n_iter_  # a fit argument wins
         (3, 5)
     """
+
+    # the constructor's (``fitting.check_params`` builds the frozen ``fitting.Config``
+    # from it); ``mode`` and the training length, which ``fit`` may override, are
+    # checked per fit by ``fitting.iteration_plan``
+    _constraints = {
+        "m": Int(1),
+        "n": Int(1),
+        "neighborhood_function": Options(tuple(ops.NEIGHBORHOODS)),
+        "topology": Options(ops.TOPOLOGIES),
+        "activation_distance": Options(tuple(ops.ACTIVATIONS), callable=True),
+        "toroidal": OneOf(True, False),
+        "init": Options(fitting.INITS, array="[m, n, n_features]"),
+        "sigma": Real(strict=True),
+        "learning_rate": Real(strict=True),
+        "decay_function": Options(ops.LEARNING_RATE_DECAYS, callable=True),
+        "sigma_decay_function": Options(ops.SIGMA_DECAYS, callable=True),
+        "dtype": DType(),
+    }
 
     def __init__(
         self,

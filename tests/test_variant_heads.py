@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from _heads_contract import assert_same, check_head
 
 from tfcluster import BayesianGaussianMixture, BisectingKMeans, NotFittedError, SphericalKMeans
 from tfcluster.layers import (
@@ -54,15 +55,6 @@ def _reference(est, output):
     return {"labels": est.predict, "distances": est.transform}[output]
 
 
-def _assert_same(got, want, atol=1e-5):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape
-    if want.dtype.kind in "iu":
-        np.testing.assert_array_equal(got, want)
-    else:
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol)
-
-
 def _log_prob_atol(want):
     # float32 log-densities of tens to hundreds in magnitude: 1e-5 of that (as GaussianMixture's)
     return 1e-5 * max(np.abs(want).mean(), 1.0)
@@ -86,28 +78,7 @@ def test_head_equals_estimator_in_model_saved_and_exported(
     est = request.getfixturevalue(name)
     want = _reference(est, output)(X)
     atol = _log_prob_atol(want) if output == "log_prob" else 1e-5
-    head = make(est, output=output)
-    assert type(head) is type(est.as_layer(output))
-    assert not head.trainable
-    model = keras.Sequential([keras.Input((X.shape[1],)), head])
-    for batch in BATCH_SIZES:
-        rows = X[:120] if batch == 1 else X  # one row at a time: fewer rows
-        got = model.predict(rows, batch_size=batch, verbose=0)
-        _assert_same(got, want[: len(rows)], atol)
-    assert model.output_shape == (None,) + want.shape[1:]
-    assert head.compute_output_shape((None, X.shape[1])) == (None,) + want.shape[1:]
-    assert not model.trainable_weights and model.non_trainable_weights
-
-    path = str(tmp_path / "m.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path)  # no custom_objects
-    _assert_same(loaded.predict(X, batch_size=7, verbose=0), want, atol)
-    assert type(loaded.layers[-1]) is type(head)
-    assert loaded.layers[-1].get_config() == head.get_config()
-
-    model.export(str(tmp_path / "served"), verbose=False)
-    served = tf.saved_model.load(str(tmp_path / "served"))
-    _assert_same(served.serve(tf.constant(X)).numpy(), want, atol)
+    check_head(est, make, output, want, X, tmp_path, atol=atol, batch_sizes=BATCH_SIZES)
 
 
 def test_bisecting_head_walks_the_tree_not_the_nearest_leaf(digits):
@@ -132,7 +103,7 @@ def test_bisecting_head_of_one_cluster_and_of_a_deep_tree(iris):
     deep = BisectingKMeans(12, random_state=0, bisecting_strategy="largest_cluster").fit(X)
     assert deep.as_layer()._depth >= 4
     np.testing.assert_array_equal(deep.as_layer()(X).numpy(), deep.predict(X))
-    _assert_same(deep.as_layer("distances")(X).numpy(), deep.transform(X))
+    assert_same(deep.as_layer("distances")(X).numpy(), deep.transform(X))
 
 
 def test_spherical_head_zero_rows_and_scales(X, spherical):
@@ -175,7 +146,7 @@ def test_bgm_head_every_covariance_type(iris, covariance_type, prior_type):
     for output in ("proba", "log_prob", "labels"):
         want = _reference(bgm, output)(X)
         got = bgm.as_layer(output)(x32).numpy()
-        _assert_same(got, want, _log_prob_atol(want) if output == "log_prob" else 1e-5)
+        assert_same(got, want, _log_prob_atol(want) if output == "log_prob" else 1e-5)
 
 
 @pytest.mark.parametrize("kind, value", [("scale", 1e12), ("scale", 1e-12), ("shift", 1e3)])

@@ -17,8 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_number, check_positive_int
-from tfcluster.deep._layer import layer_inputs
 from tfcluster.keras._heads import GaussianMixtureHead, _FittedHead, _offset, _parameter
+from tfcluster.keras._inputs import layer_inputs
 from tfcluster.ops.distances import nearest, squared_distances
 from tfcluster.ops.spherical import normalize_rows
 

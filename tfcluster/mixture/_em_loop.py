@@ -1,0 +1,89 @@
+"""The EM loop of GaussianMixture: its compiled program and its run in resumable segments."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from tfcluster._engine import Program
+from tfcluster._engine.checkpoint import LoopCheckpoint
+from tfcluster._engine.driver import call
+from tfcluster.mixture._init import ill_defined
+from tfcluster.ops import mixture as ops
+
+__all__ = ["EM_PROGRAM", "run_em"]
+
+
+def _em_fn(source, params, lower_bound, total, k, max_iter, tol, reg_covar, **static):
+    """EM from ``params = (weights, means, prec_chol)``; ``static``: covariance_type,
+    chunk, padded (they select code, so they key the traces)."""
+    ct, chunk, padded = static["covariance_type"], static["chunk"], static["padded"]
+    bound = (lower_bound, total, max_iter, tol, reg_covar)
+    return ops.em(source, *params, *bound, ct, chunk, k=k, padded=padded)
+
+
+EM_PROGRAM = Program(_em_fn, "mixture.em", rows=(0,), free_shapes=True)
+
+
+def run_em(est, program, source, params, lb0, cov0, args, checkpoint, every) -> dict:
+    """Up to ``est.max_iter`` EM iterations of ``program`` (``EM_PROGRAM`` of
+    ``est.covariance_type``) from ``params = (weights, means, prec_chol)``; with a ``checkpoint``
+    ``(directory, fingerprint)``, in segments of ``every`` iterations, saved
+    after each and resumed from the last save. EM depends only on the parameters and the
+    last lower bound, so segments give the uninterrupted result."""
+    total, tol, reg_covar, chunk, padded, size = args
+    dtype, k, ct = total.dtype, est.n_components, est.covariance_type
+    weights, means, prec_chol = params
+    out = {
+        "weights": weights.numpy(),
+        "means": means.numpy(),
+        "prec_chol": prec_chol.numpy(),
+        "covariances": cov0.numpy(),
+        "lower_bound": float(lb0),
+        "lower_bounds": np.zeros([0]),
+        "n_iter": 0,
+        "converged": False,
+    }
+    saved = None
+    if checkpoint is not None:
+        saved = LoopCheckpoint(checkpoint[0], out, checkpoint[1])
+        restored = saved.restore()
+        if restored is not None:
+            out = {key: restored[key] for key in out}
+            out["n_iter"], out["converged"] = int(out["n_iter"]), bool(out["converged"])
+            out["lower_bound"] = float(out["lower_bound"])
+    while out["n_iter"] < est.max_iter and not out["converged"]:
+        left = est.max_iter - out["n_iter"]
+        steps = left if saved is None else min(every, left)
+        params = tuple(tf.constant(out[key], dtype) for key in ("weights", "means", "prec_chol"))
+        lb = tf.constant(out["lower_bound"], tf.float64)
+        seg = call(
+            program,
+            source,
+            ops.pad_components(*params, ct, size),
+            lb,
+            total,
+            tf.constant(k, tf.int32),
+            tf.constant(int(steps), tf.int32),
+            tol,
+            reg_covar,
+            chunk=chunk,
+            padded=padded,
+        )
+        if not bool(seg["ok"]):
+            raise ValueError(ill_defined(est.reg_covar, dtype))
+        seg = {key: value.numpy() for key, value in seg.items()}
+        for key in ("weights", "means", "prec_chol", "covariances"):  # the real k
+            if ct != "tied" or key in ("weights", "means"):
+                seg[key] = seg[key][:k]
+        bounds = np.concatenate([out["lower_bounds"], seg["lower_bounds"]])
+        out.update(
+            {key: seg[key] for key in ("weights", "means", "prec_chol", "covariances")},
+            lower_bound=float(seg["lower_bound"]),
+            lower_bounds=bounds,
+            n_iter=out["n_iter"] + int(seg["n_iter"]),
+            converged=bool(seg["converged"]),
+        )
+        if saved is not None:
+            saved.save(out)
+    return out
