@@ -6,9 +6,10 @@ to a power-of-two bucket of rows, the padding of weight zero), draws the
 initial rows as KMeans' "random" (or "k-means++") init would from all rows
 with zero weight outside the cluster, and runs the whole 2-means Lloyd loop
 and the last labelling pass as one kernel (``tfcluster.ops.bisecting``: XLA on
-large data). The program traces once per dtype; its kernel compiles once per
-row bucket. A cluster whose bucket is the whole data's runs on all rows with
-the weights masked instead. The tree lives on the host; per row only its leaf
+large data). The program traces once per dtype and init, for small and for
+large data (plain ops or XLA); its kernel compiles once per row bucket. A
+cluster whose bucket is the whole data's runs on all rows with the weights
+masked instead. The tree lives on the host; per row only its leaf
 is kept.
 """
 
@@ -339,7 +340,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         initial rows are drawn by their index in the whole data (the draw does not
         depend on how the cluster's rows are held)."""
         rows, m = _padded_rows(part)
-        trials = tf.constant(2 + int(np.log(2)), tf.int32)  # scikit-learn's for two centers
+        trials = tf.constant(2, tf.int32)  # k-means++ candidates: 2 + int(log(2)), as KMeans
         centers, _, labels, sse = call(
             _bisect,
             part.data.x,
