@@ -280,3 +280,53 @@ def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, die_on_call,
     assert bgm.converged_ == ref.converged_
     with pytest.raises(ValueError, match="another fit"):
         BayesianGaussianMixture(**{**params, "n_components": 3}).fit(X, checkpoint_dir=tmp_path)
+
+
+def _random_posterior(rng, covariance_type, size, d):
+    from tfcluster.ops import bayesian as ops
+
+    prec_chol = rng.uniform(0.3, 2.0, [size, d] if covariance_type == "diag" else [size])
+    return ops.Posterior(
+        *(tf.constant(rng.uniform(0.5, 5.0, size)) for _ in range(3)),
+        tf.constant(rng.normal(size=(size, d)) * 3.0),
+        tf.constant(rng.uniform(d, d + 20.0, size)),
+        tf.constant(1.0 / prec_chol**2),
+        tf.constant(prec_chol),
+    )
+
+
+def _e_step_rows(rng, n, d):
+    """Rows and weights, then the same with a row whose density underflows everywhere."""
+    x, w = rng.normal(size=(n, d)) * 3.0, rng.uniform(0.0, 2.0, n)
+    far = (np.vstack([x, np.full((1, d), 1e200)]), np.r_[w, 1.0])
+    return [(tf.constant(a), tf.constant(b)) for a, b in ((x, w), far)]
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+@pytest.mark.parametrize("process", [True, False])
+def test_gemm_e_step_equals_differences(covariance_type, process):
+    """float64 "diag"/"spherical" E step as GEMMs (entropy from the sums) against the
+    difference form, padded components included; a row whose density underflows
+    everywhere takes the difference form."""
+    from tfcluster.ops import bayesian as ops
+
+    rng = np.random.default_rng(0)
+    post, k = _random_posterior(rng, covariance_type, 8, 5), tf.constant(6)
+    for x, w in _e_step_rows(rng, 500, 5):
+        ref = ops._diff_e_step(x, w, post, covariance_type, process, k)
+        ours = ops.e_step_statistics(x, w, post, covariance_type, process, k)
+        for a, b in zip(ours, ref, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_gemm_e_step_under_xla():
+    """The same under XLA (the kernel of large fits), the underflow branch included."""
+    from tfcluster.ops import bayesian as ops
+
+    rng = np.random.default_rng(1)
+    post, k = _random_posterior(rng, "diag", 8, 5), tf.constant(8)
+    x, w = _e_step_rows(rng, 500, 5)[1]
+    ref = ops._diff_e_step(x, w, post, "diag", True, k)
+    ours = ops._e_step_xla.compiled(x, w, post, "diag", True, k)
+    for a, b in zip(ours, ref, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9, atol=1e-9)

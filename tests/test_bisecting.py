@@ -254,3 +254,93 @@ def test_gathered_splits_equal_masked_splits(digits, monkeypatch):
         fast.cluster_centers_, masked.cluster_centers_, rtol=1e-10, atol=1e-12
     )
     assert fast.inertia_ == pytest.approx(masked.inertia_, rel=1e-12)
+
+
+def _numpy_two_means(x, w, centers, max_iter, tol):
+    """Lloyd with two centers in float64 numpy, empty side relocated as scikit-learn."""
+    centers = centers.copy()
+    for i in range(max_iter):
+        d2 = ((x[:, None, :] - centers[None]) ** 2).sum(-1)  # [n, 2]
+        labels = np.argmin(d2, 1)
+        counts = np.bincount(labels, w, minlength=2)
+        sums = np.stack([(w * (labels == j)) @ x for j in (0, 1)])
+        if np.any(counts <= 0) and np.any(counts > 0):
+            empty, other = (0, 1) if counts[0] <= 0 else (1, 0)
+            far = np.argmax(np.where(w > 0, d2[:, other], -1.0))
+            sums[other] -= w[far] * x[far]
+            counts[other] -= w[far]
+            sums[empty], counts[empty] = w[far] * x[far], w[far]
+        new = np.where(
+            counts[:, None] > 0, sums / np.where(counts > 0, counts, 1)[:, None], centers
+        )
+        shift = np.sum((new - centers) ** 2)
+        centers = new
+        if shift <= tol:
+            return centers, i + 1
+    return centers, max_iter
+
+
+@pytest.mark.parametrize("xla", [False, True], ids=["plain", "xla"])
+def test_split_op_equals_numpy(xla):
+    from tfcluster.ops import bisecting as ops
+
+    x, _ = make_blobs(3000, 4, 3, cluster_std=1.0, random_state=1, dtype=np.float64)
+    x -= x.mean(0)
+    rng = np.random.default_rng(0)
+    w = rng.uniform(0.5, 2.0, len(x)) * (rng.uniform(size=len(x)) < 0.8)  # zeros: outside
+    split = ops.split.compiled if xla else ops.split
+    # from two rows, then from one row twice (an empty side: the farthest row moves)
+    for start in (x[[0, 5]], x[[7, 7]]):
+        for max_iter, tol in ((300, 1e-4), (2, 0.0)):
+            centers, n_iter, labels, sse = (
+                v.numpy()
+                for v in split(tf.constant(x), tf.constant(w), tf.constant(start), max_iter, tol)
+            )
+            ref, ref_iter = _numpy_two_means(x, w, start, max_iter, tol)
+            np.testing.assert_allclose(centers, ref, rtol=1e-10, atol=1e-10)
+            assert n_iter == ref_iter
+            d2 = ((x[:, None, :] - centers[None]) ** 2).sum(-1)
+            np.testing.assert_array_equal(labels, np.argmin(d2, 1))
+            np.testing.assert_allclose(sse, [np.sum((w * d2[:, j])[labels == j]) for j in (0, 1)])
+
+
+def test_random_pair_is_kmeans_draw():
+    """A split's two initial rows are those KMeans' "random" init draws from all rows
+    with zero weight outside the cluster, whether the cluster's rows are gathered."""
+    from tfcluster._engine.driver import Data
+    from tfcluster.cluster._bisecting import _padded_rows, _row_bucket, _split_rows
+    from tfcluster.cluster._kmeans import initial_centers
+    from tfcluster.ops import bisecting as ops
+
+    rng = np.random.default_rng(0)
+    for n, d, dtype in ((6, 2, tf.float64), (1797, 8, tf.float32), (20000, 3, tf.float64)):
+        x = tf.constant(rng.normal(size=(n, d)), dtype)
+        inside = rng.uniform(size=n) < 0.3
+        w = tf.constant(inside * rng.uniform(0.5, 2, size=n), dtype)
+        masked = Data((x, w), d, n, dtype)
+        gathered = _split_rows(masked, inside, _row_bucket(n))
+        for part in (gathered, gathered._replace(gathered=False, size=_row_bucket(n), rows=None)):
+            rows, m = _padded_rows(part)
+            xs, ws = ops.gather_split_rows(x, w, rows, m)
+            for s in range(3):
+                seed = tf.constant([s, 7], tf.int64)
+                chunk = BisectingKMeans._draw_chunk(masked)
+                ours = ops.random_pair(xs, ws, rows, n, chunk, seed)
+                theirs = initial_centers("random", masked, 2, seed)
+                np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_large_fit_runs_the_split_kernel(monkeypatch):
+    """On data large enough for XLA the splits run the compiled kernel, with the
+    result of the same splits as plain TensorFlow ops."""
+    from tfcluster._engine import compile as engine
+
+    X, _ = make_blobs(20000, 3, 5, cluster_std=1.0, random_state=0, dtype=np.float64)
+    before = trace_counts().get("bisecting.split", 0)
+    xla = BisectingKMeans(5, random_state=0, dtype="float64").fit(X)
+    assert trace_counts().get("bisecting.split", 0) > before
+    monkeypatch.setattr(engine, "XLA_MIN_ROWS", 10**9)
+    plain = BisectingKMeans(5, random_state=0, dtype="float64").fit(X)
+    np.testing.assert_array_equal(xla.labels_, plain.labels_)
+    np.testing.assert_allclose(xla.cluster_centers_, plain.cluster_centers_, rtol=1e-10)
+    assert xla.inertia_ == pytest.approx(plain.inertia_, rel=1e-10)

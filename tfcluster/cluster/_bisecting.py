@@ -1,13 +1,16 @@
 """BisectingKMeans: divisive hierarchical k-means, as scikit-learn's.
 
-A thin shell over k-means' compiled programs: every split is a 2-means
-(``tfcluster.cluster._kmeans`` init and Lloyd loop) whose initial rows are drawn from
-the whole data with the sample weights set to zero outside the cluster being
-split; its Lloyd passes run on those masked rows, or, when the cluster holds
-at most half of the rows, on its rows gathered once (one copy of them per
-split, read by every pass). The same compiled programs (one per dtype,
-n_features and power-of-two chunk) serve every split. The tree lives on the
-host; per row only its leaf is kept.
+A thin shell: every split is one call of the compiled program ``_bisect``,
+which gathers the rows of the cluster being split (by their indices, padded
+to a power-of-two bucket of rows, the padding of weight zero), draws the
+initial rows as KMeans' "random" (or "k-means++") init would from all rows
+with zero weight outside the cluster, and runs the whole 2-means Lloyd loop
+and the last labelling pass as one kernel (``tfcluster.ops.bisecting``: XLA on
+large data). The program traces once per dtype and init, for small and for
+large data (plain ops or XLA); its kernel compiles once per row bucket. A
+cluster whose bucket is the whole data's runs on all rows with the weights
+masked instead. The tree lives on the host; per row only its leaf
+is kept.
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ from tfcluster._base import (
     make_seed,
 )
 from tfcluster._constraints import DType, Int, Options, Real
-from tfcluster._engine import Program, chunk_size, parallel_splits
+from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, map_rows, moments
-from tfcluster.cluster._kmeans import _lloyd, assign, initial_centers
-from tfcluster.ops import kmeans as ops
+from tfcluster.cluster._kmeans import assign
+from tfcluster.ops import bisecting as ops
 from tfcluster.ops.batching import map_chunks
-from tfcluster.ops.distances import squared_distances, squared_norms
+from tfcluster.ops.distances import squared_distances
 
 __all__ = ["BisectingKMeans"]
 
@@ -40,15 +43,16 @@ _INITS = ("random", "k-means++")
 _STRATEGIES = ("biggest_inertia", "largest_cluster")
 
 
-def _split_fn(x, w, centers, *, chunk):
-    """Nearest of two centers for every row ``[n]`` and the weighted SSE of each ``[2]``."""
-    centers_sq = squared_norms(centers)
-    spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], x.dtype))
-    labels, loss = map_chunks(
-        lambda xb, wb: ops.assign(xb, wb, centers, centers_sq), (x, w), chunk, spec, padded=True
-    )
-    sse = tf.math.unsorted_segment_sum(tf.cast(loss, tf.float64), labels, 2)  # [2]
-    return labels, sse
+def _bisect_fn(x, w, rows, m, seed, max_iter, tol, trials, chunk, *, init):
+    """One 2-means run on the rows ``rows [P]`` of ``x [n, d]`` (the first ``m`` real):
+    ``(centers [2, d], n_iter, labels [P], sse [2])``. ``chunk``: the chunk rows of
+    k-means' draw of initial rows (``random_pair``)."""
+    xs, ws = ops.gather_split_rows(x, w, rows, m)  # [P, d], [P]
+    if init == "random":
+        centers = ops.random_pair(xs, ws, rows, tf.shape(x)[0], chunk, seed)
+    else:
+        centers = ops.plusplus_pair(xs, ws, seed, trials)
+    return ops.split(xs, ws, centers, max_iter, tol)
 
 
 def _node_distances_fn(x, centers, *, chunk):
@@ -57,7 +61,8 @@ def _node_distances_fn(x, centers, *, chunk):
     return map_chunks(lambda xb: squared_distances(xb, centers), x, chunk, spec, padded=True)
 
 
-_split = Program(_split_fn, "bisecting.split", rows=(0, 1), free_shapes=True, autograph=False)
+# the row bucket ``rows`` (not the data) decides whether the split's kernel runs through XLA
+_bisect = Program(_bisect_fn, "bisecting.bisect", rows=(2, 0), free_shapes=True, autograph=False)
 _node_distances = Program(
     _node_distances_fn, "bisecting.distances", rows=(0,), free_shapes=True, autograph=False
 )
@@ -65,7 +70,8 @@ _node_distances = Program(
 
 class _Node:
     """A cluster of the bisection tree: its center (shifted by the data mean), its
-    score, and its two children once split."""
+    score, its weighted SSE (NaN for a split root: never read), and its two
+    children once split."""
 
     def __init__(self, index: int, center: np.ndarray, score: float, sse: float):
         self.index, self.center, self.score, self.sse = index, center, score, sse
@@ -110,27 +116,43 @@ def _tree_from_state(state: dict):
 
 
 class _Part(NamedTuple):
-    """The rows a split's Lloyd passes run on: ``data``, their ``chunk`` size, and
-    whether they are the cluster's rows gathered (else all rows, masked)."""
+    """The rows a split runs on: the cluster's rows (``gathered``, their indices
+    ``rows``) or all rows of ``data`` (whose weights are zero outside the
+    cluster), padded to ``size`` rows."""
 
     data: Data
-    chunk: int
+    size: int
     gathered: bool
+    rows: np.ndarray | None = None
 
 
-def _split_rows(masked: Data, inside: np.ndarray, chunk: int) -> _Part:
-    """The rows of the cluster being split: gathered once (a copy of those rows)
-    when they are at most half of all rows, so each Lloyd pass reads only them;
-    else all rows with the weights ``masked`` (zero outside the cluster). Rows of
-    zero weight add exactly zero to every sum and never take an empty cluster's
-    place, so both give the same 2-means up to the order of the float sums."""
-    rows = np.flatnonzero(inside)
-    if 2 * rows.size > masked.n_samples:
-        return _Part(masked, chunk, False)
-    index = tf.constant(rows, tf.int32)
-    x, w = tf.gather(masked.x, index), tf.gather(masked.w, index)  # [m, d], [m]
-    part = Data((x, w), masked.n_features, int(rows.size), masked.dtype)
-    return _Part(part, chunk_size(int(rows.size), 2), True)
+def _row_bucket(n_rows: int) -> int:
+    """Rows a split pads ``n_rows`` to: the next power of two, at least 256. The
+    split's kernel compiles once per bucket (0.3-1 s each on 2 CPU cores), so
+    finer buckets, less padding, cost more than they save over a first fit."""
+    return max(256, 1 << max(int(n_rows) - 1, 0).bit_length())
+
+
+def _split_rows(masked: Data, inside: np.ndarray, size: int) -> _Part:
+    """The rows of the cluster being split: gathered (a copy of those rows, in a
+    smaller bucket) when their bucket is smaller than ``size``, the bucket of all
+    rows; else all rows with the weights ``masked`` (zero outside the cluster).
+    Rows of zero weight add exactly zero to every sum and are never drawn, so both
+    give the same 2-means up to the order of the float sums."""
+    rows = np.flatnonzero(inside).astype(np.int32)
+    part_size = _row_bucket(rows.size)
+    if part_size >= size:
+        return _Part(masked, size, False)
+    return _Part(masked, part_size, True, rows)
+
+
+def _padded_rows(part: _Part) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(rows [size] int32, m)``: the indices of the part's rows, zero-padded, and how
+    many are real."""
+    rows = np.arange(part.data.n_samples, dtype=np.int32) if part.rows is None else part.rows
+    padded = np.zeros(part.size, np.int32)
+    padded[: rows.size] = rows
+    return tf.constant(padded), tf.constant(rows.size, tf.int32)
 
 
 def _in_memory(data: Data) -> Data:
@@ -149,10 +171,10 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
 
     Starting from one cluster of all rows, each step picks a leaf by
     ``bisecting_strategy`` and splits it with 2-means (best of ``n_init``
-    runs), as ``sklearn.cluster.BisectingKMeans``. A split runs on all rows
-    with zero weight outside the leaf, or on the leaf's rows gathered once when
-    it holds at most half of them, on k-means' compiled programs. A
-    ``tf.data.Dataset`` is read into memory once.
+    runs), as ``sklearn.cluster.BisectingKMeans``. A split runs on the leaf's
+    rows gathered into a power-of-two bucket (or on all rows with zero weight
+    outside the leaf when that bucket is the whole data's), as one compiled
+    call. A ``tf.data.Dataset`` is read into memory once.
 
     Args:
         n_clusters: number of leaves ``k``.
@@ -258,14 +280,15 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         weights = w.numpy().astype(np.float64)
         leaf = np.zeros(n_samples, np.int32)  # the node index of every row
         center = (np.asarray(tf.linalg.matvec(x, w, transpose_a=True)) / weights.sum())[None]
-        _, sse = assign(data, tf.constant(center, dtype))
+        # the root's SSE is read only when it stays a leaf (n_clusters=1): a pass saved
+        sse = assign(data, tf.constant(center, dtype))[1] if self.n_clusters == 1 else np.nan
         root = _Node(0, center[0], 0.0, sse)
         nodes = [root]
         seed = make_seed(self.random_state)
         seeds = tf.random.experimental.stateless_split(
             seed, max(self.n_clusters - 1, 1) * self.n_init
         )
-        chunk = chunk_size(n_samples, 2)
+        size = _row_bucket(n_samples)
         saver, start = None, 0
         if checkpoint_dir is not None:
             check_positive_int("checkpoint_every", checkpoint_every)
@@ -280,18 +303,15 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             node = max(root.leaves(), key=lambda n: n.score)  # the first of equal scores
             inside = leaf == node.index
             masked = Data((x, w * tf.constant(inside, dtype)), data.n_features, n_samples, dtype)
-            part = _split_rows(masked, inside, chunk)
+            part = _split_rows(masked, inside, size)
             best = None
             for run in range(self.n_init):
                 seed = seeds[step * self.n_init + run]
-                centers = self._two_means(masked, part, seed, tol)
-                labels, sse = (
-                    v.numpy() for v in call(_split, *part.data.source, centers, chunk=part.chunk)
-                )
+                centers, labels, sse = self._two_means(part, seed, tol)
+                labels = labels if part.gathered else labels[inside]
                 if best is None or sse.sum() < best[0] * (1 - 1e-6):
-                    best = (sse.sum(), labels if part.gathered else labels[inside], centers, sse)
+                    best = (sse.sum(), labels, centers, sse)
             _, labels, centers, sse = best  # labels: of the rows inside
-            centers = centers.numpy()
             if self.bisecting_strategy == "biggest_inertia":
                 scores = sse
             else:
@@ -317,25 +337,34 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         self._tree, self._fit_frame = root, frame
         return self
 
-    def _two_means(self, masked: Data, part: _Part, seed, tol) -> tf.Tensor:
-        """One 2-means run on the rows of nonzero weight: centers ``[2, d]``. The
-        initial rows are drawn from all rows with the weights ``masked`` (the draw
-        does not depend on how the cluster's rows are held), the Lloyd passes run on
-        ``part``."""
-        centers = initial_centers(self.init, masked, 2, seed)
-        centers, _, _ = call(
-            _lloyd,
-            part.data.source,
-            centers,
-            tf.constant(2, tf.int32),
+    def _two_means(self, part: _Part, seed, tol):
+        """One 2-means run on the rows of nonzero weight of ``part``: ``(centers
+        [2, d], labels [m] of the cluster's rows, sse [2])`` as numpy arrays. The
+        initial rows are drawn by their index in the whole data (the draw does not
+        depend on how the cluster's rows are held)."""
+        rows, m = _padded_rows(part)
+        trials = tf.constant(2, tf.int32)  # k-means++ candidates: 2 + int(log(2)), as KMeans
+        centers, _, labels, sse = call(
+            _bisect,
+            part.data.x,
+            part.data.w,
+            rows,
+            m,
+            seed,
             tf.constant(int(self.max_iter), tf.int32),
             tol,
-            chunk=part.chunk,
-            weighted=True,
-            padded=True,
-            splits=parallel_splits(part.chunk),
+            trials,
+            self._draw_chunk(part.data),
+            init=self.init,
         )
-        return centers
+        return centers.numpy(), labels.numpy()[: int(m)], sse.numpy()
+
+    @staticmethod
+    def _draw_chunk(data: Data) -> tf.Tensor:
+        """The chunk rows of KMeans' "random" draw of 2 rows on ``data`` (its bucket of
+        centers decides it), so a split starts from the rows KMeans would draw."""
+        size = bucket(2, data.n_samples * data.n_features)
+        return tf.constant(chunk_size(data.n_samples, size), tf.int32)
 
     def _n_features_out(self) -> int:
         check_is_fitted(self, "cluster_centers_")

@@ -4,12 +4,12 @@ A thin shell, as ``tfcluster.mixture._gaussian_mixture``: it validates, centres 
 the initial responsibilities from GaussianMixture's initialisations
 (``tfcluster.mixture._init``), runs the compiled variational EM of
 ``tfcluster.ops.bayesian`` (on the Gaussian mixture's batch statistics) and
-stores scikit-learn's fitted attributes.
+stores scikit-learn's fitted attributes. The compiled programs and the padding
+of statistics and posteriors to a bucket live in ``_bayesian_programs``.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 
@@ -26,10 +26,9 @@ from tfcluster._base import (
     split_seed,
 )
 from tfcluster._constraints import Options
-from tfcluster._engine import Program, bucket, chunk_size, pad_rows
+from tfcluster._engine import bucket, chunk_size
 from tfcluster._engine.checkpoint import fit_settings, resume_loop
 from tfcluster._engine.driver import (
-    Data,
     Frame,
     as_data,
     attribute_dtype,
@@ -40,119 +39,22 @@ from tfcluster._engine.driver import (
 from tfcluster._validation import check_n_features
 from tfcluster.mixture import _units as units
 from tfcluster.mixture._bayesian_prior import check_prior_params, prior_for
+from tfcluster.mixture._bayesian_programs import (  # tests replace them in this module
+    _initial_statistics,
+    _log_scale,
+    _pad_posterior,
+    _pad_statistics,
+    _score,
+    _vem,
+)
 from tfcluster.mixture._gaussian_mixture import GaussianMixture
-from tfcluster.mixture._init import _assignment, covariance_shape, em_chunk, fit_bucket
+from tfcluster.mixture._init import covariance_shape, em_chunk, fit_bucket
 from tfcluster.ops import bayesian as ops
 from tfcluster.ops import mixture as gm_ops
-from tfcluster.ops.batching import gather_rows, map_chunks
 
 __all__ = ["BayesianGaussianMixture"]
 
 _PRIOR_TYPES = {"dirichlet_process": True, "dirichlet_distribution": False}
-
-
-def _init_stats_fn(source, centers, arg, k, *, kind, covariance_type, chunk, padded):
-    """Statistics ``(nk [K], sx [K, d], s2)`` of an initial assignment about ``centers [K, d]``."""
-    if kind == "rows":
-        centers = gather_rows(source, arg, chunk)  # [K, d]
-    stats = gm_ops.init_statistics(source, kind, centers, arg, covariance_type, chunk, k, padded)
-    return (*stats, centers)
-
-
-def _vem_fn(source, post, prior, lb, k, max_iter, tol, reg_covar, **static):
-    """Variational EM from ``post`` (padded to ``K``); ``static``: covariance_type,
-    process, chunk, padded (they select code, so they key the traces)."""
-    ct, process = static["covariance_type"], static["process"]
-    bound = (lb, max_iter, tol, reg_covar, prior, ct, process)
-    return ops.variational_em(source, post, *bound, static["chunk"], static["padded"], k=k)
-
-
-def _score_fn(x, post, k, *, covariance_type, process, chunk):
-    size, dtype = post.means.shape[0], x.dtype
-    spec = (
-        tf.TensorSpec([None], dtype),
-        tf.TensorSpec([None, size], dtype),
-        tf.TensorSpec([None], tf.int32),
-    )
-    return map_chunks(
-        lambda xb: ops.score_and_resp(xb, post, covariance_type, process, k),
-        x,
-        chunk,
-        spec,
-        padded=True,
-    )
-
-
-# free shapes: one trace per (dtype, options) whatever n_features or k
-_init_stats = Program(
-    _init_stats_fn, "bayesian.init", rows=(0,), free_shapes=True, autograph=False
-)
-_vem = Program(_vem_fn, "bayesian.em", rows=(0,), free_shapes=True, autograph=False)
-_score = Program(_score_fn, "bayesian.score", rows=(0,), free_shapes=True, autograph=False)
-
-
-def _initial_statistics(est, data: Data, offset, n_samples: int, seed):
-    """``(nk, sx, s2, centers)`` of ``est.init_params``'s responsibilities on centred
-    ``data`` (the statistics about ``centers``), padded to the fit's bucket; tests
-    replace it to start from given responsibilities."""
-    k, ct = est.n_components, est.covariance_type
-    kind, centers, arg = _assignment(est, data, n_samples, seed)
-    return call(
-        _init_stats,
-        data.source,
-        centers,
-        arg,
-        tf.constant(k, tf.int32),
-        kind=kind,
-        covariance_type=ct,
-        chunk=em_chunk(data, k, ct),
-        padded=not data.streamed,
-    )
-
-
-def _pad_statistics(stats, covariance_type, size: int):
-    """``(nk, sx, s2, centers)`` of ``k`` components padded with zeros to ``size``."""
-    nk, sx, s2, centers = (tf.convert_to_tensor(v) for v in stats)
-    if covariance_type != "tied":
-        s2 = pad_rows(s2, size)
-    return pad_rows(nk, size), pad_rows(sx, size), s2, pad_rows(centers, size)
-
-
-def _pad_posterior(post: ops.Posterior, covariance_type, size: int) -> ops.Posterior:
-    """``post`` of ``k`` components padded to ``size`` with benign values (masked later)."""
-    k, d = int(post.means.shape[0]), int(post.means.shape[1])
-    extra = size - k
-    if extra == 0:
-        return post
-    dtype = post.means.dtype
-
-    def ones(v):
-        return tf.concat([v, tf.ones([extra], dtype)], 0)
-
-    _, means, cov = gm_ops.pad_components(
-        tf.ones([k], dtype), post.means, post.covariances, covariance_type, size
-    )
-    _, _, prec_chol = gm_ops.pad_components(
-        tf.ones([k], dtype), post.means, post.prec_chol, covariance_type, size
-    )
-    nu = tf.concat([post.degrees_of_freedom, tf.fill([extra], tf.constant(d + 1.0, dtype))], 0)
-    return ops.Posterior(
-        ones(post.concentration_a),
-        ones(post.concentration_b),
-        ones(post.mean_precision),
-        means,
-        nu,
-        cov,
-        prec_chol,
-    )
-
-
-def _log_scale(frame: Frame, n_features: int, k: int, nu0: float, total: float) -> float:
-    """What the compute units add to the lower bound: its Wishart terms hold
-    ``nu_j log|prec_chol_j|``, each ``n_features * log(scale)`` larger in compute
-    units, and ``sum_j nu_j = k * nu0 + total`` (the responsibilities sum to the
-    total weight) whatever the iteration."""
-    return n_features * math.log(frame.scale) * (k * nu0 + total)
 
 
 _ILL_DEFINED = (

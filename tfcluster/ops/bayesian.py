@@ -31,8 +31,8 @@ import tensorflow as tf
 
 from tfcluster._engine.compile import kernel
 from tfcluster.ops.batching import reduce_batches
+from tfcluster.ops.gaussian import _diag_e_step_gemm, _log_det_cholesky
 from tfcluster.ops.mixture import (
-    _log_det_cholesky,
     log_resp,
     m_step,
     precision_cholesky,
@@ -134,24 +134,71 @@ def log_weight_bias(post: Posterior, process: bool, d: int, k=None):
     return _expected_log_weights(post, process, _real(nu, k)) + extra
 
 
-def _log_resp(x, post: Posterior, covariance_type, process: bool, k=None):
-    """``(log_prob_norm [b], log_resp [b, K])`` of the variational E step."""
-    bias = log_weight_bias(post, process, x.shape[1] or tf.shape(x)[1], k)
+def _variational_weights(post: Posterior, process: bool, d, k=None):
+    """``(weights [K], top)``: ``exp(log_weight_bias - top)`` in (0, 1] for the real
+    components (no overflow), one for the padded ones, and the ``top`` taken out."""
+    bias = log_weight_bias(post, process, d, k)
     real = _real(bias, k)
     top = tf.reduce_max(
         tf.where(real, bias, tf.fill(tf.shape(bias), tf.constant(-math.inf, bias.dtype)))
     )
-    weights = tf.where(real, tf.exp(bias - top), tf.ones_like(bias))  # (0, 1]: no overflow
+    return tf.where(real, tf.exp(bias - top), tf.ones_like(bias)), top
+
+
+def _log_resp(x, post: Posterior, covariance_type, process: bool, k=None):
+    """``(log_prob_norm [b], log_resp [b, K])`` of the variational E step."""
+    weights, top = _variational_weights(post, process, x.shape[1] or tf.shape(x)[1], k)
     norm, lr = log_resp(x, weights, post.means, post.prec_chol, covariance_type, k)
     return norm + top, lr
 
 
-def e_step_statistics(x, w, post: Posterior, covariance_type, process: bool, k=None):
-    """One batch: ``(sum w r log r, nk [K], sx [K, d], s2)``, the sums about ``means``."""
+def _diag_e_step(x, w, post: Posterior, covariance_type, process: bool, k=None):
+    """``e_step_statistics`` of float64 "diag" and "spherical" rows as GEMMs
+    (``ops.gaussian._diag_e_step_gemm``, scikit-learn's expanded form), no
+    ``[b, K, d]`` block. The entropy term comes from the sums: with
+    ``log r_ij = log p_ij + log u_j - norm_i`` (``u`` the variational weights)
+    and ``s2`` the scatter about the means,
+
+        sum_i w_i sum_j r_ij log r_ij = sum_j nk_j (log u_j + log|P_j|^(1/2)
+            - d/2 log(2 pi)) - 1/2 sum_j,f prec_jf s2_jf - sum_i w_i norm_i.
+
+    Where a row's density underflows everywhere (norm -inf) the difference
+    form ``_diff_e_step`` runs instead."""
+    d = x.shape[1] or tf.shape(x)[1]
+    weights, _ = _variational_weights(post, process, d, k)
+    log_lik, nk, sx, s2 = _diag_e_step_gemm(
+        x, w, weights, post.means, post.prec_chol, covariance_type, k
+    )
+    prec = tf.square(post.prec_chol)  # [K, d] "diag", [K] "spherical"
+    if covariance_type == "spherical":
+        prec = prec[:, None]
+    d = tf.cast(d, x.dtype)
+    log_det = _log_det_cholesky(post.prec_chol, covariance_type, d)  # [K]
+    per_component = nk * (tf.math.log(weights) + log_det - 0.5 * d * math.log(2.0 * math.pi))
+    neg_entropy = tf.reduce_sum(per_component) - 0.5 * tf.reduce_sum(prec * s2) - log_lik
+    return tf.cond(
+        tf.math.is_finite(log_lik),
+        lambda: (neg_entropy, nk, sx, s2),
+        lambda: _diff_e_step(x, w, post, covariance_type, process, k),
+    )
+
+
+def _diff_e_step(x, w, post: Posterior, covariance_type, process: bool, k=None):
+    """``e_step_statistics`` from the differences ``x - means`` (every type)."""
     _, lr = _log_resp(x, post, covariance_type, process, k)
     resp = tf.exp(lr) * w[:, None]  # [b, k]
     neg_entropy = tf.reduce_sum(tf.math.multiply_no_nan(lr, resp))  # 0 log 0 = 0
     return (neg_entropy,) + resp_statistics(x, w, resp, post.means, covariance_type)
+
+
+def e_step_statistics(x, w, post: Posterior, covariance_type, process: bool, k=None):
+    """One batch: ``(sum w r log r, nk [K], sx [K, d], s2)``, the sums about ``means``.
+
+    float64 "diag" and "spherical" run as GEMMs (``_diag_e_step``), the rest
+    from the differences."""
+    if covariance_type in ("diag", "spherical") and x.dtype == tf.float64:
+        return _diag_e_step(x, w, post, covariance_type, process, k)
+    return _diff_e_step(x, w, post, covariance_type, process, k)
 
 
 _e_step_xla = kernel(e_step_statistics, name="bayesian.e_step")
