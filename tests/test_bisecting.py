@@ -331,14 +331,18 @@ def test_random_pair_is_kmeans_draw():
 
 
 def test_large_fit_runs_the_split_kernel(monkeypatch):
-    """On data large enough for XLA the splits run the compiled kernel, with the
-    result of the same splits as plain TensorFlow ops."""
+    """On data large enough for XLA (2**20 rows; here lowered to 16,384) the splits
+    run the compiled kernel, with the result of the same splits as plain
+    TensorFlow ops."""
     from tfcluster._engine import compile as engine
+    from tfcluster.cluster import _bisecting
 
     X, _ = make_blobs(20000, 3, 5, cluster_std=1.0, random_state=0, dtype=np.float64)
     before = trace_counts().get("bisecting.split", 0)
+    monkeypatch.setattr(_bisecting._bisect, "_xla_rows", 2**14)
     xla = BisectingKMeans(5, random_state=0, dtype="float64").fit(X)
     assert trace_counts().get("bisecting.split", 0) > before
+    monkeypatch.setattr(_bisecting._bisect, "_xla_rows", 10**9)
     monkeypatch.setattr(engine, "XLA_MIN_ROWS", 10**9)
     plain = BisectingKMeans(5, random_state=0, dtype="float64").fit(X)
     np.testing.assert_array_equal(xla.labels_, plain.labels_)

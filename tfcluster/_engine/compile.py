@@ -78,17 +78,18 @@ def _spec(value, rows: bool, free: bool = False):
     return tf.TensorSpec(shape, value.dtype)
 
 
-def _use_xla(leaves) -> bool:
+def _use_xla(leaves, min_rows: int | None = None) -> bool:
     """XLA for the kernels: in-memory data of ``XLA_MIN_ROWS`` rows or more, or a
     dataset whose batches are statically that large. Batches of unknown size (a
     dataset's last batch is usually smaller) run as plain ops: every distinct
     batch shape would compile every kernel again (0.1-0.2 s each)."""
+    min_rows = XLA_MIN_ROWS if min_rows is None else min_rows
     for value in leaves:
         if isinstance(value, tf.data.Dataset):
             spec = tf.nest.flatten(value.element_spec)[0]
-            return (spec.shape.rank or 0) > 0 and (spec.shape[0] or 0) >= XLA_MIN_ROWS
+            return (spec.shape.rank or 0) > 0 and (spec.shape[0] or 0) >= min_rows
         if tf.is_tensor(value) and value.shape.rank:
-            return (value.shape[0] or 0) >= XLA_MIN_ROWS
+            return (value.shape[0] or 0) >= min_rows
     return True
 
 
@@ -109,6 +110,9 @@ class Program:
             ``for x in dataset``). Converting costs tracing time (a large part
             of a first fit), so programs written with ``tf.while_loop`` and
             ``tf.cond`` pass False.
+        xla_rows: the rows from which the kernels use XLA (None:
+            ``XLA_MIN_ROWS``; more for a program whose kernels compile per
+            shape bucket).
     """
 
     def __init__(
@@ -120,6 +124,7 @@ class Program:
         free_shapes: bool = False,
         jit: bool = False,
         autograph: bool = True,
+        xla_rows: int | None = None,
     ):
         self._fn = fn
         self.name = name
@@ -127,6 +132,7 @@ class Program:
         self._free = free_shapes
         self._jit = jit
         self._autograph = autograph
+        self._xla_rows = xla_rows
         self._functions: dict = {}
         self._concrete: dict = {}  # fast key -> concrete function
         functools.update_wrapper(self, fn)
@@ -143,7 +149,8 @@ class Program:
         xla = True
         if self._free and self._rows:  # the clustering programs choose XLA by size (the
             # others, a Keras model's forward pass, keep one trace whatever the rows)
-            xla = _use_xla(tf.nest.flatten([args[i] for i in self._rows if i < len(args)]))
+            leaves = tf.nest.flatten([args[i] for i in self._rows if i < len(args)])
+            xla = _use_xla(leaves, self._xla_rows)
         fast = _fast_key(args, self._rows, self._free)
         if fast is not None:
             concrete = self._concrete.get((fast, tuple(sorted(static.items())), xla))
