@@ -309,7 +309,7 @@ def test_random_pair_is_kmeans_draw():
     with zero weight outside the cluster, whether the cluster's rows are gathered."""
     from tfcluster._engine.driver import Data
     from tfcluster.cluster._bisecting import _padded_rows, _row_bucket, _split_rows
-    from tfcluster.cluster._kmeans import initial_centers
+    from tfcluster.cluster._seeding import initial_centers
     from tfcluster.ops import bisecting as ops
 
     rng = np.random.default_rng(0)

@@ -12,7 +12,8 @@ from tfcluster._constraints import DType, Int, Real
 from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, moments
-from tfcluster.cluster._kmeans import INIT, _KMeansMixin, assign, initial_centers
+from tfcluster.cluster._kmeans import INIT, _KMeansMixin, assign
+from tfcluster.cluster._seeding import initial_centers
 from tfcluster.ops import kmeans as ops
 from tfcluster.ops.batching import source_spec
 

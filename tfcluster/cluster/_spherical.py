@@ -27,7 +27,8 @@ from tfcluster._base import (
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows, parallel_splits
 from tfcluster._engine.driver import PLAIN, Data, as_data, call, moments
 from tfcluster._validation import is_dataset
-from tfcluster.cluster._kmeans import KMeans, assign, check_init_array, initial_centers
+from tfcluster.cluster._kmeans import KMeans, assign
+from tfcluster.cluster._seeding import check_init_array, initial_centers
 from tfcluster.ops.batching import map_chunks
 from tfcluster.ops.spherical import normalize_rows, spherical_lloyd
 

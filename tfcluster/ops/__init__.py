@@ -19,8 +19,9 @@ Modules:
                 ``nearest(x, centers) -> (labels [n], min_sq [n])``,
                 ``nearest_sums(x, w, centers) -> (sums [K, d], counts [K])`` (the per-cluster
                 sums of one batch: one GEMM and one fused pass).
-    kmeans      ``kmeans_plusplus(x, w, k, seed) -> (centers [k, d], indices [k])``,
-                ``kmeans_parallel``, ``sample_rows``; ``lloyd_step``/``lloyd(source,
+    seeding     ``kmeans_plusplus(x, w, k, seed) -> (centers [k, d], indices [k])``,
+                ``sample_rows``, ``sample_by_weight`` (also importable from ``kmeans``).
+    kmeans      ``kmeans_parallel``; ``lloyd_step``/``lloyd(source,
                 centers, k, max_iter, tol, chunk_size) -> (centers [K, d], n_iter,
                 converged)``; ``assign(x, w, centers, centers_sq) -> (labels [n],
                 inertia)``; mini-batch ``minibatch_state``/``minibatch_step``/
