@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._engine import Program
-from tfcluster._engine.checkpoint import LoopCheckpoint
+from tfcluster._engine.checkpoint import resume_loop
 from tfcluster._engine.driver import call
 from tfcluster.mixture._init import ill_defined
 from tfcluster.ops import mixture as ops
@@ -44,14 +44,7 @@ def run_em(est, program, source, params, lb0, cov0, args, checkpoint, every) -> 
         "n_iter": 0,
         "converged": False,
     }
-    saved = None
-    if checkpoint is not None:
-        saved = LoopCheckpoint(checkpoint[0], out, checkpoint[1])
-        restored = saved.restore()
-        if restored is not None:
-            out = {key: restored[key] for key in out}
-            out["n_iter"], out["converged"] = int(out["n_iter"]), bool(out["converged"])
-            out["lower_bound"] = float(out["lower_bound"])
+    saved, out = resume_loop(checkpoint, out)
     while out["n_iter"] < est.max_iter and not out["converged"]:
         left = est.max_iter - out["n_iter"]
         steps = left if saved is None else min(every, left)
