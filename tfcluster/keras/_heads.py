@@ -95,7 +95,7 @@ class _FittedHead(InputChecked, keras.layers.Layer):
     def _shifted(self, inputs, *params):
         """``inputs`` and each of ``params`` in compute units: minus the ``offset``
         weight, over ``scale``, in float64, then cast to the compute dtype (as
-        the estimator's frame, ``_driver.Frame.to_internal``).
+        the estimator's frame, ``_engine.frame.Frame.to_internal``).
 
         ``inputs`` is checked to be ``[batch, n_features]`` where its shape is
         known (integer inputs are accepted).

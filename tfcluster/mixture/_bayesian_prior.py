@@ -86,7 +86,7 @@ def _covariance_prior(est, d, dtype):
 
 def prior_for(est, data: Data, frame, total: float, dtype):
     """The prior ``(alpha0, beta0, m0 [d], nu0, psi0)`` as tensors for ``data`` in the
-    compute units of ``frame`` (a ``_driver.Frame``: a given ``mean_prior`` is moved
+    compute units of ``frame`` (a ``_engine.frame.Frame``: a given ``mean_prior`` is moved
     and a given ``covariance_prior`` divided by ``frame.scale ** 2``), and the fitted
     prior attributes in the user's units (``mean_prior_`` float64).
 

@@ -1,6 +1,6 @@
 """GaussianMixture parameters between the user's units and the compute units.
 
-The EM runs on ``(x - frame.offset) / frame.scale`` (see ``_driver.Frame``):
+The EM runs on ``(x - frame.offset) / frame.scale`` (see ``_engine.frame.Frame``):
 there a mean is ``(mean - offset) / scale``, a covariance ``cov / scale**2``,
 a precision Cholesky factor ``prec_chol * scale`` and a log-density
 ``log p + n_features * log(scale)``. These helpers move the parameters both
