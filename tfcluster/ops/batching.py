@@ -279,29 +279,22 @@ def map_chunks(fn, x, chunk_size: int, fn_output_signature, *, padded: bool = Fa
         fn_output_signature: ``tf.TensorSpec`` (or tuple of them) of one
             chunk's output, with the row dimension ``None``.
         padded: give ``fn`` static ``[chunk_size, ...]`` chunks (the last one
-            padded with zero rows, its outputs cut back); ``fn`` must be row-wise.
-            Besides XLA's static shapes, this keeps a row's result independent
-            of its position: a GEMM computes the rows past its last full block
-            of rows in another order (the last bits differ, so predicting
-            permuted rows would not permute the results).
+            padded with zero rows, its outputs cut back) when the program being
+            traced uses XLA kernels; ``fn`` must be row-wise.
 
     Returns:
         ``fn``'s outputs for all rows, ``[n, ...]`` each.
     """
     inputs = x if isinstance(x, tuple) else (x,)
+    padded = padded and xla_active()
     n = tf.shape(inputs[0])[0]
-
-    def one_chunk():  # rows that fit one chunk: fn once, without the loop and its arrays
-        if not padded:
-            return fn(*inputs)
-        out = fn(*(_pad_rows_to(t, chunk_size) for t in inputs))
-        return tf.nest.map_structure(lambda o: o[:n], out)
-
-    return tf.cond(
-        n <= chunk_size,
-        one_chunk,
-        lambda: _map_loop(fn, inputs, n, chunk_size, fn_output_signature, padded),
-    )
+    if not padded:  # rows that fit one chunk: fn once, without the loop and its arrays
+        return tf.cond(
+            n <= chunk_size,
+            lambda: fn(*inputs),
+            lambda: _map_loop(fn, inputs, n, chunk_size, fn_output_signature, False),
+        )
+    return _map_loop(fn, inputs, n, chunk_size, fn_output_signature, True)
 
 
 def _map_loop(fn, inputs, n, chunk_size: int, fn_output_signature, padded: bool):
