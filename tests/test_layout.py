@@ -81,6 +81,6 @@ def test_split_ops_modules_keep_their_names(old, part):
     assert set(part.__all__) <= set(old.__all__)
     for name in part.__all__:
         assert getattr(old, name) is getattr(part, name), name
-    from tfcluster.ops.mixture import _log_det_cholesky  # its import path before ops.gaussian
+    from tfcluster.ops.mixture import _log_det_cholesky  # what ops.bayesian imports
 
     assert _log_det_cholesky is importlib.import_module("tfcluster.ops.gaussian")._log_det_cholesky

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import ConvergenceWarning
-from tfcluster._engine import XLA_MIN_ROWS, Program, chunk_size, pad_rows, pass_bucket
+from tfcluster._engine import XLA_MIN_ROWS, Program, bucket, chunk_size, pad_rows
 from tfcluster._engine.driver import Data, call
 from tfcluster._validation import _to_numpy, largest_value
 from tfcluster.ops import mixture as ops
@@ -110,14 +110,19 @@ def check_precisions_init(precisions_init, covariance_type: str, k: int, d: int,
 
 
 def fit_bucket(data: Data, k: int, covariance_type: str) -> int:
-    """The component bucket of a fit on ``data``: ``engine.pass_bucket`` (``k`` itself
-    on small data, where the programs' shapes are free; ``k`` to a multiple of 8
-    when one EM pass outweighs a trace), with the work per row and component of
-    an EM pass: ``d`` for "diag"/"spherical", ``d * d`` for "full"/"tied"."""
+    """The component bucket of a fit on ``data``: ``bucket(k)``, or ``k`` to a
+    multiple of 8 when one EM pass outweighs a trace (its work per row and
+    component is ``d`` for "diag"/"spherical", ``d * d`` for "full"/"tied").
+    On small data (no XLA kernels, see ``_engine.XLA_MIN_ROWS``) ``k`` itself:
+    the programs' shapes are free, so nothing is traced or compiled per k, and
+    padded components would only cost work."""
+    if data.n_samples is None:
+        return bucket(k)
+    if data.n_samples < XLA_MIN_ROWS:
+        return int(k)
     d = data.n_features
     per_row = d * d if covariance_type in ("full", "tied") else d
-    size = None if data.n_samples is None else data.n_samples * per_row
-    return pass_bucket(k, data.n_samples, size)
+    return bucket(k, data.n_samples * per_row)
 
 
 def em_chunk(data: Data, k: int, covariance_type: str) -> int:

@@ -22,7 +22,7 @@ from tfcluster.ops.batching import fold_batches, reduce_batches, source_spec, tr
 from tfcluster.ops.distances import first_argmin, masked_norms, nearest
 from tfcluster.ops.gaussian import *  # noqa: F403  (every name of ops.gaussian is public here too)
 from tfcluster.ops.gaussian import (
-    _log_det_cholesky,  # noqa: F401  (its import path before ops.gaussian)
+    _log_det_cholesky,  # noqa: F401  (ops.bayesian imports it from here)
     e_step_statistics,
     log_resp,
     m_step,
