@@ -30,7 +30,7 @@ from tfcluster._validation import is_dataset
 from tfcluster.cluster._kmeans import KMeans, assign
 from tfcluster.cluster._seeding import check_init_array, initial_centers
 from tfcluster.ops.batching import map_chunks
-from tfcluster.ops.spherical import normalize_rows, spherical_lloyd
+from tfcluster.ops.spherical import cosine_distances, normalize_rows, spherical_lloyd
 
 __all__ = ["SphericalKMeans"]
 
@@ -43,9 +43,7 @@ def _lloyd_fn(source, centers, k, max_iter, tol, *, chunk, weighted, padded, spl
 
 def _cosine_distances_fn(x, centers, *, chunk):
     spec = tf.TensorSpec([None, centers.shape[0]], x.dtype)
-    return map_chunks(
-        lambda xb: 1.0 - tf.matmul(xb, centers, transpose_b=True), x, chunk, spec, padded=True
-    )
+    return map_chunks(lambda xb: cosine_distances(xb, centers), x, chunk, spec, padded=True)
 
 
 _lloyd = Program(_lloyd_fn, "spherical.lloyd", rows=(0,), free_shapes=True, autograph=False)
@@ -332,7 +330,7 @@ class SphericalKMeans(FeatureNamesOutMixin, BaseEstimator):
         centers = self._centers(dtype)
 
         def run(x):  # unit rows
-            chunk = chunk_size(int(x.shape[0]), int(centers.shape[0]))
+            chunk = chunk_size(int(x.shape[0]), int(centers.shape[0]) * int(centers.shape[1]))
             return _cosine_distances(x, centers, chunk=chunk).numpy()
 
         with _zero_rows_as_value_error():

@@ -20,7 +20,7 @@ from tfcluster._base import check_number, check_positive_int
 from tfcluster.keras._heads import GaussianMixtureHead, _FittedHead, _offset, _parameter
 from tfcluster.keras._inputs import layer_inputs
 from tfcluster.ops.distances import nearest, squared_distances
-from tfcluster.ops.spherical import normalize_rows
+from tfcluster.ops.spherical import cosine_distances, normalize_rows
 
 __all__ = ["SphericalKMeansHead", "BisectingKMeansHead", "BayesianGaussianMixtureHead"]
 
@@ -100,7 +100,7 @@ class SphericalKMeansHead(_FittedHead):
         x = tf.cast(x, self.compute_dtype)
         centers = tf.cast(self.cluster_centers, self.compute_dtype)
         if self.output_kind == "distances":
-            return 1.0 - tf.matmul(x, centers, transpose_b=True)  # [b, k]; 1 for a zero row
+            return cosine_distances(x, centers)  # [b, k]; 1 for a zero row
         labels = nearest(x, centers)[0]  # [b]: on unit rows, the largest cosine
         return tf.where(zero, tf.constant(-1, labels.dtype), labels)
 

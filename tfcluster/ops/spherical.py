@@ -15,13 +15,25 @@ import tensorflow as tf
 
 from tfcluster.ops.kmeans import lloyd_step
 
-__all__ = ["normalize_rows", "spherical_lloyd"]
+__all__ = ["normalize_rows", "cosine_distances", "spherical_lloyd"]
 
 
 def normalize_rows(x):
     """``x [n, d]`` with every nonzero row scaled to unit L2 norm (zero rows stay zero)."""
     norms = tf.norm(x, axis=1, keepdims=True)  # [n, 1]
     return x / tf.where(norms > 0, norms, tf.ones_like(norms))
+
+
+def cosine_distances(x, centers):
+    """``1 - x . c`` of unit rows ``x [n, d]`` to unit ``centers [k, d]``: ``[n, k]``.
+
+    An elementwise product summed over features, not a GEMM: each entry is
+    computed the same whatever the other rows, so a row's distances do not
+    depend on how the rows were batched or ordered (a GEMM's blocking changes
+    the last bit of the rows it handles in its tail). Memory ``[n, k, d]``:
+    callers chunk the rows.
+    """
+    return 1.0 - tf.reduce_sum(x[:, None, :] * centers[None, :, :], axis=-1)
 
 
 def spherical_lloyd(
