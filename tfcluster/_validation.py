@@ -147,7 +147,7 @@ def check_raw_array(X, *, dtype=tf.float32, name="X", min_samples=1, n_features=
     return to_tensor(x.astype(own.as_numpy_dtype, copy=False)), largest
 
 
-_LARGE = 2**20  # elements of an array from which TensorFlow checks it faster than numpy
+_LARGE = 2**20  # elements from which to_tensor copies through an aligned buffer
 _ALIGN = 64  # bytes: the alignment TensorFlow requires of a buffer it adopts
 
 
@@ -171,12 +171,9 @@ def to_tensor(arr: np.ndarray) -> tf.Tensor:
 def _checked(X, dtype, name, min_samples, n_features):
     """``(x, largest)``: ``X`` checked, as a tensor or numpy array of its own dtype."""
     check_dense(X, name)
-    if isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.ndim == 2 and X.size >= _LARGE:
-        # A large float array goes to a tensor first (one copy) and is checked
-        # there: TensorFlow's reductions use every core, numpy's min/max one. A
-        # small one is checked by numpy (three eager reductions and their reads
-        # back cost about 1 ms; numpy's take 0.05 ms on the digits).
-        X = to_tensor(X)
+    # A numpy array is checked by numpy, whatever its size: its min and max take
+    # 0.2 ms on 100,000 x 16 float32 and 14 ms on 1,000,000 x 32, TensorFlow's
+    # three reductions 1.2 and 19.5 ms (2 CPU cores).
     if tf.is_tensor(X) and (X.dtype.is_floating or X.dtype.is_integer):
         # A numeric tensor is checked where it lives (no copy to the host), in
         # its own dtype: a cast first could turn large values into infinity.

@@ -159,7 +159,7 @@ def _in_memory(X, sample_weight, dtype, n_features, min_samples, frame) -> Data:
     if frame is None:
         rows = chunk_rows(d)
         if isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64):
-            head = X[:rows].astype(np.float64)  # raw's values, without a slice op
+            head = X[:rows]  # raw's values, without a slice op or a copy
         else:
             head = raw[:rows].numpy().astype(np.float64)
         frame = _frame_from_head(head, raw.dtype)

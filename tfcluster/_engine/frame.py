@@ -85,7 +85,7 @@ def attribute_dtype(frame: Frame, var, dtype) -> np.dtype:
 
 
 def _frame_from_head(head: np.ndarray, precision, weights=None, extra=0.0) -> Frame:
-    """The frame of data whose first rows are ``head`` (float64 numpy).
+    """The frame of data whose first rows are ``head`` (a float numpy array).
 
     A column is shifted by its mean where that mean is large next to its
     spread (more than 8 times), the only case where the cast loses digits:
@@ -96,11 +96,36 @@ def _frame_from_head(head: np.ndarray, precision, weights=None, extra=0.0) -> Fr
     """
     if not head.shape[0]:
         return Frame(np.zeros([head.shape[1]]))
-    mean = np.average(head, axis=0, weights=weights)
-    spread = np.max(np.abs(head - mean), axis=0) + extra  # [d]
+    if weights is None:  # summed in float64 as np.average of the float64 head, without the copy
+        mean = np.mean(head, axis=0, dtype=np.float64)
+    else:
+        mean = np.average(np.asarray(head, np.float64), axis=0, weights=weights)
+    spread = _largest_deviation(head, mean) + extra  # [d]
     offset = np.where(np.abs(mean) > _SHIFT * spread, mean, 0.0)
     offset = offset.astype(np.dtype(precision.as_numpy_dtype)).astype(np.float64)
     return Frame(offset, _power_of_two(float(np.max(spread))))
+
+
+def _largest_deviation(head: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """``max(|head - center|)`` per column in float64 ``[d]``, from the column's
+    extremes: the same numbers (a rounded difference grows with its operand), and
+    no ``[n, d]`` temporary."""
+    low = _column_extreme(head, np.minimum).astype(np.float64)
+    high = _column_extreme(head, np.maximum).astype(np.float64)
+    return np.maximum(high - center, center - low)
+
+
+def _column_extreme(head: np.ndarray, op) -> np.ndarray:
+    """``op.reduce(head, axis=0)`` for ``op`` np.minimum or np.maximum, exactly, with the
+    rows folded into ~1,024-wide blocks first: numpy reduces a narrow C-ordered array
+    down its columns an element at a time (65,536 x 16 float32: 2.3 ms against 0.16)."""
+    n, d = head.shape
+    fold = max(1, 1024 // max(d, 1))  # rows per block
+    m = n - n % fold
+    if m == 0:
+        return op.reduce(head, axis=0)
+    out = op.reduce(op.reduce(head[:m].reshape(-1, fold * d), axis=0).reshape(fold, d), axis=0)
+    return op(out, op.reduce(head[m:], axis=0)) if m < n else out
 
 
 def _warn_lost_columns(head: np.ndarray, frame: Frame, dtype) -> None:
@@ -108,7 +133,7 @@ def _warn_lost_columns(head: np.ndarray, frame: Frame, dtype) -> None:
     squares underflow ``dtype`` in the common scale."""
     if tf.as_dtype(dtype) != tf.float32 or not head.shape[0]:
         return
-    spread = np.max(np.abs(head - frame.offset), axis=0) / frame.scale  # [d]
+    spread = _largest_deviation(head, frame.offset) / frame.scale  # [d]
     lost = np.flatnonzero((spread > 0) & (spread < np.sqrt(np.finfo(np.float32).tiny)))
     if lost.size:
         warnings.warn(
