@@ -90,6 +90,29 @@ def test_kmeans_plusplus_function(blobs):
     np.testing.assert_array_equal(idx, idx2)
 
 
+def test_small_data_plusplus_is_the_compiled_ops(digits):
+    """Small data are seeded by numpy (``_seeding.plusplus``) from the uniforms the
+    compiled ``ops.kmeans_plusplus`` draws: the same rows, weighted or not (float64,
+    where no two candidates' potentials tie within rounding)."""
+    import tensorflow as tf
+
+    from tfcluster.cluster._seeding import _NUMPY_PLUSPLUS, plusplus
+    from tfcluster.ops.kmeans import kmeans_plusplus as compiled
+
+    X = digits[0] - digits[0].mean(0)
+    assert X.size <= _NUMPY_PLUSPLUS
+    rng = np.random.default_rng(0)
+    for k in (1, 2, 7, 10, 40):
+        for s in range(4):
+            w = rng.uniform(0.5, 2.0, len(X)) if s % 2 else np.ones(len(X))
+            x, w = tf.constant(X), tf.constant(w)
+            seed = tf.constant([s, 3], tf.int64)
+            centers, ours = plusplus(x, w, k, seed)
+            _, theirs = compiled(x, w, k, seed, 2 + int(np.log(k)))
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+            np.testing.assert_array_equal(centers.numpy(), X[ours.numpy()])
+
+
 # 3. Invariants ---------------------------------------------------------------------
 
 
