@@ -137,6 +137,11 @@ class Program:
         self._concrete: dict = {}  # fast key -> concrete function
         functools.update_wrapper(self, fn)
 
+    def xla_for(self, n_rows: int) -> bool:
+        """Whether a call on ``n_rows`` rows runs the kernels through XLA (then static
+        shapes matter: callers pad rows to a bucket; else they need not)."""
+        return int(n_rows) >= (XLA_MIN_ROWS if self._xla_rows is None else self._xla_rows)
+
     def _traced(self, static, xla, *args):
         _TRACES[self.name] += 1
         token = _XLA.set(xla)
