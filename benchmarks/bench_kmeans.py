@@ -29,6 +29,8 @@ import argparse
 import os
 import time
 
+import tfcluster  # noqa: F401  before TensorFlow: no C++ start-up lines
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402

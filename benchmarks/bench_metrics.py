@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 
+import tfcluster  # noqa: F401  before TensorFlow: no C++ start-up lines
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
