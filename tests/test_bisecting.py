@@ -18,7 +18,9 @@ def _three_groups():
 
 def test_toy_exact():
     X = _three_groups()
-    bkm = BisectingKMeans(3, random_state=0, dtype="float64").fit(X)
+    # "random" init finds the three groups for half the seeds here (147 of 300;
+    # scikit-learn's BisectingKMeans 140): a seed that does
+    bkm = BisectingKMeans(3, random_state=2, dtype="float64").fit(X)
     order = np.argsort(bkm.cluster_centers_[:, 0])
     np.testing.assert_allclose(bkm.cluster_centers_[order], [[0, 0.5], [10, 0.5], [20, 0.5]])
     assert bkm.inertia_ == pytest.approx(6 * 0.25)
@@ -304,30 +306,25 @@ def test_split_op_equals_numpy(xla):
             np.testing.assert_allclose(sse, [np.sum((w * d2[:, j])[labels == j]) for j in (0, 1)])
 
 
-def test_random_pair_is_kmeans_draw():
-    """A split's two initial rows are those KMeans' "random" init draws from all rows
-    with zero weight outside the cluster, whether the cluster's rows are gathered."""
-    from tfcluster._engine.driver import Data
-    from tfcluster.cluster._bisecting import _padded_rows, _row_bucket, _split_rows
-    from tfcluster.cluster._seeding import initial_centers
-    from tfcluster.ops import bisecting as ops
+def test_random_pair_draws_distinct_rows_by_weight():
+    """A split's "random" pair: two distinct rows of positive weight, drawn with
+    probability proportional to the weights (sampling without replacement: the
+    first row's frequencies are the weights'), the same for the same seed."""
+    from tfcluster.cluster._bisecting import _random_pair
 
-    rng = np.random.default_rng(0)
-    for n, d, dtype in ((6, 2, tf.float64), (1797, 8, tf.float32), (20000, 3, tf.float64)):
-        x = tf.constant(rng.normal(size=(n, d)), dtype)
-        inside = rng.uniform(size=n) < 0.3
-        w = tf.constant(inside * rng.uniform(0.5, 2, size=n), dtype)
-        masked = Data((x, w), d, n, dtype)
-        gathered = _split_rows(masked, inside, _row_bucket(n))
-        for part in (gathered, gathered._replace(gathered=False, size=_row_bucket(n), rows=None)):
-            rows, m = _padded_rows(part)
-            xs, ws = ops.gather_split_rows(x, w, rows, m)
-            for s in range(3):
-                seed = tf.constant([s, 7], tf.int64)
-                chunk = BisectingKMeans._draw_chunk(masked)
-                ours = ops.random_pair(xs, ws, rows, n, chunk, seed)
-                theirs = initial_centers("random", masked, 2, seed)
-                np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    weights = np.array([0.0, 1.0, 2.0, 0.0, 3.0, 4.0])
+    counts = np.zeros(len(weights))
+    for s in range(4000):
+        pair = _random_pair(weights, np.array([s, 7]))
+        assert pair[0] != pair[1] and np.all(weights[pair] > 0)
+        counts[pair[0]] += 1
+    # binomial standard deviations of 4,000 draws: under 0.008 of each share
+    np.testing.assert_allclose(counts / counts.sum(), weights / weights.sum(), atol=0.03)
+    seed = np.array([3, 1])
+    np.testing.assert_array_equal(_random_pair(weights, seed), _random_pair(weights, seed))
+    # fewer than two rows of positive weight: those, then the first others
+    np.testing.assert_array_equal(_random_pair(np.array([0.0, 0.0, 5.0]), seed), [2, 0])
+    np.testing.assert_array_equal(_random_pair(np.zeros(3), seed), [0, 1])
 
 
 def test_large_fit_runs_the_split_kernel(monkeypatch):

@@ -1,10 +1,10 @@
 """BisectingKMeans: divisive hierarchical k-means, as scikit-learn's.
 
 A thin shell: every split is one call of the compiled program ``_bisect``,
-which gathers the rows of the cluster being split (by their indices, padded
-to a power-of-two bucket of rows, the padding of weight zero), draws the
-initial rows as KMeans' "random" (or "k-means++") init would from all rows
-with zero weight outside the cluster, and runs the whole 2-means Lloyd loop
+which gathers the rows of the cluster being split (by their indices; padded
+with rows of weight zero to a power-of-two bucket where the kernel runs
+through XLA), starts from two of them (the "random" pair drawn on the host by
+weight, or k-means++ on the device), and runs the whole 2-means Lloyd loop
 and the last labelling pass as one kernel (``tfcluster.ops.bisecting``: XLA
 from 2**20 rows). The program traces once per dtype and init, for small and
 for large data (plain ops or XLA); its XLA kernel compiles once per row bucket. A
@@ -29,7 +29,7 @@ from tfcluster._base import (
     make_seed,
 )
 from tfcluster._constraints import DType, Int, Options, Real
-from tfcluster._engine import Program, bucket, chunk_size
+from tfcluster._engine import Program, chunk_size
 from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
 from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, map_rows, moments
 from tfcluster.cluster._kmeans import assign
@@ -43,16 +43,32 @@ _INITS = ("random", "k-means++")
 _STRATEGIES = ("biggest_inertia", "largest_cluster")
 
 
-def _bisect_fn(x, w, rows, m, seed, max_iter, tol, trials, chunk, *, init):
+def _bisect_fn(x, w, rows, m, pair, seed, max_iter, tol, trials, *, init):
     """One 2-means run on the rows ``rows [P]`` of ``x [n, d]`` (the first ``m`` real):
-    ``(centers [2, d], n_iter, labels [P], sse [2])``. ``chunk``: the chunk rows of
-    k-means' draw of initial rows (``random_pair``)."""
+    ``(centers [2, d], n_iter, labels [P], sse [2])``. The "random" init starts from
+    the rows at positions ``pair [2]`` of ``rows`` (drawn on the host,
+    ``_random_pair``); "k-means++" draws its pair here from ``seed``."""
     xs, ws = ops.gather_split_rows(x, w, rows, m)  # [P, d], [P]
     if init == "random":
-        centers = ops.random_pair(xs, ws, rows, tf.shape(x)[0], chunk, seed)
+        centers = tf.gather(xs, pair)
     else:
         centers = ops.plusplus_pair(xs, ws, seed, trials)
     return ops.split(xs, ws, centers, max_iter, tol)
+
+
+def _random_pair(weights: np.ndarray, seed) -> np.ndarray:
+    """Two distinct positions of ``weights [m]`` (of a split's rows) drawn without
+    replacement with probability proportional to the weights, ``[2]``: a split's
+    "random" init, drawn by numpy (on the device it took ~2 ms a split: a key for
+    every row of the data). Rows of zero weight are drawn only while fewer than
+    two rows weigh more than zero."""
+    positive = np.flatnonzero(weights > 0)
+    if positive.size >= 2:
+        rng = np.random.default_rng(np.asarray(seed).astype(np.uint64))
+        p = weights[positive] / weights[positive].sum()
+        return rng.choice(positive, 2, replace=False, p=p)
+    rest = np.setdiff1d(np.arange(weights.size), positive)[: 2 - positive.size]
+    return np.concatenate([positive, rest])
 
 
 def _node_distances_fn(x, centers, *, chunk):
@@ -218,7 +234,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         >>> import numpy as np
         >>> from tfcluster import BisectingKMeans
         >>> X = np.array([[0., 0.], [0., 1.], [10., 0.], [10., 1.], [20., 0.], [20., 1.]])
-        >>> bkm = BisectingKMeans(3, random_state=0).fit(X)
+        >>> bkm = BisectingKMeans(3, random_state=2).fit(X)
         >>> sorted(bkm.cluster_centers_[:, 0].tolist()), bkm.inertia_
         ([0.0, 10.0, 20.0], 1.5)
         >>> bool(np.all(bkm.predict(X) == bkm.labels_))
@@ -319,10 +335,11 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             inside = leaf == node.index
             masked = Data((x, w * tf.constant(inside, dtype)), data.n_features, n_samples, dtype)
             part = _split_rows(masked, inside, size)
+            part_weights = weights[part.rows] if part.gathered else np.where(inside, weights, 0.0)
             best = None
             for run in range(self.n_init):
                 seed = seeds[step * self.n_init + run]
-                centers, labels, sse = self._two_means(part, seed, tol)
+                centers, labels, sse = self._two_means(part, part_weights, seed, tol)
                 labels = labels if part.gathered else labels[inside]
                 if best is None or sse.sum() < best[0] * (1 - 1e-6):
                     best = (sse.sum(), labels, centers, sse)
@@ -352,12 +369,14 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         self._tree, self._fit_frame = root, frame
         return self
 
-    def _two_means(self, part: _Part, seed, tol):
-        """One 2-means run on the rows of nonzero weight of ``part``: ``(centers
-        [2, d], labels [m] of the cluster's rows, sse [2])`` as numpy arrays. The
-        initial rows are drawn by their index in the whole data (the draw does not
-        depend on how the cluster's rows are held)."""
+    def _two_means(self, part: _Part, weights: np.ndarray, seed, tol):
+        """One 2-means run on the rows of nonzero weight of ``part`` (``weights [m]``
+        those of its rows): ``(centers [2, d], labels [m] of the cluster's rows, sse
+        [2])`` as numpy arrays. The "random" init draws among the cluster's rows in
+        the order of their index in the data, so the draw does not depend on how the
+        rows are held (gathered, or all rows with zero weight outside)."""
         rows, m = _padded_rows(part)
+        pair = _random_pair(weights, seed) if self.init == "random" else np.zeros(2)
         trials = tf.constant(2, tf.int32)  # k-means++ candidates: 2 + int(log(2)), as KMeans
         centers, _, labels, sse = call(
             _bisect,
@@ -365,21 +384,14 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             part.data.w,
             rows,
             m,
+            tf.constant(pair, tf.int32),
             seed,
             tf.constant(int(self.max_iter), tf.int32),
             tol,
             trials,
-            self._draw_chunk(part.data),
             init=self.init,
         )
         return centers.numpy(), labels.numpy()[: int(m)], sse.numpy()
-
-    @staticmethod
-    def _draw_chunk(data: Data) -> tf.Tensor:
-        """The chunk rows of KMeans' "random" draw of 2 rows on ``data`` (its bucket of
-        centers decides it), so a split starts from the rows KMeans would draw."""
-        size = bucket(2, data.n_samples * data.n_features)
-        return tf.constant(chunk_size(data.n_samples, size), tf.int32)
 
     def _n_features_out(self) -> int:
         check_is_fitted(self, "cluster_centers_")

@@ -19,7 +19,6 @@ from tfcluster.ops.kmeans import kmeans_plusplus
 
 __all__ = [
     "gather_split_rows",
-    "random_pair",
     "plusplus_pair",
     "two_means",
     "split_labels",
@@ -33,29 +32,6 @@ def gather_split_rows(x, w, rows, m):
     real = tf.range(tf.shape(rows)[0]) < m
     ws = tf.where(real, tf.gather(w, rows), tf.zeros([], w.dtype))
     return tf.gather(x, rows), ws
-
-
-def random_pair(xs, ws, rows, n_rows, chunk, seed):
-    """Two distinct rows drawn by weight without replacement (Gumbel top-2), ``[2, d]``.
-
-    The draw of ``ops.kmeans.sample_rows`` over all ``n_rows`` rows in chunks of
-    ``chunk`` rows (the key of a row depends on its index in the whole data, not
-    on its place among the gathered rows ``rows``): the cluster's rows held
-    gathered, or all rows with zero weight outside it, give the same draw as
-    ``sample_rows`` on the latter. Rows of zero weight are never drawn while two
-    rows of positive weight exist.
-    """
-
-    def uniform(batch):  # the keys of one chunk, as ops.kmeans._gumbel_top_rows draws them
-        seed_b = tf.random.experimental.stateless_fold_in(seed, tf.cast(batch, tf.int64))
-        return tf.random.stateless_uniform([chunk], seed_b, 1e-20, 1.0, dtype=ws.dtype)
-
-    n_chunks = (n_rows + chunk - 1) // chunk
-    spec = tf.TensorSpec([None], ws.dtype)
-    u = tf.reshape(tf.map_fn(uniform, tf.range(n_chunks), fn_output_signature=spec), [-1])
-    g = -tf.math.log(-tf.math.log(tf.gather(u, rows)))  # [P]
-    keys = tf.where(ws > 0, tf.math.log(tf.where(ws > 0, ws, 1.0)) + g, -float("inf"))
-    return tf.gather(xs, tf.math.top_k(keys, 2).indices)  # [2, d]
 
 
 def plusplus_pair(xs, ws, seed, trials):
