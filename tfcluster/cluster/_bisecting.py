@@ -63,12 +63,22 @@ def _random_pair(weights: np.ndarray, seed) -> np.ndarray:
     every row of the data). Rows of zero weight are drawn only while fewer than
     two rows weigh more than zero."""
     positive = np.flatnonzero(weights > 0)
-    if positive.size >= 2:
-        rng = np.random.default_rng(np.asarray(seed).astype(np.uint64))
-        p = weights[positive] / weights[positive].sum()
-        return rng.choice(positive, 2, replace=False, p=p)
-    rest = np.setdiff1d(np.arange(weights.size), positive)[: 2 - positive.size]
-    return np.concatenate([positive, rest])
+    if positive.size < 2:
+        rest = np.setdiff1d(np.arange(weights.size), positive)[: 2 - positive.size]
+        return np.concatenate([positive, rest])
+    rng = np.random.default_rng(np.asarray(seed).astype(np.uint64))
+    cdf = np.cumsum(weights[positive])  # strictly increasing
+
+    def draw(cdf, rows):  # one row by inverse CDF
+        return rows[min(int(np.searchsorted(cdf, rng.random() * cdf[-1], "right")), rows.size - 1)]
+
+    first = draw(cdf, positive)
+    for _ in range(64):  # the second draw, conditioned on another row by rejection
+        second = draw(cdf, positive)
+        if second != first:
+            return np.array([first, second])
+    others = positive[positive != first]  # the first row holds nearly all the weight
+    return np.array([first, draw(np.cumsum(weights[others]), others)])
 
 
 def _node_distances_fn(x, centers, *, chunk):
@@ -160,20 +170,26 @@ def _row_bucket(n_rows: int) -> int:
     return max(256, 1 << max(int(n_rows) - 1, 0).bit_length())
 
 
-def _split_rows(masked: Data, inside: np.ndarray, size: int) -> _Part:
+def _split_rows(data: Data, inside: np.ndarray, size: int) -> _Part:
     """The rows of the cluster being split: gathered (a copy of those rows), unless
     the split's kernel runs through XLA and their bucket is not smaller than
-    ``size``, the bucket of all rows: then all rows with the weights ``masked``
-    (zero outside the cluster), which saves a copy of the same size. Rows of zero
-    weight add exactly zero to every sum and are never drawn, so both give the
-    same 2-means up to the order of the float sums. (Plain ops take the rows
+    ``size``, the bucket of all rows: then all rows of ``data`` with zero weight
+    outside the cluster (``_masked``), which saves a copy of the same size. Rows of
+    zero weight add exactly zero to every sum and are never drawn, so both give
+    the same 2-means up to the order of the float sums. (Plain ops take the rows
     unpadded, so gathering never costs more work: a cluster of 70,000 of
     100,000 rows split in 14 ms masked, in 10 ms gathered.)"""
     rows = np.flatnonzero(inside).astype(np.int32)
     part_size = _row_bucket(rows.size)
     if part_size >= size and _bisect.xla_for(size):
-        return _Part(masked, size, False)
-    return _Part(masked, part_size, True, rows)
+        return _Part(_masked(data, inside), size, False)
+    return _Part(data, part_size, True, rows)
+
+
+def _masked(data: Data, inside: np.ndarray) -> Data:
+    """``data`` with the weights of the rows outside ``inside [n]`` set to zero."""
+    w = data.w * tf.constant(inside, data.dtype)
+    return Data((data.x, w), data.n_features, data.n_samples, data.dtype)
 
 
 def _padded_rows(part: _Part) -> tuple[tf.Tensor, tf.Tensor]:
@@ -336,8 +352,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         for step in range(start, self.n_clusters - 1):
             node = max(root.leaves(), key=lambda n: n.score)  # the first of equal scores
             inside = leaf == node.index
-            masked = Data((x, w * tf.constant(inside, dtype)), data.n_features, n_samples, dtype)
-            part = _split_rows(masked, inside, size)
+            part = _split_rows(data, inside, size)
             part_weights = weights[part.rows] if part.gathered else np.where(inside, weights, 0.0)
             best = None
             for run in range(self.n_init):
