@@ -335,9 +335,8 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         root = _Node(0, center[0], 0.0, sse)
         nodes = [root]
         seed = make_seed(self.random_state)
-        seeds = tf.random.experimental.stateless_split(
-            seed, max(self.n_clusters - 1, 1) * self.n_init
-        )
+        n_seeds = max(self.n_clusters - 1, 1) * self.n_init
+        seeds = tf.random.experimental.stateless_split(seed, n_seeds).numpy()  # [n_seeds, 2]
         size = _row_bucket(n_samples)
         saver, start = None, 0
         if checkpoint_dir is not None:
@@ -403,7 +402,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             rows,
             m,
             tf.constant(pair, tf.int32),
-            seed,
+            tf.constant(seed),
             tf.constant(int(self.max_iter), tf.int32),
             tol,
             trials,
