@@ -47,6 +47,7 @@ from tfcluster.mixture._bayesian_programs import (  # tests replace them in this
     _score,
     _vem,
 )
+from tfcluster.mixture._em_loop import iterations
 from tfcluster.mixture._gaussian_mixture import GaussianMixture
 from tfcluster.mixture._init import covariance_shape, em_chunk, fit_bucket
 from tfcluster.ops import bayesian as ops
@@ -292,12 +293,10 @@ class BayesianGaussianMixture(BaseEstimator):
         segments give the uninterrupted result."""
         source, prior, k_t, reg, chunk, padded = args
         dtype = post.means.dtype
-        out = {name: v.numpy() for name, v in post._asdict().items()}
-        out.update(lower_bound=float(lb0), lower_bounds=np.zeros([0]), n_iter=0, converged=False)
-        saved, out = resume_loop(checkpoint, out)
-        while out["n_iter"] < self.max_iter and not out["converged"]:
-            left = self.max_iter - out["n_iter"]
-            steps = left if saved is None else min(every, left)
+        start = {name: v.numpy() for name, v in post._asdict().items()}
+        start.update(lower_bound=float(lb0), lower_bounds=np.zeros([0]), n_iter=0, converged=False)
+
+        def segment(out, steps):
             post = ops.Posterior(*(tf.constant(out[n], dtype) for n in ops.Posterior._fields))
             seg = call(
                 _vem,
@@ -316,15 +315,11 @@ class BayesianGaussianMixture(BaseEstimator):
             )
             if not bool(seg["ok"]):
                 raise ValueError(_ILL_DEFINED.format(reg_covar=self.reg_covar))
-            out.update(
-                {name: v.numpy() for name, v in seg["posterior"]._asdict().items()},
-                lower_bound=float(seg["lower_bound"]),
-                lower_bounds=np.concatenate([out["lower_bounds"], seg["lower_bounds"].numpy()]),
-                n_iter=out["n_iter"] + int(seg["n_iter"]),
-                converged=bool(seg["converged"]),
-            )
-            if saved is not None:
-                saved.save(out)
+            posterior = {name: v.numpy() for name, v in seg["posterior"]._asdict().items()}
+            return {**posterior, **iterations(out, seg)}
+
+        every = None if checkpoint is None else every
+        out = resume_loop(segment, start, self.max_iter, every=every, checkpoint=checkpoint)
         out["posterior"] = ops.Posterior(*(out[name] for name in ops.Posterior._fields))
         return out
 
