@@ -30,6 +30,13 @@ def wine():
     return data.data, data.target
 
 
+@pytest.fixture(scope="module")
+def small(digits):
+    """The first 300 digits (the SOM tests' data)."""
+    X, y = digits
+    return X[:300], y[:300]
+
+
 @pytest.fixture(scope="session")
 def blobs():
     from tfcluster.datasets import make_blobs

@@ -5,6 +5,8 @@ from collections import Counter
 import numpy as np
 import pytest
 import tensorflow as tf
+from _som_oracle import minisom as _minisom
+from _som_oracle import with_codebook as _with_codebook
 from minisom import MiniSom, _build_iteration_indexes
 from scipy.spatial.distance import cdist
 
@@ -13,33 +15,6 @@ from tfcluster._engine.driver import as_data
 from tfcluster.ops import som as ops
 from tfcluster.som import SelfOrganizingMap
 from tfcluster.som import _fit as _som_fit
-
-
-@pytest.fixture(scope="module")
-def small(digits):
-    X, y = digits
-    return X[:300], y[:300]
-
-
-def _minisom(m, n, X, seed=0, steps=0, **kw):
-    """A MiniSom initialised from rows of X and trained ``steps`` steps.
-
-    A few steps of training make the codebook continuous: the integer digits
-    against rows of themselves give exact distance ties, which MiniSom's
-    argsort breaks in no defined order.
-    """
-    ref = MiniSom(m, n, X.shape[1], random_seed=seed, **kw)
-    ref.random_weights_init(X)
-    if steps:
-        ref.train(X, steps, random_order=True)
-    return ref
-
-
-def _with_codebook(w, **kw):
-    som = SelfOrganizingMap(w.shape[0], w.shape[1], dtype="float64", **kw)
-    som.weights_ = w.copy()
-    som.n_features_in_ = w.shape[2]
-    return som
 
 
 def _minisom_winners(ref, X):
