@@ -87,6 +87,21 @@ def die_on_call(monkeypatch):
     return patch
 
 
+@pytest.fixture
+def interrupted(die_on_call):
+    """``interrupted(est, X, (owner, name, n), **fit_kw)``: ``est.fit(X, **fit_kw)``
+    dies (KeyboardInterrupt) at the ``n``-th call of ``owner.name``, as a process
+    killed in the middle of a fit; the original is put back after."""
+
+    def run(est, X, dies_at, **fit_kw):
+        restore = die_on_call(*dies_at)
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X, **fit_kw)
+        restore()
+
+    return run
+
+
 def _ours(message: str) -> bool:
     """A retracing warning about a function of tfcluster's modules.
 

@@ -605,7 +605,7 @@ def test_every_option_trains_online_and_batch(small, kw):
         assert um.shape == (4, 6) and um.max() == pytest.approx(1.0)
 
 
-def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch, die_on_call):
+def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch, interrupted):
     import tfcluster.som._fit as fitting
     from tfcluster.datasets import load_digits
 
@@ -613,12 +613,10 @@ def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch,
     params = {"random_state": 0, "dtype": "float64", "learning_rate": 1.0}
     ref = SelfOrganizingMap(5, 6, **params).fit(X, epochs=6, mode="batch")
     real = fitting.ops.batch_epoch
-    # four epochs saved (every 2), then the process dies
-    restore = die_on_call(fitting.ops, "batch_epoch", 5)
     som = SelfOrganizingMap(5, 6, **params)
-    with pytest.raises(KeyboardInterrupt):
-        som.fit(X, epochs=6, mode="batch", checkpoint_dir=tmp_path, checkpoint_every=2)
-    restore()
+    # four epochs saved (every 2), then the process dies
+    kw = {"epochs": 6, "mode": "batch", "checkpoint_dir": tmp_path, "checkpoint_every": 2}
+    interrupted(som, X, (fitting.ops, "batch_epoch", 5), **kw)
     resumed = []
     monkeypatch.setattr(
         fitting.ops, "batch_epoch", lambda *a, **k: resumed.append(1) or real(*a, **k)
