@@ -30,6 +30,13 @@ def wine():
     return data.data, data.target
 
 
+@pytest.fixture(scope="module")
+def small(digits):
+    """The first 300 digits (the SOM tests' data)."""
+    X, y = digits
+    return X[:300], y[:300]
+
+
 @pytest.fixture(scope="session")
 def blobs():
     from tfcluster.datasets import make_blobs
@@ -78,6 +85,21 @@ def die_on_call(monkeypatch):
         return lambda: put(owner, name, real)
 
     return patch
+
+
+@pytest.fixture
+def interrupted(die_on_call):
+    """``interrupted(est, X, (owner, name, n), **fit_kw)``: ``est.fit(X, **fit_kw)``
+    dies (KeyboardInterrupt) at the ``n``-th call of ``owner.name``, as a process
+    killed in the middle of a fit; the original is put back after."""
+
+    def run(est, X, dies_at, **fit_kw):
+        restore = die_on_call(*dies_at)
+        with pytest.raises(KeyboardInterrupt):
+            est.fit(X, **fit_kw)
+        restore()
+
+    return run
 
 
 def _ours(message: str) -> bool:

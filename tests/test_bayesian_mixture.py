@@ -254,19 +254,16 @@ def test_float32_near_constant_features(digits):
     assert np.all(bgm.covariances_ > 0) and np.isfinite(bgm.lower_bound_)
 
 
-def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, die_on_call, monkeypatch):
+def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, interrupted, monkeypatch):
     X, _ = wine
     params = {"n_components": 4, "covariance_type": "diag", "dtype": "float64"}
     params.update(random_state=0, tol=1e-8, max_iter=40)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         ref = BayesianGaussianMixture(**params).fit(X)
-        # two saved segments of 3 iterations, then the process dies
-        restore = die_on_call(bm, "_vem", 3)
         bgm = BayesianGaussianMixture(**params)
-        with pytest.raises(KeyboardInterrupt):
-            bgm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
-        restore()
+        # two saved segments of 3 iterations, then the process dies
+        interrupted(bgm, X, (bm, "_vem", 3), checkpoint_dir=tmp_path, checkpoint_every=3)
         real, calls = bm._vem, []
         monkeypatch.setattr(bm, "_vem", lambda *a, **k: calls.append(1) or real(*a, **k))
         bgm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)

@@ -420,18 +420,16 @@ def test_fewer_distinct_points_than_clusters_warns():
 # 5. Resumable fits -----------------------------------------------------------------
 
 
-def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, die_on_call):
+def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, interrupted):
     import tfcluster.kmeans as kmeans_module
 
     X, _ = digits
     ref = KMeans(10, init=X[:10], dtype="float64", tol=0).fit(X)
-    # the initialisation call, then two saved segments, then the process dies
-    restore = die_on_call(kmeans_module, "_lloyd", 4)
     km = KMeans(10, init=X[:10], dtype="float64", tol=0)
-    with pytest.raises(KeyboardInterrupt):
-        km.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
-    restore()
-    assert list((tmp_path / "run-0").glob("ckpt-2*"))  # two segments were saved
+    # three saved segments (the first one initialises), then the process dies
+    kw = {"checkpoint_dir": tmp_path, "checkpoint_every": 3}
+    interrupted(km, X, (kmeans_module, "_lloyd", 4), **kw)
+    assert list((tmp_path / "run-0").glob("ckpt-2*"))  # segments were saved (the last two kept)
     km.fit(X, checkpoint_dir=tmp_path, checkpoint_every=3)
     np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
     assert km.n_iter_ == ref.n_iter_

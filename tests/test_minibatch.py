@@ -100,7 +100,7 @@ def test_fit_then_partial_fit_and_small_data():
 
 
 @pytest.mark.parametrize("streamed", [False, True])
-def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, die_on_call, streamed):
+def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, interrupted, streamed):
     import tfcluster.cluster._minibatch as module
 
     X, _ = digits
@@ -108,11 +108,9 @@ def test_interrupted_fit_resumes_to_the_same_result(digits, tmp_path, die_on_cal
     params = {"batch_size": 128, "random_state": 0, "dtype": "float64", "max_iter": 3}
     params["max_no_improvement"] = None  # run every step: several segments
     ref = MiniBatchKMeans(10, **params).fit(X)
-    restore = die_on_call(module, "_fit", 3)  # two saved segments, then the process dies
     mbk = MiniBatchKMeans(10, **params)
-    with pytest.raises(KeyboardInterrupt):
-        mbk.fit(X, checkpoint_dir=tmp_path, checkpoint_every=7)
-    restore()
+    # two saved segments, then the process dies
+    interrupted(mbk, X, (module, "_fit", 3), checkpoint_dir=tmp_path, checkpoint_every=7)
     mbk.fit(X, checkpoint_dir=tmp_path, checkpoint_every=7)
     assert mbk.n_steps_ == ref.n_steps_ > 14
     np.testing.assert_array_equal(mbk.cluster_centers_, ref.cluster_centers_)

@@ -433,16 +433,14 @@ def test_review_cases_one_component_datasets_and_warm_start_changes(iris):
         warm.fit(X)
 
 
-def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, die_on_call):
+def test_interrupted_fit_resumes_to_the_same_result(wine, tmp_path, interrupted):
     X, _ = wine
     params = {"covariance_type": "diag", "dtype": "float64", "random_state": 0, "tol": 1e-6}
     ref = GaussianMixture(3, **params).fit(X)
-    # two saved segments, then the process dies
-    restore = die_on_call(tfcluster.mixture._gaussian_mixture._EM, "diag", 3)
     gm = GaussianMixture(3, **params)
-    with pytest.raises(KeyboardInterrupt):
-        gm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
-    restore()
+    # two saved segments, then the process dies
+    dies_at = (tfcluster.mixture._gaussian_mixture._EM, "diag", 3)
+    interrupted(gm, X, dies_at, checkpoint_dir=tmp_path, checkpoint_every=2)
     gm.fit(X, checkpoint_dir=tmp_path, checkpoint_every=2)
     assert gm.n_iter_ == ref.n_iter_ > 4
     np.testing.assert_allclose(gm.means_, ref.means_, rtol=1e-12, atol=1e-12)

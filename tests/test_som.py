@@ -5,6 +5,8 @@ from collections import Counter
 import numpy as np
 import pytest
 import tensorflow as tf
+from _som_oracle import minisom as _minisom
+from _som_oracle import with_codebook as _with_codebook
 from minisom import MiniSom, _build_iteration_indexes
 from scipy.spatial.distance import cdist
 
@@ -13,33 +15,6 @@ from tfcluster._engine.driver import as_data
 from tfcluster.ops import som as ops
 from tfcluster.som import SelfOrganizingMap
 from tfcluster.som import _fit as _som_fit
-
-
-@pytest.fixture(scope="module")
-def small(digits):
-    X, y = digits
-    return X[:300], y[:300]
-
-
-def _minisom(m, n, X, seed=0, steps=0, **kw):
-    """A MiniSom initialised from rows of X and trained ``steps`` steps.
-
-    A few steps of training make the codebook continuous: the integer digits
-    against rows of themselves give exact distance ties, which MiniSom's
-    argsort breaks in no defined order.
-    """
-    ref = MiniSom(m, n, X.shape[1], random_seed=seed, **kw)
-    ref.random_weights_init(X)
-    if steps:
-        ref.train(X, steps, random_order=True)
-    return ref
-
-
-def _with_codebook(w, **kw):
-    som = SelfOrganizingMap(w.shape[0], w.shape[1], dtype="float64", **kw)
-    som.weights_ = w.copy()
-    som.n_features_in_ = w.shape[2]
-    return som
 
 
 def _minisom_winners(ref, X):
@@ -630,7 +605,7 @@ def test_every_option_trains_online_and_batch(small, kw):
         assert um.shape == (4, 6) and um.max() == pytest.approx(1.0)
 
 
-def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch, die_on_call):
+def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch, interrupted):
     import tfcluster.som._fit as fitting
     from tfcluster.datasets import load_digits
 
@@ -638,12 +613,10 @@ def test_interrupted_batch_fit_resumes_to_the_same_result(tmp_path, monkeypatch,
     params = {"random_state": 0, "dtype": "float64", "learning_rate": 1.0}
     ref = SelfOrganizingMap(5, 6, **params).fit(X, epochs=6, mode="batch")
     real = fitting.ops.batch_epoch
-    # four epochs saved (every 2), then the process dies
-    restore = die_on_call(fitting.ops, "batch_epoch", 5)
     som = SelfOrganizingMap(5, 6, **params)
-    with pytest.raises(KeyboardInterrupt):
-        som.fit(X, epochs=6, mode="batch", checkpoint_dir=tmp_path, checkpoint_every=2)
-    restore()
+    # four epochs saved (every 2), then the process dies
+    kw = {"epochs": 6, "mode": "batch", "checkpoint_dir": tmp_path, "checkpoint_every": 2}
+    interrupted(som, X, (fitting.ops, "batch_epoch", 5), **kw)
     resumed = []
     monkeypatch.setattr(
         fitting.ops, "batch_epoch", lambda *a, **k: resumed.append(1) or real(*a, **k)

@@ -6,29 +6,15 @@ from collections import Counter
 import numpy as np
 import pytest
 import tensorflow as tf
+from _som_oracle import minisom
+from _som_oracle import with_codebook as _with_codebook
 from minisom import MiniSom
 
 from tfcluster.som import SelfOrganizingMap
 
 
-@pytest.fixture(scope="module")
-def small(digits):
-    X, y = digits
-    return X[:300], y[:300]
-
-
 def _minisom(m, n, X, seed=0, **kw):
-    ref = MiniSom(m, n, X.shape[1], random_seed=seed, **kw)
-    ref.random_weights_init(X)
-    ref.train(X, 50, random_order=True)  # a continuous codebook: no exact distance ties
-    return ref
-
-
-def _with_codebook(w, **kw):
-    som = SelfOrganizingMap(w.shape[0], w.shape[1], dtype="float64", **kw)
-    som.weights_ = w.copy()
-    som.n_features_in_ = w.shape[2]
-    return som
+    return minisom(m, n, X, seed, steps=50, **kw)  # a continuous codebook: no exact ties
 
 
 # ---------------------------------------------------------------- fixed points
@@ -160,9 +146,7 @@ def test_callable_activation_distance_winners_equal_minisom(small):
     def tf_minkowski3(x, w):  # ours: x [b, d], w [m * n, d]
         return tf.reduce_sum(tf.abs(x[:, None, :] - w[None]) ** 3, axis=-1) ** (1 / 3)
 
-    ref = MiniSom(4, 5, X.shape[1], activation_distance=numpy_minkowski3, random_seed=0)
-    ref.random_weights_init(X)
-    ref.train(X, 50, random_order=True)
+    ref = _minisom(4, 5, X, activation_distance=numpy_minkowski3)
     som = _with_codebook(ref.get_weights(), activation_distance=tf_minkowski3)
     want = [np.ravel_multi_index(ref.winner(x), (4, 5)) for x in X]
     np.testing.assert_array_equal(som.predict(X), want)

@@ -94,20 +94,19 @@ _silhouette = Program(
     free_shapes=True,
     autograph=False,
 )
-_davies_bouldin = Program(
-    lambda source, chunk, *, slots: ops.davies_bouldin(source, slots, chunk),
-    "metrics.davies_bouldin",
-    rows=(0,),
-    free_shapes=True,
-    autograph=False,
-)
-_calinski_harabasz = Program(
-    lambda source, chunk, *, slots: ops.calinski_harabasz(source, slots, chunk),
-    "metrics.calinski_harabasz",
-    rows=(0,),
-    free_shapes=True,
-    autograph=False,
-)
+
+
+def _label_score(op, name: str) -> Program:
+    """The program of ``op(source, n_labels, chunk_size)``, a score over ``(x, codes)``."""
+
+    def score(source, chunk, *, slots):
+        return op(source, slots, chunk)
+
+    return Program(score, name, rows=(0,), free_shapes=True, autograph=False)
+
+
+_davies_bouldin = _label_score(ops.davies_bouldin, "metrics.davies_bouldin")
+_calinski_harabasz = _label_score(ops.calinski_harabasz, "metrics.calinski_harabasz")
 
 
 def _label_source(x, codes):

@@ -87,20 +87,61 @@ class LoopCheckpoint:
         self._manager.save()
 
 
-def resume_loop(checkpoint, state: dict):
-    """``(saver, state)`` for a loop of ``state`` (with ``n_iter``, ``converged`` and
-    ``lower_bound`` entries): ``checkpoint`` is None (no saver, ``state`` as given)
-    or ``(directory, fingerprint)``, whose last save, if any, replaces ``state``.
+def resume_loop(
+    segment, state, total, *, every=None, checkpoint=None, count="n_iter", stop="converged"
+):
+    """Run a loop of ``total`` iterations in segments, resumable from a checkpoint.
+
+    Restores the last save of ``checkpoint`` if there is one (another fit's is
+    refused), then calls ``state = segment(state, n)`` with ``n`` at most
+    ``every`` until ``state[count]`` reaches ``total``, ``state[stop]`` is true or
+    a segment runs fewer iterations than asked (converged, or a dataset ran
+    out), saving ``state`` after each segment. A loop that depends only on its
+    state thus ends with the result of an uninterrupted one.
+
+    Args:
+        segment: ``segment(state, n) -> state``, up to ``n`` more iterations
+            (a compiled call), ``count`` advanced by those run.
+        state: the state at the start, a dict or NamedTuple: its names are the
+            checkpoint's keys, its values (tensors, numpy arrays, Python
+            scalars) the types of the restored ones.
+        total: the number of iterations in all.
+        every: iterations per segment; None: one segment.
+        checkpoint: None (nothing saved) or ``(directory, fingerprint)``.
+        count: the name of the iterations done in ``state``.
+        stop: the name of a flag of ``state`` that ends the loop, or None.
+
+    Returns:
+        The final state, of the type of ``state``.
 
     Raises:
         ValueError: the checkpoint was written by another fit.
     """
-    if checkpoint is None:
-        return None, state
-    saver = LoopCheckpoint(checkpoint[0], state, checkpoint[1])
-    restored = saver.restore()
-    if restored is not None:
-        state = {key: restored[key] for key in state}
-        state["n_iter"], state["converged"] = int(state["n_iter"]), bool(state["converged"])
-        state["lower_bound"] = float(state["lower_bound"])
-    return saver, state
+    named = hasattr(state, "_asdict")  # a NamedTuple
+    values = state._asdict() if named else dict(state)
+    saver = None
+    if checkpoint is not None:
+        saver = LoopCheckpoint(checkpoint[0], values, checkpoint[1])
+        saved = saver.restore()
+        if saved is not None:
+            values = {name: _like(value, saved[name]) for name, value in values.items()}
+            state = type(state)(**values) if named else values
+    while int(values[count]) < total and not (stop is not None and bool(values[stop])):
+        done = int(values[count])
+        n = total - done if every is None else min(every, total - done)
+        state = segment(state, n)
+        values = state._asdict() if named else state
+        if saver is not None:
+            saver.save(values)
+        if int(values[count]) - done < n:  # converged, or the dataset ran out
+            break
+    return state
+
+
+def _like(value, saved):
+    """``saved`` (numpy) as the type of the start state's ``value``."""
+    if tf.is_tensor(value):
+        return tf.cast(saved, value.dtype)
+    if isinstance(value, (bool, int, float)):
+        return type(value)(saved)
+    return saved

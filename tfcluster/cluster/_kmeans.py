@@ -34,7 +34,7 @@ from tfcluster._engine import (
     parallel_splits,
     pass_bucket,
 )
-from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.checkpoint import fit_settings, resume_loop
 from tfcluster._engine.driver import (
     Data,
     as_data,
@@ -377,16 +377,16 @@ class KMeans(_KMeansMixin, BaseEstimator):
             lloyd = functools.partial(self._lloyd, centered, seeds[run], tol, chunk)
             if self.verbose:
                 lloyd = _printing(lloyd, centered, float(tol))
-            if checkpoint_dir is None:
-                centers, n_iter, converged = lloyd(int(self.max_iter))
-            else:
+            checkpoint, every = None, None
+            if checkpoint_dir is not None:
                 directory = os.path.join(checkpoint_dir, f"run-{run}")
                 fingerprint = repr(
                     (mean.tolist(), var.tolist(), n_samples, fit_settings(self, seeds[run]))
                 )
-                centers, n_iter, converged = _resumable(
-                    lloyd, int(self.max_iter), directory, checkpoint_every, fingerprint, dtype
-                )
+                checkpoint, every = (directory, fingerprint), checkpoint_every
+            centers, n_iter, converged = _resumable(
+                lloyd, int(self.max_iter), dtype, every, checkpoint
+            )
             inertia = assign(centered, centers)[1] if n_init > 1 else None  # to choose
             if best is None or inertia < best[0]:
                 best = (inertia, centers, int(n_iter), bool(converged))
@@ -473,24 +473,20 @@ def _printing(lloyd, data: Data, tol: float):
     return run
 
 
-def _resumable(lloyd, max_iter, directory, every, fingerprint, dtype):
-    """Run ``lloyd`` in segments of ``every`` iterations, saving after each one.
+def _resumable(lloyd, max_iter, dtype, every=None, checkpoint=None):
+    """``(centers, n_iter, converged)`` of ``lloyd`` run by ``resume_loop``.
 
-    ``lloyd(n, centers=None)`` runs up to ``n`` iterations (``n=0`` only
-    initialises). Lloyd depends only on the centers, so a fit interrupted and
-    started again from the saved centers ends with the uninterrupted result.
-    ``fingerprint`` identifies the fit: a checkpoint of another fit is refused.
+    ``lloyd(n, centers=None)`` runs up to ``n`` iterations (from a fresh
+    initialisation where ``centers`` is None: in the first segment). Lloyd
+    depends only on the centers, so a fit interrupted and started again from
+    the saved centers ends with the uninterrupted result.
     """
-    template = {"centers": tf.zeros([0, 0], dtype), "n_iter": 0, "converged": False}
-    saved = LoopCheckpoint(directory, template, fingerprint)
-    state = saved.restore()
-    if state is None:
-        centers, n_iter, converged = lloyd(0)
-    else:
-        centers = tf.constant(state["centers"])
-        n_iter, converged = int(state["n_iter"]), bool(state["converged"])
-    while n_iter < max_iter and not converged:
-        centers, done, converged = lloyd(min(every, max_iter - n_iter), centers=centers)
-        n_iter += done
-        saved.save({"centers": centers, "n_iter": n_iter, "converged": converged})
-    return centers, n_iter, converged
+
+    def segment(state, n):
+        centers = state["centers"] if state["n_iter"] > 0 else None  # None: initialise
+        centers, done, converged = lloyd(n, centers=centers)
+        return {"centers": centers, "n_iter": state["n_iter"] + done, "converged": converged}
+
+    start = {"centers": tf.zeros([0, 0], dtype), "n_iter": 0, "converged": False}
+    state = resume_loop(segment, start, max_iter, every=every, checkpoint=checkpoint)
+    return state["centers"], state["n_iter"], state["converged"]

@@ -10,7 +10,7 @@ import tensorflow as tf
 from tfcluster._base import BaseEstimator, check_positive_int, make_seed
 from tfcluster._constraints import DType, Int, Real
 from tfcluster._engine import Program, bucket, chunk_size
-from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.checkpoint import fit_settings, resume_loop
 from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, moments
 from tfcluster.cluster._kmeans import INIT, _KMeansMixin, assign
 from tfcluster.cluster._seeding import initial_centers
@@ -255,34 +255,33 @@ class MiniBatchKMeans(_KMeansMixin, BaseEstimator):
             _scalar(2**30 if self.max_no_improvement is None else int(self.max_no_improvement)),
             _scalar(n_samples, tf.int64),
         )
-        state = ops.minibatch_state(centers)
-        saved = None
+        checkpoint, every = None, None  # None: one compiled call
         if checkpoint_dir is not None:
             check_positive_int("checkpoint_every", checkpoint_every)
             settings = fit_settings(self, tf.stack([seed_init, seed_fit]))
-            fingerprint = repr((mean.tolist(), var.tolist(), n_samples, settings))
-            saved = LoopCheckpoint(checkpoint_dir, state._asdict(), fingerprint)
-            restored = saved.restore()
-            if restored is not None:
-                # in the state's dtypes: a save before the float64 ewa had float32 ones
-                state = ops.MiniBatchState(
-                    **{k: tf.cast(restored[k], t.dtype) for k, t in state._asdict().items()}
-                )
-        every = None if saved is None else checkpoint_every  # None: one compiled call
+            checkpoint = (checkpoint_dir, repr((mean.tolist(), var.tolist(), n_samples, settings)))
+            every = checkpoint_every
         if self.verbose and not data.streamed:
             every = 1  # back to Python after every step, to print it
-        while int(state.step) < n_steps and not bool(state.stop):
+
+        def segment(state, n):
             done = int(state.step)
-            limit = n_steps if every is None else min(done + every, n_steps)
-            segment = source.skip(done).take(limit - done) if data.streamed else source
-            steps = tf.constant(min(limit, 2**31 - 1))  # a tensor: one trace for all segments
-            state = call(_fit, segment, state, steps, _scalar(batch_size), seed_fit, *rules)
-            if saved is not None:
-                saved.save(state._asdict())
+            part = source.skip(done).take(n) if data.streamed else source
+            steps = tf.constant(min(done + n, 2**31 - 1))  # a tensor: one trace for all segments
+            state = call(_fit, part, state, steps, _scalar(batch_size), seed_fit, *rules)
             if self.verbose:
                 self._report(state, None if data.streamed else n_steps)
-            if data.streamed and int(state.step) < limit:
-                break  # the dataset ran out: max_iter passes are done
+            return state
+
+        state = resume_loop(
+            segment,
+            ops.minibatch_state(centers),
+            n_steps,
+            every=every,
+            checkpoint=checkpoint,
+            count="step",
+            stop="stop",
+        )
         centers, counts = state.centers, state.counts
         steps, seen = int(state.step), int(state.seen)
         self._counts = counts.numpy()

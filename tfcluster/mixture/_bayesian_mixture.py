@@ -47,8 +47,10 @@ from tfcluster.mixture._bayesian_programs import (  # tests replace them in this
     _score,
     _vem,
 )
+from tfcluster.mixture._em_loop import iterations
 from tfcluster.mixture._gaussian_mixture import GaussianMixture
 from tfcluster.mixture._init import covariance_shape, em_chunk, fit_bucket
+from tfcluster.mixture._outputs import MixtureOutputs
 from tfcluster.ops import bayesian as ops
 from tfcluster.ops import mixture as gm_ops
 
@@ -64,7 +66,7 @@ _ILL_DEFINED = (
 )
 
 
-class BayesianGaussianMixture(BaseEstimator):
+class BayesianGaussianMixture(MixtureOutputs, BaseEstimator):
     """Variational Bayesian estimation of a Gaussian mixture, as scikit-learn's.
 
     The mixing weights have a Dirichlet process (stick breaking) or a
@@ -135,6 +137,7 @@ class BayesianGaussianMixture(BaseEstimator):
         **GaussianMixture._constraints,
         "weight_concentration_prior_type": Options(_PRIOR_TYPES),
     }
+    _layer = "bgm_layer"
 
     def __init__(
         self,
@@ -292,12 +295,10 @@ class BayesianGaussianMixture(BaseEstimator):
         segments give the uninterrupted result."""
         source, prior, k_t, reg, chunk, padded = args
         dtype = post.means.dtype
-        out = {name: v.numpy() for name, v in post._asdict().items()}
-        out.update(lower_bound=float(lb0), lower_bounds=np.zeros([0]), n_iter=0, converged=False)
-        saved, out = resume_loop(checkpoint, out)
-        while out["n_iter"] < self.max_iter and not out["converged"]:
-            left = self.max_iter - out["n_iter"]
-            steps = left if saved is None else min(every, left)
+        start = {name: v.numpy() for name, v in post._asdict().items()}
+        start.update(lower_bound=float(lb0), lower_bounds=np.zeros([0]), n_iter=0, converged=False)
+
+        def segment(out, steps):
             post = ops.Posterior(*(tf.constant(out[n], dtype) for n in ops.Posterior._fields))
             seg = call(
                 _vem,
@@ -316,15 +317,11 @@ class BayesianGaussianMixture(BaseEstimator):
             )
             if not bool(seg["ok"]):
                 raise ValueError(_ILL_DEFINED.format(reg_covar=self.reg_covar))
-            out.update(
-                {name: v.numpy() for name, v in seg["posterior"]._asdict().items()},
-                lower_bound=float(seg["lower_bound"]),
-                lower_bounds=np.concatenate([out["lower_bounds"], seg["lower_bounds"].numpy()]),
-                n_iter=out["n_iter"] + int(seg["n_iter"]),
-                converged=bool(seg["converged"]),
-            )
-            if saved is not None:
-                saved.save(out)
+            posterior = {name: v.numpy() for name, v in seg["posterior"]._asdict().items()}
+            return {**posterior, **iterations(out, seg)}
+
+        every = None if checkpoint is None else every
+        out = resume_loop(segment, start, self.max_iter, every=every, checkpoint=checkpoint)
         out["posterior"] = ops.Posterior(*(out[name] for name in ops.Posterior._fields))
         return out
 
@@ -413,23 +410,6 @@ class BayesianGaussianMixture(BaseEstimator):
 
         return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
 
-    def score_samples(self, X) -> np.ndarray:
-        """``log sum_j exp(E[log pi_j] + E[log N(x | mu_j, Lambda_j)])`` per row, ``[n]``,
-        as scikit-learn's."""
-        return self._per_row(X)[0]
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Responsibilities of the components for each row, ``[n_samples, k]``."""
-        return self._per_row(X)[1]
-
-    def predict(self, X) -> np.ndarray:
-        """Most responsible component of each row, int32 ``[n_samples]``."""
-        return self._per_row(X)[2]
-
-    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
-        """Fit, then ``predict(X)`` ``[n_samples]``."""
-        return self.fit(X, sample_weight=sample_weight).predict(X)
-
     def score(self, X, y=None) -> float:
         """Mean of ``score_samples(X)``."""
         return float(np.mean(self.score_samples(X)))
@@ -441,18 +421,6 @@ class BayesianGaussianMixture(BaseEstimator):
         post = self._stored_posterior(self._frame(), dtype, bucket(k))
         k_t = tf.constant(k, tf.int32)
         return ops.log_weight_bias(post, self._process, self.n_features_in_, k_t).numpy()[:k]
-
-    def as_layer(self, output="proba", **kwargs):
-        """This fitted model as a Keras layer (``tfcluster.layers.BayesianGaussianMixtureHead``).
-
-        Args:
-            output: "proba" ``[batch, n_components]``, "log_prob" ``[batch]``
-                (as ``score_samples``) or "labels" ``[batch]``.
-            **kwargs: passed to the layer (``name``, ...).
-        """
-        from tfcluster.layers import bgm_layer
-
-        return bgm_layer(self, output=output, **kwargs)
 
     @property
     def distribution(self):

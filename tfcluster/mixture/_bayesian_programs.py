@@ -14,11 +14,11 @@ import math
 import tensorflow as tf
 
 from tfcluster._engine import Program, pad_rows
-from tfcluster._engine.driver import Data, Frame, call
-from tfcluster.mixture._init import _assignment, em_chunk
+from tfcluster._engine.driver import Data, Frame
+from tfcluster.mixture._init import assignment_statistics, call_on_assignment
 from tfcluster.ops import bayesian as ops
 from tfcluster.ops import mixture as gm_ops
-from tfcluster.ops.batching import gather_rows, map_chunks
+from tfcluster.ops.batching import map_chunks
 
 __all__ = [
     "_init_stats",
@@ -33,10 +33,7 @@ __all__ = [
 
 def _init_stats_fn(source, centers, arg, k, *, kind, covariance_type, chunk, padded):
     """Statistics ``(nk [K], sx [K, d], s2)`` of an initial assignment about ``centers [K, d]``."""
-    if kind == "rows":
-        centers = gather_rows(source, arg, chunk)  # [K, d]
-    stats = gm_ops.init_statistics(source, kind, centers, arg, covariance_type, chunk, k, padded)
-    return (*stats, centers)
+    return assignment_statistics(source, centers, arg, k, kind, covariance_type, chunk, padded)
 
 
 def _vem_fn(source, post, prior, lb, k, max_iter, tol, reg_covar, **static):
@@ -75,19 +72,7 @@ def _initial_statistics(est, data: Data, offset, n_samples: int, seed):
     """``(nk, sx, s2, centers)`` of ``est.init_params``'s responsibilities on centred
     ``data`` (the statistics about ``centers``), padded to the fit's bucket; tests
     replace it to start from given responsibilities."""
-    k, ct = est.n_components, est.covariance_type
-    kind, centers, arg = _assignment(est, data, n_samples, seed)
-    return call(
-        _init_stats,
-        data.source,
-        centers,
-        arg,
-        tf.constant(k, tf.int32),
-        kind=kind,
-        covariance_type=ct,
-        chunk=em_chunk(data, k, ct),
-        padded=not data.streamed,
-    )
+    return call_on_assignment(_init_stats, est, data, n_samples, seed)
 
 
 def _pad_statistics(stats, covariance_type, size: int):

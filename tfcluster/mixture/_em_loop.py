@@ -11,7 +11,7 @@ from tfcluster._engine.driver import call
 from tfcluster.mixture._init import ill_defined
 from tfcluster.ops import mixture as ops
 
-__all__ = ["EM_PROGRAM", "run_em"]
+__all__ = ["EM_PROGRAM", "run_em", "iterations"]
 
 
 def _em_fn(source, params, lower_bound, total, k, max_iter, tol, reg_covar, **static):
@@ -34,7 +34,7 @@ def run_em(est, program, source, params, lb0, cov0, args, checkpoint, every) -> 
     total, tol, reg_covar, chunk, padded, size = args
     dtype, k, ct = total.dtype, est.n_components, est.covariance_type
     weights, means, prec_chol = params
-    out = {
+    start = {
         "weights": weights.numpy(),
         "means": means.numpy(),
         "prec_chol": prec_chol.numpy(),
@@ -44,10 +44,8 @@ def run_em(est, program, source, params, lb0, cov0, args, checkpoint, every) -> 
         "n_iter": 0,
         "converged": False,
     }
-    saved, out = resume_loop(checkpoint, out)
-    while out["n_iter"] < est.max_iter and not out["converged"]:
-        left = est.max_iter - out["n_iter"]
-        steps = left if saved is None else min(every, left)
+
+    def segment(out, steps):
         params = tuple(tf.constant(out[key], dtype) for key in ("weights", "means", "prec_chol"))
         lb = tf.constant(out["lower_bound"], tf.float64)
         seg = call(
@@ -69,14 +67,20 @@ def run_em(est, program, source, params, lb0, cov0, args, checkpoint, every) -> 
         for key in ("weights", "means", "prec_chol", "covariances"):  # the real k
             if ct != "tied" or key in ("weights", "means"):
                 seg[key] = seg[key][:k]
-        bounds = np.concatenate([out["lower_bounds"], seg["lower_bounds"]])
-        out.update(
-            {key: seg[key] for key in ("weights", "means", "prec_chol", "covariances")},
-            lower_bound=float(seg["lower_bound"]),
-            lower_bounds=bounds,
-            n_iter=out["n_iter"] + int(seg["n_iter"]),
-            converged=bool(seg["converged"]),
-        )
-        if saved is not None:
-            saved.save(out)
-    return out
+        return {
+            **{key: seg[key] for key in ("weights", "means", "prec_chol", "covariances")},
+            **iterations(out, seg),
+        }
+
+    every = None if checkpoint is None else every
+    return resume_loop(segment, start, est.max_iter, every=every, checkpoint=checkpoint)
+
+
+def iterations(out: dict, seg: dict) -> dict:
+    """The loop entries after a segment ``seg`` of (variational) EM that followed ``out``."""
+    return {
+        "lower_bound": float(seg["lower_bound"]),
+        "lower_bounds": np.concatenate([out["lower_bounds"], np.asarray(seg["lower_bounds"])]),
+        "n_iter": out["n_iter"] + int(seg["n_iter"]),
+        "converged": bool(seg["converged"]),
+    }

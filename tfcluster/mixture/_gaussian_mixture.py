@@ -45,6 +45,7 @@ from tfcluster.mixture._init import (
     fit_bucket,
     initial_parameters,
 )
+from tfcluster.mixture._outputs import MixtureOutputs
 from tfcluster.ops import mixture as ops
 from tfcluster.ops.batching import map_chunks, reduce_batches
 
@@ -92,7 +93,7 @@ _LOG_LIKELIHOOD = Program(
 _EM = {ct: functools.partial(EM_PROGRAM, covariance_type=ct) for ct in ops.COVARIANCE_TYPES}
 
 
-class GaussianMixture(BaseEstimator):
+class GaussianMixture(MixtureOutputs, BaseEstimator):
     """Gaussian mixture model fitted by EM, compiled and on device.
 
     The E step (log-sum-exp stable; batched Cholesky factors and one GEMM per
@@ -383,22 +384,6 @@ class GaussianMixture(BaseEstimator):
 
         return map_rows(rows, X, dtype=dtype, n_features=self.n_features_in_, frame=frame)
 
-    def score_samples(self, X) -> np.ndarray:
-        """Log-likelihood of each row under the model, ``[n_samples]``."""
-        return self._per_row(X)[0]
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Posterior probability of each component for each row, ``[n_samples, k]``."""
-        return self._per_row(X)[1]
-
-    def predict(self, X) -> np.ndarray:
-        """Most probable component of each row (first on ties), int32 ``[n_samples]``."""
-        return self._per_row(X)[2]
-
-    def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
-        """Fit, then ``predict(X)`` ``[n_samples]``."""
-        return self.fit(X, sample_weight=sample_weight).predict(X)
-
     def _log_likelihood(self, X):
         """(sum of log-likelihoods, number of rows) of an array or a dataset."""
         frame = self._frame()
@@ -462,18 +447,6 @@ class GaussianMixture(BaseEstimator):
         far from the origin or at scales the compute dtype cannot hold."""
         wide = np.result_type(self.means_.dtype, self.precisions_cholesky_.dtype)
         return tf.as_dtype(np.result_type(wide, check_dtype(self.dtype).as_numpy_dtype))
-
-    def as_layer(self, output="proba", **kwargs):
-        """This fitted model as a Keras layer (``tfcluster.layers.GaussianMixtureHead``).
-
-        Args:
-            output: "proba" ``[batch, n_components]``, "log_prob" ``[batch]``
-                (as ``score_samples``) or "labels" ``[batch]``.
-            **kwargs: passed to the layer (``name``, ...).
-        """
-        from tfcluster.layers import gmm_layer
-
-        return gmm_layer(self, output=output, **kwargs)
 
     @property
     def distribution(self):

@@ -143,11 +143,19 @@ def _init_params_fn(
     source, centers, arg, total, reg_covar, k, *, kind, covariance_type, chunk, padded
 ):
     """Initial ``(weights [K], means [K, d], covariances, prec_chol, ok)``, padded to ``K``."""
-    if kind == "rows":  # the chosen rows, gathered in the same program (-1: zero rows)
+    stats = assignment_statistics(source, centers, arg, k, kind, covariance_type, chunk, padded)
+    nk, means, cov, prec_chol, ok = ops.m_step(*stats, reg_covar, covariance_type, k)
+    return nk / total, means, cov, prec_chol, ok
+
+
+def assignment_statistics(source, centers, arg, k, kind, covariance_type, chunk, padded):
+    """``(nk [K], sx [K, d], s2, centers [K, d])`` of an initial assignment (``_assignment``),
+    inside a program: the statistics about ``centers``, which for ``kind == "rows"`` are
+    the chosen rows, gathered here (index -1: a zero row)."""
+    if kind == "rows":
         centers = gather_rows(source, arg, chunk)  # [K, d]
     stats = ops.init_statistics(source, kind, centers, arg, covariance_type, chunk, k, padded)
-    nk, means, cov, prec_chol, ok = ops.m_step(*stats, centers, reg_covar, covariance_type, k)
-    return nk / total, means, cov, prec_chol, ok
+    return (*stats, centers)
 
 
 _init_params = Program(_init_params_fn, "mixture.init_params", rows=(0,), free_shapes=True)
@@ -196,6 +204,25 @@ def _assignment(est, data: Data, n_samples: int, seed):
     return "rows", tf.zeros([size, d], dtype), indices
 
 
+def call_on_assignment(program, est, data: Data, n_samples: int, seed, *args):
+    """``program(source, centers, arg, *args, k)`` on the initial assignment of
+    ``est.init_params`` (``_assignment``), with the options every initial program takes."""
+    k, ct = est.n_components, est.covariance_type
+    kind, centers, arg = _assignment(est, data, n_samples, seed)
+    return call(
+        program,
+        data.source,
+        centers,
+        arg,
+        *args,
+        tf.constant(k, tf.int32),
+        kind=kind,
+        covariance_type=ct,
+        chunk=em_chunk(data, k, ct),
+        padded=not data.streamed,
+    )
+
+
 def initial_parameters(est, data: Data, n_samples, total, seed, user):
     """Initial ``(weights, means, prec_chol, covariances)`` on centred ``data``, in
     its compute units (``data.frame``).
@@ -216,19 +243,8 @@ def initial_parameters(est, data: Data, n_samples, total, seed, user):
     ct, dtype, k = est.covariance_type, data.dtype, est.n_components
     reg = tf.constant(est.reg_covar / data.frame.scale**2, dtype)
     if any(v is None for v in user.values()):
-        kind, centers, arg = _assignment(est, data, n_samples, seed)
-        weights, means, cov, prec_chol, ok = call(
-            _init_params,
-            data.source,
-            centers,
-            arg,
-            tf.constant(total, dtype),
-            reg,
-            tf.constant(k, tf.int32),
-            kind=kind,
-            covariance_type=ct,
-            chunk=em_chunk(data, k, ct),
-            padded=not data.streamed,
+        weights, means, cov, prec_chol, ok = call_on_assignment(
+            _init_params, est, data, n_samples, seed, tf.constant(total, dtype), reg
         )
         if not bool(ok):
             raise ValueError(ill_defined(est.reg_covar, dtype))

@@ -42,6 +42,7 @@ __all__ = [
     "pad_centers",
     "relocate_empty",
     "lloyd",
+    "iterate",
     "assign",
     "assignment_stats",
     "kmeans_plusplus",
@@ -160,6 +161,23 @@ def _squared_shift(new, old):
     return tf.reduce_sum(tf.square(tf.cast(new - old, tf.float64)))
 
 
+def iterate(step, centers, max_iter, tol):
+    """``centers, shift = step(centers)`` in a ``tf.while_loop`` until ``max_iter``
+    iterations or a squared center shift ``<= tol``.
+
+    Returns:
+        ``(centers [K, d], n_iter, converged)``.
+    """
+
+    def body(i, centers, _):
+        centers, shift = step(centers)
+        return i + 1, centers, shift <= tf.cast(tol, shift.dtype)
+
+    start = (tf.constant(0), centers, tf.constant(False))
+    i, centers, converged = tf.while_loop(lambda i, _, done: (i < max_iter) & ~done, body, start)
+    return centers, i, converged
+
+
 def lloyd(
     source,
     centers,
@@ -186,13 +204,7 @@ def lloyd(
     """
 
     def run(step):
-        def body(i, centers, _):
-            centers, shift, _ = step(centers)
-            return i + 1, centers, shift <= tf.cast(tol, tf.float64)
-
-        start = (tf.constant(0), centers, tf.constant(False))
-        i, out, converged = tf.while_loop(lambda i, _, done: (i < max_iter) & ~done, body, start)
-        return out, i, converged
+        return iterate(lambda c: step(c)[:2], centers, max_iter, tol)
 
     def chunked():
         return run(lambda c: lloyd_step(source, c, k, chunk_size, weighted, padded, splits))

@@ -215,10 +215,7 @@ def calinski_harabasz(source, n_labels, chunk_size: int):
     ``W <= n * d * (2 * eps * max|c|)**2``. Summed in float64.
 
     Args:
-        source: ``(x [n, d], labels [n] int32)`` tensors or a dataset of such pairs.
-        n_labels: label slots (an int, e.g. a bucket: slots no row has are
-            ignored) or an int32 scalar.
-        chunk_size: rows per chunk for in-memory sources.
+        source, n_labels, chunk_size: as ``davies_bouldin``.
 
     Returns:
         scalar score (higher is better).

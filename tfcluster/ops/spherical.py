@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfcluster.ops.kmeans import lloyd_step
+from tfcluster.ops.kmeans import iterate, lloyd_step
 
 __all__ = ["normalize_rows", "cosine_distances", "spherical_lloyd"]
 
@@ -65,12 +65,9 @@ def spherical_lloyd(
         ``(centers [K, d], n_iter, converged)``.
     """
 
-    def body(i, centers, _):
+    def step(centers):
         means, _, _ = lloyd_step(source, centers, k, chunk_size, weighted, padded, splits)
         new_centers = normalize_rows(means)  # [K, d]; the mean direction
-        shift = tf.reduce_sum(tf.square(new_centers - centers))
-        return i + 1, new_centers, shift <= tol
+        return new_centers, tf.reduce_sum(tf.square(new_centers - centers))
 
-    start = (tf.constant(0), centers, tf.constant(False))
-    i, centers, converged = tf.while_loop(lambda i, _, done: (i < max_iter) & ~done, body, start)
-    return centers, i, converged
+    return iterate(step, centers, max_iter, tol)

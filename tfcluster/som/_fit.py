@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from tfcluster._base import check_option, check_positive_int, split_seed
 from tfcluster._engine import Program, bucket, chunk_size, pad_rows
-from tfcluster._engine.checkpoint import LoopCheckpoint
+from tfcluster._engine.checkpoint import resume_loop
 from tfcluster._engine.driver import Data, call, moments
 from tfcluster._validation import check_array
 from tfcluster.ops import som as ops
@@ -373,24 +373,32 @@ def train(data: Data, w0: np.ndarray, cfg: Config, plan: Plan, seed, checkpoint=
 def _batch_checkpointed(source, w, eta, sig, options, cfg: Config, checkpoint):
     """Batch epochs one ``ops.batch_epoch`` call at a time, saved every ``every`` epochs."""
     directory, fingerprint, every = checkpoint
-    saved = LoopCheckpoint(directory, {"codebook": w, "epoch": 0}, fingerprint)
-    start, restored = 0, saved.restore()
-    if restored is not None:
-        w, start = tf.constant(restored["codebook"]), int(restored["epoch"])
-    epochs, grid = int(eta.shape[0]), cfg.grid()
-    for epoch in range(start, epochs):
-        w = call(
-            ops.batch_epoch,
-            source,
-            w,
-            eta[epoch],
-            sig[epoch],
-            options["chunk"],
-            padded=options["padded"],
-            shape=(grid[0], grid[1]),
-            **cfg.statics,
-        )
-        done = epoch + 1
-        if done % every == 0 or done == epochs:
-            saved.save({"codebook": w, "epoch": done})
-    return w
+    grid = cfg.grid()
+
+    def segment(state, n):
+        w, start = state["codebook"], state["epoch"]
+        for epoch in range(start, start + n):
+            w = call(
+                ops.batch_epoch,
+                source,
+                w,
+                eta[epoch],
+                sig[epoch],
+                options["chunk"],
+                padded=options["padded"],
+                shape=(grid[0], grid[1]),
+                **cfg.statics,
+            )
+        return {"codebook": w, "epoch": start + n}
+
+    epochs = int(eta.shape[0])
+    state = resume_loop(
+        segment,
+        {"codebook": w, "epoch": 0},
+        epochs,
+        every=every,
+        checkpoint=(directory, fingerprint),
+        count="epoch",
+        stop=None,
+    )
+    return state["codebook"]
