@@ -108,7 +108,8 @@ def resume_loop(
         total: the number of iterations in all.
         every: iterations per segment; None: one segment.
         checkpoint: None (nothing saved) or ``(directory, fingerprint)``.
-        count: the name of the iterations done in ``state``.
+        count: the name of the iterations done in ``state``, or a function of
+            its values giving them (e.g. from the size of a growing tree).
         stop: the name of a flag of ``state`` that ends the loop, or None.
 
     Returns:
@@ -126,14 +127,18 @@ def resume_loop(
         if saved is not None:
             values = {name: _like(value, saved[name]) for name, value in values.items()}
             state = type(state)(**values) if named else values
-    while int(values[count]) < total and not (stop is not None and bool(values[stop])):
-        done = int(values[count])
+
+    def done_of(values):
+        return int(count(values) if callable(count) else values[count])
+
+    while done_of(values) < total and not (stop is not None and bool(values[stop])):
+        done = done_of(values)
         n = total - done if every is None else min(every, total - done)
         state = segment(state, n)
         values = state._asdict() if named else state
         if saver is not None:
             saver.save(values)
-        if int(values[count]) - done < n:  # converged, or the dataset ran out
+        if done_of(values) - done < n:  # converged, or the dataset ran out
             break
     return state
 

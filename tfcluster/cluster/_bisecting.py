@@ -30,7 +30,7 @@ from tfcluster._base import (
 )
 from tfcluster._constraints import DType, Int, Options, Real
 from tfcluster._engine import Program, chunk_size
-from tfcluster._engine.checkpoint import LoopCheckpoint, fit_settings
+from tfcluster._engine.checkpoint import fit_settings, resume_loop
 from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, map_rows, moments
 from tfcluster.cluster._kmeans import assign
 from tfcluster.ops import bisecting as ops
@@ -140,6 +140,11 @@ def _tree_state(nodes, leaf) -> dict:
         "children": np.asarray(children, np.int64),  # [m, 2]
         "leaf": leaf,  # [n]
     }
+
+
+def _n_splits(state: dict) -> int:
+    """The splits done in a tree of ``_tree_state``: each adds two nodes to the root."""
+    return (len(state["centers"]) - 1) // 2
 
 
 def _tree_from_state(state: dict):
@@ -338,41 +343,30 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         n_seeds = max(self.n_clusters - 1, 1) * self.n_init
         seeds = tf.random.experimental.stateless_split(seed, n_seeds).numpy()  # [n_seeds, 2]
         size = _row_bucket(n_samples)
-        saver, start = None, 0
+        checkpoint = None
         if checkpoint_dir is not None:
             check_positive_int("checkpoint_every", checkpoint_every)
             settings = fit_settings(self, seed)
             fingerprint = repr((mean.tolist(), float(weights.sum()), n_samples, settings))
-            saver = LoopCheckpoint(checkpoint_dir, _tree_state(nodes, leaf), fingerprint)
-            restored = saver.restore()
-            if restored is not None:
-                nodes, leaf = _tree_from_state(restored)
-                root, start = nodes[0], (len(nodes) - 1) // 2
-        for step in range(start, self.n_clusters - 1):
-            node = max(root.leaves(), key=lambda n: n.score)  # the first of equal scores
-            inside = leaf == node.index
-            part = _split_rows(data, inside, size)
-            part_weights = weights[part.rows] if part.gathered else np.where(inside, weights, 0.0)
-            best = None
-            for run in range(self.n_init):
-                seed = seeds[step * self.n_init + run]
-                centers, labels, sse = self._two_means(part, part_weights, seed, tol)
-                labels = labels if part.gathered else labels[inside]
-                if best is None or sse.sum() < best[0] * (1 - 1e-6):
-                    best = (sse.sum(), labels, centers, sse)
-            _, labels, centers, sse = best  # labels: of the rows inside
-            if self.bisecting_strategy == "biggest_inertia":
-                scores = sse
-            else:
-                scores = np.bincount(labels, minlength=2)
-            node.left, node.right = (
-                _Node(len(nodes) + j, centers[j], float(scores[j]), float(sse[j])) for j in (0, 1)
-            )
-            nodes += [node.left, node.right]
-            leaf[inside] = np.where(labels == 0, node.left.index, node.right.index)
-            last = step == self.n_clusters - 2
-            if saver is not None and ((step + 1) % checkpoint_every == 0 or last):
-                saver.save(_tree_state(nodes, leaf))
+            checkpoint = (checkpoint_dir, fingerprint)
+
+        def segment(state, n):  # n more splits of the tree in ``state``
+            nodes, leaf = _tree_from_state(state)
+            for _ in range(n):
+                self._split(nodes, leaf, data, weights, seeds, tol, size)
+            return _tree_state(nodes, leaf)
+
+        state = resume_loop(
+            segment,
+            _tree_state([root], leaf),
+            self.n_clusters - 1,
+            every=None if checkpoint is None else checkpoint_every,
+            checkpoint=checkpoint,
+            count=_n_splits,
+            stop=None,
+        )
+        nodes, leaf = _tree_from_state(state)
+        root = nodes[0]
         leaves = list(root.leaves())
         index_to_label = np.zeros(len(nodes), np.int32)
         for label, node in enumerate(leaves):
@@ -385,6 +379,33 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         self.n_features_in_ = data.n_features
         self._tree, self._fit_frame = root, frame
         return self
+
+    def _split(self, nodes, leaf, data: Data, weights, seeds, tol, size: int) -> None:
+        """Split the leaf chosen by ``bisecting_strategy`` (best of ``n_init`` 2-means):
+        its two children appended to ``nodes``, ``leaf`` (the node of every row)
+        updated in place."""
+        node = max(nodes[0].leaves(), key=lambda n: n.score)  # the first of equal scores
+        step = (len(nodes) - 1) // 2  # the splits done: each added two nodes
+        inside = leaf == node.index
+        part = _split_rows(data, inside, size)
+        part_weights = weights[part.rows] if part.gathered else np.where(inside, weights, 0.0)
+        best = None
+        for run in range(self.n_init):
+            seed = seeds[step * self.n_init + run]
+            centers, labels, sse = self._two_means(part, part_weights, seed, tol)
+            labels = labels if part.gathered else labels[inside]
+            if best is None or sse.sum() < best[0] * (1 - 1e-6):
+                best = (sse.sum(), labels, centers, sse)
+        _, labels, centers, sse = best  # labels: of the rows inside
+        if self.bisecting_strategy == "biggest_inertia":
+            scores = sse
+        else:
+            scores = np.bincount(labels, minlength=2)
+        node.left, node.right = (
+            _Node(len(nodes) + j, centers[j], float(scores[j]), float(sse[j])) for j in (0, 1)
+        )
+        nodes += [node.left, node.right]
+        leaf[inside] = np.where(labels == 0, node.left.index, node.right.index)
 
     def _two_means(self, part: _Part, weights: np.ndarray, seed, tol):
         """One 2-means run on the rows of nonzero weight of ``part`` (``weights [m]``
