@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from tfcluster._engine.compile import XLA_MIN_ROWS
@@ -58,6 +59,15 @@ def pass_bucket(k: int, n_rows: int | None, data_size: int | None = None) -> int
     return bucket(k, data_size)
 
 
+# Elements of an eager tensor that pad_rows and first_rows reshape through numpy:
+# an eager op costs ~0.2 ms (a slice of [16, 64] took 0.24 ms, numpy and back 0.02).
+_HOST_ELEMENTS = 2**16
+
+
+def _on_host(t) -> bool:
+    return tf.executing_eagerly() and t.shape.num_elements() <= _HOST_ELEMENTS
+
+
 def pad_rows(t, size: int):
     """``t [m, ...]`` padded with zero rows to ``[size, ...]`` (``m <= size``)."""
     t = tf.convert_to_tensor(t)
@@ -66,7 +76,17 @@ def pad_rows(t, size: int):
         raise ValueError(f"cannot pad {int(t.shape[0])} rows to {size}")
     if extra == 0:
         return t
+    if _on_host(t):
+        a = t.numpy()
+        return tf.constant(np.concatenate([a, np.zeros((extra, *a.shape[1:]), a.dtype)]))
     return tf.concat([t, tf.zeros([extra, *t.shape[1:]], t.dtype)], 0)
+
+
+def first_rows(t, k: int):
+    """``t[:k]`` of a tensor (e.g. centers cut back from their bucket)."""
+    if int(t.shape[0]) == k:
+        return t
+    return tf.constant(t.numpy()[:k]) if _on_host(t) else t[:k]
 
 
 def chunk_size(n_rows: int | None, n_columns: int) -> int:

@@ -30,6 +30,7 @@ from tfcluster._engine import (
     Program,
     bucket,
     chunk_size,
+    first_rows,
     pad_rows,
     parallel_splits,
     pass_bucket,
@@ -439,7 +440,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
             padded=not data.streamed,
             splits=parallel_splits(chunk) if not data.streamed else 1,
         )
-        return centers[:k], int(n_iter), bool(converged)
+        return first_rows(centers, k), int(n_iter), bool(converged)
 
 
 def _printing(lloyd, data: Data, tol: float):

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfcluster._base import check_dtype, check_option, check_positive_int, make_seed
-from tfcluster._engine import Program, bucket, chunk_size, pass_bucket
+from tfcluster._engine import Program, bucket, chunk_size, first_rows, pass_bucket
 from tfcluster._engine.driver import Data, as_data, attribute_dtype, call
 from tfcluster._validation import check_array, check_dense
 from tfcluster.ops import kmeans as ops
@@ -105,7 +105,7 @@ def plusplus(x, w, n_clusters: int, seed):
     centers, indices = _plusplus(
         x, w, k, seed, tf.constant(trials, tf.int32), bucket=bucket(n_clusters)
     )
-    return centers[:n_clusters], indices
+    return first_rows(centers, n_clusters), indices
 
 
 def _numpy_plusplus(x: np.ndarray, w: np.ndarray, draws: np.ndarray) -> np.ndarray:
@@ -163,10 +163,10 @@ def initial_centers(init, data: Data, n_clusters: int, seed) -> tf.Tensor:
         chunk, padded = _chunk(data, size), not data.streamed
         if name == "random":
             rows = call(_random_rows, data.source, seed, bucket=size, chunk=chunk, padded=padded)
-            return rows[:n_clusters]
+            return first_rows(rows, n_clusters)
         k = _k(n_clusters)  # k-means|| and streams
         centers = call(_parallel, data.source, k, seed, bucket=size, chunk=chunk, padded=padded)
-        return centers[:n_clusters]
+        return first_rows(centers, n_clusters)
     if callable(init):
         random_state = np.random.RandomState(int(seed[0].numpy()) % (2**31 - 1))  # as scikit-learn
         chosen = init(data.user_rows(), n_clusters, random_state)
