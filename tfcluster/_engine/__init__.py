@@ -6,8 +6,14 @@
 number of clusters to a few sizes so a sweep over k reuses its programs.
 """
 
-from tfcluster._engine.buckets import bucket, chunk_size, first_rows, pad_rows
-from tfcluster._engine.buckets import parallel_splits, pass_bucket
+from tfcluster._engine.buckets import (
+    bucket,
+    chunk_size,
+    first_rows,
+    pad_rows,
+    parallel_splits,
+    pass_bucket,
+)
 from tfcluster._engine.compile import XLA_MIN_ROWS, Program, kernel, trace_counts, xla_active
 
 __all__ = [

@@ -30,11 +30,11 @@ from tfcluster._engine import (
     Program,
     bucket,
     chunk_size,
-    first_rows,
     pad_rows,
     parallel_splits,
     pass_bucket,
 )
+from tfcluster._engine.buckets import first_rows
 from tfcluster._engine.checkpoint import fit_settings, resume_loop
 from tfcluster._engine.driver import (
     Data,
