@@ -13,9 +13,10 @@ import math
 
 import numpy as np
 
-from tfcluster._engine.driver import Frame, frame_of
+from tfcluster._engine.driver import Frame, attribute_dtype, frame_of
+from tfcluster._engine.frame import _FAR
 
-__all__ = ["inference_frame", "log_scale", "to_internal", "to_user", "wide_enough"]
+__all__ = ["inference_frame", "log_scale", "means_dtype", "to_internal", "to_user", "wide_enough"]
 
 
 def log_scale(frame: Frame, n_features: int) -> float:
@@ -42,6 +43,28 @@ def to_user(frame: Frame, means, covariances, prec_chol):
         np.asarray(covariances, np.float64) * s**2,
         np.asarray(prec_chol, np.float64) / s,
     )
+
+
+def means_dtype(frame: Frame, var, covariances, covariance_type: str, dtype) -> np.dtype:
+    """The dtype of ``means_``: ``attribute_dtype``'s, or float64 where a float32
+    mean would sit, in some column, further from its value than ~1/4096 of the
+    narrowest component's standard deviation there (``covariances`` in compute
+    units). A column that barely varies (its variance is ``reg_covar``) weighs
+    with a precision of ``1 / reg_covar``: on the digits shifted by 1e4, float32
+    means of the constant columns were off by 5e-4, a Mahalanobis term of 0.24,
+    and 5% of the rows changed component."""
+    out = attribute_dtype(frame, var, dtype)
+    if out == np.float64:
+        return out
+    cov = np.asarray(covariances, np.float64)
+    variances = {
+        "full": lambda: np.diagonal(cov, axis1=-2, axis2=-1).min(axis=0),
+        "tied": lambda: np.diagonal(cov),
+        "diag": lambda: cov.min(axis=0),
+        "spherical": lambda: np.full(len(frame.offset), cov.min()),
+    }[covariance_type]()
+    std = np.sqrt(np.maximum(variances, 0.0)) * frame.scale  # [d], the user's units
+    return np.dtype(np.float64) if np.any(np.abs(frame.offset) > _FAR * std) else out
 
 
 def wide_enough(values: np.ndarray, dtype) -> np.dtype:
