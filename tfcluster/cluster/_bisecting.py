@@ -109,7 +109,8 @@ _node_distances = Program(
 class _Part(NamedTuple):
     """The rows a split runs on: the cluster's rows (``gathered``, their indices
     ``rows``) or all rows of ``data`` (whose weights are zero outside the
-    cluster), padded to ``size`` rows."""
+    cluster); ``size`` is their row bucket, the rows they are padded to where
+    the split's kernel runs through XLA (``_padded_rows``)."""
 
     data: Data
     size: int
