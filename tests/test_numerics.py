@@ -13,6 +13,7 @@ import pytest
 from scipy.special import logsumexp
 
 from tfcluster import (
+    BayesianGaussianMixture,
     ConvergenceWarning,
     GaussianMixture,
     KMeans,
@@ -282,6 +283,12 @@ def test_gaussian_mixture_means_keep_the_digits_of_a_narrow_column(digits):
         labels[shift] = fits["float32"].predict(X)
         assert adjusted_rand_score(labels[shift], fits["float64"].predict(X)) > 0.995
     np.testing.assert_array_equal(labels[1e4], labels[0.0])
+    # the Bayesian mixture's means_ follow the same rule
+    for shift in (0.0, 1e4):
+        with pytest.warns(ConvergenceWarning):
+            bgm = BayesianGaussianMixture(n_components=5, dtype="float32", **kw)
+            bgm.fit(digits[0] + shift)
+        assert bgm.means_.dtype == (np.float32 if shift == 0 else np.float64)
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)

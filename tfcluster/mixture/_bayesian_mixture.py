@@ -363,7 +363,9 @@ class BayesianGaussianMixture(MixtureOutputs, BaseEstimator):
         self.degrees_of_freedom_ = nu[0] if self.covariance_type == "tied" else nu
         dtype = post.means.dtype
         means, cov, prec_chol = units.to_user(frame, post.means, post.covariances, post.prec_chol)
-        self.means_ = means.astype(means_dtype)
+        self.means_ = means.astype(
+            units.means_dtype(frame, means_dtype, post.covariances, self.covariance_type)
+        )
         self.covariances_ = cov.astype(units.wide_enough(cov, dtype))
         self.precisions_cholesky_ = prec_chol.astype(units.wide_enough(prec_chol, dtype))
         prec = gm_ops.precisions_from_cholesky(tf.constant(prec_chol), self.covariance_type)

@@ -32,7 +32,7 @@ from tfcluster._base import (
 from tfcluster._constraints import DType, Int, Options, Real
 from tfcluster._engine import Program, bucket, chunk_size
 from tfcluster._engine.checkpoint import fit_settings
-from tfcluster._engine.driver import as_data, call, map_rows, moments
+from tfcluster._engine.driver import as_data, attribute_dtype, call, map_rows, moments
 from tfcluster._validation import check_n_features
 from tfcluster.mixture import _units as units
 from tfcluster.mixture._em_loop import EM_PROGRAM, run_em
@@ -312,7 +312,8 @@ class GaussianMixture(MixtureOutputs, BaseEstimator):
                 )
             if best is None or out["lower_bound"] > best["lower_bound"]:
                 best = out
-        out_dtype = units.means_dtype(frame, var, best["covariances"], ct, dtype)
+        out_dtype = attribute_dtype(frame, var, dtype)
+        out_dtype = units.means_dtype(frame, out_dtype, best["covariances"], ct)
         self._store(best, frame, out_dtype, data.n_features)
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from tfcluster._engine.driver import Frame, attribute_dtype, frame_of
+from tfcluster._engine.driver import Frame, frame_of
 from tfcluster._engine.frame import _FAR
 
 __all__ = ["inference_frame", "log_scale", "means_dtype", "to_internal", "to_user", "wide_enough"]
@@ -45,17 +45,17 @@ def to_user(frame: Frame, means, covariances, prec_chol):
     )
 
 
-def means_dtype(frame: Frame, var, covariances, covariance_type: str, dtype) -> np.dtype:
-    """The dtype of ``means_``: ``attribute_dtype``'s, or float64 where a float32
-    mean would sit, in some column, further from its value than ~1/4096 of the
-    narrowest component's standard deviation there (``covariances`` in compute
-    units). A column that barely varies (its variance is ``reg_covar``) weighs
-    with a precision of ``1 / reg_covar``: on the digits shifted by 1e4, float32
-    means of the constant columns were off by 5e-4, a Mahalanobis term of 0.24,
-    and 5% of the rows changed component."""
-    out = attribute_dtype(frame, var, dtype)
-    if out == np.float64:
-        return out
+def means_dtype(frame: Frame, dtype, covariances, covariance_type: str) -> np.dtype:
+    """The dtype of ``means_``: ``dtype`` (the numpy dtype ``attribute_dtype`` gives
+    the other attributes), or float64 where a float32 mean would sit, in some
+    column, further from its value than ~1/4096 of the narrowest component's
+    standard deviation there (``covariances`` in compute units). A column that
+    barely varies (its variance is ``reg_covar``) weighs with a precision of
+    ``1 / reg_covar``: on the digits shifted by 1e4, float32 means of the
+    constant columns were off by 5e-4, a Mahalanobis term of 0.24, and 5% of
+    the rows changed component."""
+    if np.dtype(dtype) == np.float64:
+        return np.dtype(np.float64)
     cov = np.asarray(covariances, np.float64)
     variances = {
         "full": lambda: np.diagonal(cov, axis1=-2, axis2=-1).min(axis=0),
@@ -64,7 +64,8 @@ def means_dtype(frame: Frame, var, covariances, covariance_type: str, dtype) -> 
         "spherical": lambda: np.full(len(frame.offset), cov.min()),
     }[covariance_type]()
     std = np.sqrt(np.maximum(variances, 0.0)) * frame.scale  # [d], the user's units
-    return np.dtype(np.float64) if np.any(np.abs(frame.offset) > _FAR * std) else out
+    far = np.any(np.abs(frame.offset) > _FAR * std)
+    return np.dtype(np.float64) if far else np.dtype(dtype)
 
 
 def wide_enough(values: np.ndarray, dtype) -> np.dtype:
