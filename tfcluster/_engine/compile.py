@@ -78,12 +78,17 @@ def _spec(value, rows: bool, free: bool = False):
     return tf.TensorSpec(shape, value.dtype)
 
 
+def _min_rows(min_rows: int | None) -> int:
+    """The rows from which kernels use XLA: ``min_rows``, or ``XLA_MIN_ROWS``."""
+    return XLA_MIN_ROWS if min_rows is None else min_rows
+
+
 def _use_xla(leaves, min_rows: int | None = None) -> bool:
     """XLA for the kernels: in-memory data of ``XLA_MIN_ROWS`` rows or more, or a
     dataset whose batches are statically that large. Batches of unknown size (a
     dataset's last batch is usually smaller) run as plain ops: every distinct
     batch shape would compile every kernel again (0.1-0.2 s each)."""
-    min_rows = XLA_MIN_ROWS if min_rows is None else min_rows
+    min_rows = _min_rows(min_rows)
     for value in leaves:
         if isinstance(value, tf.data.Dataset):
             spec = tf.nest.flatten(value.element_spec)[0]
@@ -140,7 +145,7 @@ class Program:
     def xla_for(self, n_rows: int) -> bool:
         """Whether a call on ``n_rows`` rows runs the kernels through XLA (then static
         shapes matter: callers pad rows to a bucket; else they need not)."""
-        return int(n_rows) >= (XLA_MIN_ROWS if self._xla_rows is None else self._xla_rows)
+        return int(n_rows) >= _min_rows(self._xla_rows)
 
     def _traced(self, static, xla, *args):
         _TRACES[self.name] += 1

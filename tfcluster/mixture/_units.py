@@ -56,13 +56,7 @@ def means_dtype(frame: Frame, dtype, covariances, covariance_type: str) -> np.dt
     the rows changed component."""
     if np.dtype(dtype) == np.float64:
         return np.dtype(np.float64)
-    cov = np.asarray(covariances, np.float64)
-    variances = {
-        "full": lambda: np.diagonal(cov, axis1=-2, axis2=-1).min(axis=0),
-        "tied": lambda: np.diagonal(cov),
-        "diag": lambda: cov.min(axis=0),
-        "spherical": lambda: np.full(len(frame.offset), cov.min()),
-    }[covariance_type]()
+    variances = _column_variances(covariances, covariance_type, len(frame.offset), np.min)
     std = np.sqrt(np.maximum(variances, 0.0)) * frame.scale  # [d], the user's units
     far = np.any(np.abs(frame.offset) > _FAR * std)
     return np.dtype(np.float64) if far else np.dtype(dtype)
@@ -83,14 +77,18 @@ def wide_enough(values: np.ndarray, dtype) -> np.dtype:
 def inference_frame(weights, means, covariances, covariance_type: str) -> Frame:
     """The compute units of a fitted mixture: about its weighted mean, scaled
     by the power of two nearest its spread (of the means and of the components)."""
-    cov = np.asarray(covariances, np.float64)
-    d = np.shape(means)[-1]
-    if covariance_type == "full":
-        var = np.diagonal(cov, axis1=1, axis2=2).max(axis=0)
-    elif covariance_type == "tied":
-        var = np.diagonal(cov)
-    elif covariance_type == "diag":
-        var = cov.max(axis=0)
-    else:
-        var = np.full(d, cov.max())
+    var = _column_variances(covariances, covariance_type, np.shape(means)[-1], np.max)
     return frame_of(means, weights=weights, spread=np.sqrt(np.maximum(var, 0.0)))
+
+
+def _column_variances(covariances, covariance_type: str, d: int, reduce) -> np.ndarray:
+    """Each column's component variances ``[d]`` (float64), reduced over the
+    components by ``reduce`` (np.min: the narrowest, np.max: the widest)."""
+    cov = np.asarray(covariances, np.float64)
+    if covariance_type == "full":
+        return reduce(np.diagonal(cov, axis1=1, axis2=2), axis=0)
+    if covariance_type == "tied":
+        return np.diagonal(cov)
+    if covariance_type == "diag":
+        return reduce(cov, axis=0)
+    return np.full(d, reduce(cov))
