@@ -153,6 +153,21 @@ def test_splits_reuse_programs(iris, digits):
     assert not changed, changed
 
 
+def test_small_clusters_of_large_data_share_one_compiled_block():
+    """Clusters of at most 16,384 rows in data of at least as many split through one
+    XLA kernel of a fixed row block: new n_samples, k, max_iter and tol compile
+    nothing more."""
+    X, _ = make_blobs(40000, 3, 6, cluster_std=1.0, random_state=0, dtype=np.float32)
+    BisectingKMeans(4, random_state=0).fit(X[:20000])
+    before = trace_counts()
+    BisectingKMeans(6, random_state=1).fit(X[:33000])
+    BisectingKMeans(9, random_state=2, max_iter=50, tol=1e-3).fit(X)
+    after = trace_counts()
+    changed = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    assert not changed, changed
+    assert before.get("bisecting.block", 0) >= 1 and before.get("bisecting.split", 0) >= 1
+
+
 @pytest.mark.parametrize(
     "params, error, match",
     [
@@ -248,7 +263,7 @@ def test_gathered_splits_equal_masked_splits(digits, monkeypatch):
     monkeypatch.setattr(
         bisecting,
         "_split_rows",
-        lambda data, inside, c: bisecting._Part(bisecting._masked(data, inside), c, False),
+        lambda data, inside, c: bisecting._Part(data, c, False),  # zero weights outside
     )
     masked = BisectingKMeans(10, random_state=0, dtype="float64").fit(X)
     np.testing.assert_array_equal(fast.labels_, masked.labels_)
@@ -298,7 +313,7 @@ def test_split_op_equals_numpy(xla):
         for max_iter, tol in ((300, 1e-4), (2, 0.0)):
             centers, n_iter, labels, sse = (
                 v.numpy()
-                for v in split(tf.constant(x), tf.constant(w), tf.constant(start), max_iter, tol)
+                for v in split(tf.constant(x.T), tf.constant(w), tf.constant(start), max_iter, tol)
             )
             ref, ref_iter = _numpy_two_means(x, w, start, max_iter, tol)
             np.testing.assert_allclose(centers, ref, rtol=1e-10, atol=1e-10)

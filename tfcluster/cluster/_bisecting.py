@@ -1,16 +1,25 @@
 """BisectingKMeans: divisive hierarchical k-means, as scikit-learn's.
 
-A thin shell: every split is one call of the compiled program ``_bisect``,
-which gathers the rows of the cluster being split (by their indices; padded
-with rows of weight zero to a power-of-two bucket where the kernel runs
-through XLA), starts from two of them (the "random" pair drawn on the host by
-weight, or k-means++ on the device), and runs the whole 2-means Lloyd loop
-and the last labelling pass as one kernel (``tfcluster.ops.bisecting``: XLA
-from 2**20 rows). The program traces once per dtype and init, for small and
-for large data (plain ops or XLA); its XLA kernel compiles once per row bucket. A
-cluster whose bucket is the whole data's runs on all rows with the weights
-masked instead. The tree lives on the host; per row only its leaf
-is kept.
+A thin shell: every split is one call of a compiled program, which gathers
+the rows of the cluster being split (by their indices; padded with rows of
+weight zero where the kernel runs through XLA), lays them out as columns,
+starts from two of them (the "random" pair drawn on the host by weight, or
+k-means++ on the device), and runs the whole 2-means Lloyd loop and the last
+labelling pass as one kernel (``tfcluster.ops.bisecting``). Which program:
+
+- ``_bisect_block``: a cluster of at most ``_BLOCK`` rows in data of at least
+  ``XLA_MIN_ROWS`` rows, padded to ``_BLOCK`` rows, through XLA: one compile
+  per dtype, n_features and init, whatever the data's size, k or the cluster.
+  Small clusters are where splits take many iterations (a Gaussian blob of
+  12,500 x 16 cut in two took 40-140) and where plain ops cost most per
+  iteration: 0.31 ms against 0.08 ms through XLA (2 CPU cores).
+- ``_bisect``: larger clusters, unpadded, as plain TensorFlow ops (a
+  compile per size would cost more than it saves), and through XLA per
+  power-of-two row bucket from 2**20 rows. A cluster whose bucket is the
+  whole data's runs on all rows with the weights masked instead.
+
+The programs trace once per dtype and init. The tree lives on the host; per
+row only its leaf is kept.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from tfcluster._base import (
     make_seed,
 )
 from tfcluster._constraints import DType, Int, Options, Real
-from tfcluster._engine import Program, chunk_size
+from tfcluster._engine import XLA_MIN_ROWS, Program, chunk_size
 from tfcluster._engine.checkpoint import fit_settings, resume_loop
 from tfcluster._engine.driver import Data, as_data, attribute_dtype, call, map_rows, moments
 from tfcluster.cluster._bisecting_tree import _n_splits, _Node, _tree_from_state, _tree_state
@@ -44,17 +53,18 @@ _INITS = ("random", "k-means++")
 _STRATEGIES = ("biggest_inertia", "largest_cluster")
 
 
-def _bisect_fn(x, w, rows, m, pair, seed, max_iter, tol, trials, *, init):
-    """One 2-means run on the rows ``rows [P]`` of ``x [n, d]`` (the first ``m`` real):
-    ``(centers [2, d], n_iter, labels [P], sse [2])``. The "random" init starts from
-    the rows at positions ``pair [2]`` of ``rows`` (drawn on the host,
-    ``_random_pair``); "k-means++" draws its pair here from ``seed``."""
-    xs, ws = ops.gather_split_rows(x, w, rows, m)  # [P, d], [P]
+def _bisect_fn(x, ws, rows, pair, seed, max_iter, tol, trials, *, init):
+    """One 2-means run on the rows ``rows [P]`` of ``x [n, d]``, of weights ``ws [P]``
+    (zero past the cluster's rows: padding): ``(centers [2, d], n_iter, labels
+    [P], sse [2])``. The "random" init starts from the rows at positions ``pair
+    [2]`` of ``rows`` (drawn on the host, ``_random_pair``); "k-means++" draws its
+    pair here from ``seed``."""
+    xs = tf.gather(x, rows)  # [P, d]
     if init == "random":
         centers = tf.gather(xs, pair)
     else:
         centers = ops.plusplus_pair(xs, ws, seed, trials)
-    return ops.split(xs, ws, centers, max_iter, tol)
+    return ops.split(tf.transpose(xs), ws, centers, max_iter, tol)  # the rows as columns
 
 
 def _random_pair(weights: np.ndarray, seed) -> np.ndarray:
@@ -88,19 +98,21 @@ def _node_distances_fn(x, centers, *, chunk):
     return map_chunks(lambda xb: squared_distances(xb, centers), x, chunk, spec, padded=True)
 
 
-# The row bucket ``rows`` (not the data) decides whether the split's kernel runs
-# through XLA: from 2**20 rows only. It compiles once per bucket, and a split
-# gains less than a compile costs: on 100,000 x 16, k=10 (2 CPU cores), XLA from
-# 16,384 rows (four buckets) made a first fit 1.9-2.3 s and the next ones 0.09-0.13 s;
-# plain ops 0.54 s and 0.14 s.
-_bisect = Program(
-    _bisect_fn,
-    "bisecting.bisect",
-    rows=(2, 0),
-    free_shapes=True,
-    autograph=False,
-    xla_rows=2**20,
-)
+def _split_program(name: str, xla_rows: int) -> Program:
+    """A program of ``_bisect_fn`` whose kernel runs through XLA from ``xla_rows`` rows
+    (the length of its ``rows`` argument, not the data's)."""
+    return Program(
+        _bisect_fn, name, rows=(2, 0), free_shapes=True, autograph=False, xla_rows=xla_rows
+    )
+
+
+# Larger clusters: XLA from 2**20 rows only. It compiles once per row bucket, and a
+# split gains less than a compile costs: on 100,000 x 16, k=10 (2 CPU cores), XLA per
+# bucket from 16,384 rows (four buckets) made a first fit 1.9-2.3 s and the next ones
+# 0.09-0.13 s; plain ops 0.54 s and 0.14 s.
+_bisect = _split_program("bisecting.bisect", 2**20)
+_BLOCK = XLA_MIN_ROWS  # the rows of _bisect_block's XLA kernel
+_bisect_block = _split_program("bisecting.block", _BLOCK)
 _node_distances = Program(
     _node_distances_fn, "bisecting.distances", rows=(0,), free_shapes=True, autograph=False
 )
@@ -110,12 +122,14 @@ class _Part(NamedTuple):
     """The rows a split runs on: the cluster's rows (``gathered``, their indices
     ``rows``) or all rows of ``data`` (whose weights are zero outside the
     cluster); ``size`` is their row bucket, the rows they are padded to where
-    the split's kernel runs through XLA (``_padded_rows``)."""
+    the split's kernel runs through XLA (``_padded_rows``); ``block``: the split
+    runs ``_bisect_block`` (``size`` is ``_BLOCK``)."""
 
     data: Data
     size: int
     gathered: bool
     rows: np.ndarray | None = None
+    block: bool = False
 
 
 def _row_bucket(n_rows: int) -> int:
@@ -129,35 +143,34 @@ def _split_rows(data: Data, inside: np.ndarray, size: int) -> _Part:
     """The rows of the cluster being split: gathered (a copy of those rows), unless
     the split's kernel runs through XLA and their bucket is not smaller than
     ``size``, the bucket of all rows: then all rows of ``data`` with zero weight
-    outside the cluster (``_masked``), which saves a copy of the same size. Rows of
+    outside the cluster (set on the host), which saves a copy of the same size. Rows of
     zero weight add exactly zero to every sum and are never drawn, so both give
     the same 2-means up to the order of the float sums. (Plain ops take the rows
     unpadded, so gathering never costs more work: a cluster of 70,000 of
     100,000 rows split in 14 ms masked, in 10 ms gathered.)"""
     rows = np.flatnonzero(inside).astype(np.int32)
+    if data.n_samples >= XLA_MIN_ROWS and rows.size <= _BLOCK:
+        return _Part(data, _BLOCK, True, rows, block=True)
     part_size = _row_bucket(rows.size)
     if part_size >= size and _bisect.xla_for(size):
-        return _Part(_masked(data, inside), size, False)
+        return _Part(data, size, False)
     return _Part(data, part_size, True, rows)
 
 
-def _masked(data: Data, inside: np.ndarray) -> Data:
-    """``data`` with the weights of the rows outside ``inside [n]`` set to zero."""
-    w = data.w * tf.constant(inside, data.dtype)
-    return Data((data.x, w), data.n_features, data.n_samples, data.dtype)
-
-
-def _padded_rows(part: _Part) -> tuple[tf.Tensor, tf.Tensor]:
-    """``(rows [P] int32, m)``: the indices of the part's ``m`` rows, zero-padded to its
-    bucket where the split's kernel runs through XLA (static shapes); else the rows
-    alone (plain ops take any shape, and padding rows only cost work: a cluster of
-    70,000 rows ran 131,072)."""
+def _padded_rows(part: _Part, weights: np.ndarray) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(rows [P] int32, weights [P])``: the indices of the part's rows and their
+    weights ``weights`` (zero outside the cluster where the part is all rows), both
+    zero-padded to its bucket where the split's kernel runs through XLA (static
+    shapes); else the rows alone (plain ops take any shape, and padding rows only
+    cost work: a cluster of 70,000 rows ran 131,072). The weights come from the
+    host: masking them on the device took ~2 ms a split of 100,000 rows."""
     rows = np.arange(part.data.n_samples, dtype=np.int32) if part.rows is None else part.rows
-    if not _bisect.xla_for(part.size):
-        return tf.constant(rows), tf.constant(rows.size, tf.int32)
-    padded = np.zeros(part.size, np.int32)
+    size = part.size if part.block or _bisect.xla_for(part.size) else rows.size
+    padded = np.zeros(size, np.int32)
     padded[: rows.size] = rows
-    return tf.constant(padded), tf.constant(rows.size, tf.int32)
+    padded_weights = np.zeros(size, part.data.dtype.as_numpy_dtype)
+    padded_weights[: rows.size] = weights
+    return tf.constant(padded), tf.constant(padded_weights)
 
 
 def _in_memory(data: Data) -> Data:
@@ -363,15 +376,14 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         [2])`` as numpy arrays. The "random" init draws among the cluster's rows in
         the order of their index in the data, so the draw does not depend on how the
         rows are held (gathered, or all rows with zero weight outside)."""
-        rows, m = _padded_rows(part)
+        rows, ws = _padded_rows(part, weights)
         pair = _random_pair(weights, seed) if self.init == "random" else np.zeros(2)
         trials = tf.constant(2, tf.int32)  # k-means++ candidates: 2 + int(log(2)), as KMeans
         centers, _, labels, sse = call(
-            _bisect,
+            _bisect_block if part.block else _bisect,
             part.data.x,
-            part.data.w,
+            ws,
             rows,
-            m,
             tf.constant(pair, tf.int32),
             tf.constant(seed),
             tf.constant(int(self.max_iter), tf.int32),
@@ -379,7 +391,7 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
             trials,
             init=self.init,
         )
-        return centers.numpy(), labels.numpy()[: int(m)], sse.numpy()
+        return centers.numpy(), labels.numpy()[: weights.size], sse.numpy()
 
     def _n_features_out(self) -> int:
         check_is_fitted(self, "cluster_centers_")
