@@ -215,8 +215,31 @@ def _n_parameters(gm):
     return cov[gm.covariance_type] + k * d + k - 1
 
 
+# float32 log-densities of these data carry terms of magnitude ~1e2-1e3, so float32
+# cannot order two components whose log posteriors are closer than ~1e-4
+FLOAT32_TIE = 1e-4
+
+
+def _same_gmm_labels(X, fits):
+    """float32 labels equal float64's (up to renaming) on every row, except on at
+    most one row in a thousand that the float64 fit itself puts within
+    ``FLOAT32_TIE`` of a tie (its two largest log posteriors): those no float32
+    computation can decide. (The digits' tied fit has one: its two best posteriors
+    0.21032226 and 0.21032249 in float64; scikit-learn's own float32 and float64
+    fits of the digits differ by 0-2 rows too.)"""
+    a, b = fits["float32"].predict(X), fits["float64"].predict(X)
+    k = max(a.max(), b.max()) + 1
+    table = np.zeros((k, k), np.int64)
+    np.add.at(table, (a, b), 1)
+    renamed = table.argmax(1)[a]  # each float32 label as the float64 label it mostly is
+    differ = np.flatnonzero(renamed != b)
+    log_post = np.sort(np.log(fits["float64"].predict_proba(X)[differ]), axis=1)
+    gaps = log_post[:, -1] - log_post[:, -2]
+    assert differ.size <= len(X) // 1000 and np.all(gaps < FLOAT32_TIE), (differ, gaps)
+
+
 def _check_gmm(X, fits, tol=1e-3):
-    _same_labels(fits["float32"].predict(X), fits["float64"].predict(X))
+    _same_gmm_labels(X, fits)
     gm = fits["float32"]
     truth = _log_likelihood(X, gm)
     assert _relative(gm.score(X), truth.mean()) < tol
