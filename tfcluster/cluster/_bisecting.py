@@ -347,7 +347,12 @@ class BisectingKMeans(FeatureNamesOutMixin, BaseEstimator):
         """Split the leaf chosen by ``bisecting_strategy`` (best of ``n_init`` 2-means):
         its two children appended to ``nodes``, ``leaf`` (the node of every row)
         updated in place."""
-        node = max(nodes[0].leaves(), key=lambda n: n.score)  # the first of equal scores
+        # the first of equal scores among the leaves of two rows or more: a leaf of one
+        # row (chosen when every leaf's score is zero) cannot be cut in two, and
+        # scikit-learn's random init then raises "Cannot take a larger sample than
+        # population" (29 of 100 seeds on [[0], [0], [1]], k=3)
+        sizes = np.bincount(leaf, minlength=len(nodes))
+        node = max((n for n in nodes[0].leaves() if sizes[n.index] >= 2), key=lambda n: n.score)
         step = (len(nodes) - 1) // 2  # the splits done: each added two nodes
         inside = leaf == node.index
         part = _split_rows(data, inside, size)
