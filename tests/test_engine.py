@@ -237,6 +237,28 @@ def test_small_data_run_the_kernels_as_plain_ops_with_the_same_results(monkeypat
     np.testing.assert_allclose(gm_plain.means_, gm_xla.means_, rtol=1e-8, atol=1e-10)
 
 
+def test_labelling_in_independent_pieces_gives_the_same_labels_and_inertia():
+    """On large data KMeans' final labelling and predict cut each chunk into
+    independent pieces, one per CPU core (the XLA pass runs on one thread), as the
+    Lloyd passes do; a row's label and loss do not depend on its piece."""
+    from tfcluster.cluster import _kmeans
+
+    X = _data(3 * XLA_MIN_ROWS + 123, d=8, seed=3)
+    x, w = tf.constant(X), tf.ones([len(X)])
+    centers = pad_rows(tf.constant(X[:20]), 32)
+    k = tf.constant(20)
+    chunk = chunk_size(len(X), 32)
+    one = _kmeans._assign(x, w, centers, k, chunk=chunk, splits=1)
+    for splits in (2, 4):
+        many = _kmeans._assign(x, w, centers, k, chunk=chunk, splits=splits)
+        np.testing.assert_array_equal(many[0].numpy(), one[0].numpy())
+        assert many[1].numpy() == one[1].numpy()
+        labels = _kmeans._nearest(x, centers, k, chunk=chunk, splits=splits).numpy()
+        np.testing.assert_array_equal(labels, one[0].numpy())
+    d2 = ((X[:, None, :].astype(np.float64) - X[None, :20]) ** 2).sum(-1)
+    assert np.mean(one[0].numpy() == d2.argmin(1)) > 0.999  # float32 ties aside
+
+
 def test_programs_use_xla_kernels_from_xla_min_rows():
     """The XLA decision is part of a program's key: fewer rows than XLA_MIN_ROWS
     trace a plain program, more one whose kernels compile; a dataset compiles them

@@ -156,7 +156,7 @@ def _cross(x, centers):
     return tf.matmul(x, -2.0 * centers, transpose_b=True)  # [n, k]
 
 
-def nearest(x, centers, centers_sq=None):
+def nearest(x, centers, centers_sq=None, *, splits: int = 1):
     """Nearest center of each row: ``x [n, d]``, ``centers [k, d]``.
 
     One GEMM ``x @ (-2 centers)^T``; the bias ``||c||^2``, the argmin and the
@@ -164,11 +164,19 @@ def nearest(x, centers, centers_sq=None):
     The distance is computed from the difference ``x - c``, not the matmul
     expansion, so it is exact (no cancellation, never negative).
 
+    ``splits > 1`` (a divisor of the rows) runs that many independent GEMM +
+    fused-pass pairs, as ``nearest_sums``: every CPU core busy.
+
     Returns:
         ``(labels [n] int32, squared distance to that center [n])``.
     """
     centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
-    return _nearest_exact(_cross(x, centers), centers_sq, x, centers)
+    if splits == 1 or not xla_active():  # without XLA the ops are multi-threaded anyway
+        return _nearest_exact(_cross(x, centers), centers_sq, x, centers)
+    parts = [
+        _nearest_exact(_cross(xs, centers), centers_sq, xs, centers) for xs in tf.split(x, splits)
+    ]
+    return tf.concat([p[0] for p in parts], 0), tf.concat([p[1] for p in parts], 0)
 
 
 def nearest_sums(x, w, centers, centers_sq=None, *, weighted: bool = True, splits: int = 1):
@@ -212,7 +220,9 @@ def nearest_sums_onehot(x, xw1, centers, centers_sq):
     return stats[:, :-1], stats[:, -1]
 
 
-def nearest_chunked(x, centers, chunk_size: int, centers_sq=None, *, padded: bool = False):
+def nearest_chunked(
+    x, centers, chunk_size: int, centers_sq=None, *, padded: bool = False, splits: int = 1
+):
     """``nearest`` over ``x`` in chunks of rows, memory ``[chunk_size, k]``."""
     centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
     spec = (
@@ -220,5 +230,9 @@ def nearest_chunked(x, centers, chunk_size: int, centers_sq=None, *, padded: boo
         tf.TensorSpec([None], x.dtype),
     )
     return map_chunks(
-        lambda xb: nearest(xb, centers, centers_sq), x, chunk_size, spec, padded=padded
+        lambda xb: nearest(xb, centers, centers_sq, splits=splits),
+        x,
+        chunk_size,
+        spec,
+        padded=padded,
     )

@@ -220,14 +220,15 @@ def lloyd(
     return tf.cond(tf.shape(x)[0] <= chunk_size, one_chunk, chunked)
 
 
-def assign(x, w, centers, centers_sq):
-    """Nearest center of each row and its exact weighted loss.
+def assign(x, w, centers, centers_sq, splits: int = 1):
+    """Nearest center of each row and its exact weighted loss (``splits``: as
+    ``ops.distances.nearest``).
 
     Returns:
         ``(labels [b] int32, w * ||x - c_label||^2 [b])``: the loss is computed
         from the difference, not the matmul expansion, so it is exact.
     """
-    labels, d2 = nearest(x, centers, centers_sq)
+    labels, d2 = nearest(x, centers, centers_sq, splits=splits)
     return labels, w * d2
 
 
