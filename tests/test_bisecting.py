@@ -76,7 +76,7 @@ def test_a_leaf_of_one_row_is_never_split(strategy):
                 theirs.append(SKBisecting(k, random_state=s).fit(X).labels_)
             except ValueError:
                 pass  # "Cannot take a larger sample than population"
-        assert 0 < len(theirs) < 20  # scikit-learn raised for some seeds, not all
+        assert theirs  # (scikit-learn 1.9 raised for some of these seeds, not all)
         for bkm in ours:
             assert bkm.inertia_ == 0.0 and bkm.cluster_centers_.shape == (k, 1)
             assert all(adjusted_rand_score(bkm.labels_, t) == 1.0 for t in theirs)
