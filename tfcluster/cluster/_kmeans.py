@@ -88,14 +88,17 @@ def _inertia_fn(source, centers, k, *, chunk, padded):
     )
 
 
-def _nearest_fn(x, centers, k, *, chunk, splits=1):
+def _nearest_fn(x, centers, k, *, chunk, splits=None):
+    """Nearest-center labels ``[n]`` (``splits`` pieces a chunk; None: ``parallel_splits``)."""
+    splits = parallel_splits(chunk) if splits is None else splits
     centers_sq = masked_norms(centers, k)
     return nearest_chunked(x, centers, chunk, centers_sq, padded=True, splits=splits)[0]
 
 
-def _assign_fn(x, w, centers, k, *, chunk, splits=1):
+def _assign_fn(x, w, centers, k, *, chunk, splits=None):
     """Labels ``[n]`` and exact weighted inertia, in one pass (``splits``
-    independent pieces a chunk, as the Lloyd passes: ``parallel_splits``)."""
+    independent pieces a chunk, as the Lloyd passes; None: ``parallel_splits``)."""
+    splits = parallel_splits(chunk) if splits is None else splits
     centers_sq = masked_norms(centers, k)
     spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], x.dtype))
     labels, loss = map_chunks(
@@ -137,8 +140,7 @@ def assign(data: Data, centers: tf.Tensor) -> tuple[np.ndarray, float]:
     padded, k_t = pad_rows(centers, _pass_bucket(k, data)), _k(k)
     if not data.streamed:
         chunk = _chunk(data, _pass_bucket(k, data))
-        splits = parallel_splits(chunk)
-        labels, inertia = call(_assign, data.x, data.w, padded, k_t, chunk=chunk, splits=splits)
+        labels, inertia = call(_assign, data.x, data.w, padded, k_t, chunk=chunk)
         return labels.numpy(), float(inertia.numpy())
     parts, total = [], 0.0
     for x, w in data.source:
@@ -187,9 +189,7 @@ class _KMeansMixin(FeatureNamesOutMixin):
         Returns:
             int32 ``[n_samples]``.
         """
-        return self._per_row(
-            lambda x, c, k, chunk: _nearest(x, c, k, chunk=chunk, splits=parallel_splits(chunk)), X
-        )
+        return self._per_row(lambda x, c, k, chunk: _nearest(x, c, k, chunk=chunk), X)
 
     def transform(self, X) -> np.ndarray:
         """Euclidean distance of each row to every center, ``[n_samples, n_clusters]``.
@@ -429,8 +429,7 @@ class KMeans(_KMeansMixin, BaseEstimator):
         size = pass_bucket(k, data.n_samples)  # as predict: the same labels
         chunk = chunk_size(data.n_samples, size)
         centers = pad_rows(centers, size)
-        splits = parallel_splits(chunk)  # as predict: the same labels
-        labels, inertia = call(_assign, data.x, data.w, centers, _k(k), chunk=chunk, splits=splits)
+        labels, inertia = call(_assign, data.x, data.w, centers, _k(k), chunk=chunk)
         return labels.numpy(), float(inertia.numpy()) * frame.scale**2
 
     def _lloyd(self, data, seed, tol, chunk, max_iter, centers=None):

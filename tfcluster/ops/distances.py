@@ -171,12 +171,11 @@ def nearest(x, centers, centers_sq=None, *, splits: int = 1):
         ``(labels [n] int32, squared distance to that center [n])``.
     """
     centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
-    if splits == 1 or not xla_active():  # without XLA the ops are multi-threaded anyway
-        return _nearest_exact(_cross(x, centers), centers_sq, x, centers)
-    parts = [
-        _nearest_exact(_cross(xs, centers), centers_sq, xs, centers) for xs in tf.split(x, splits)
-    ]
-    return tf.concat([p[0] for p in parts], 0), tf.concat([p[1] for p in parts], 0)
+
+    def piece(xs):
+        return _nearest_exact(_cross(xs, centers), centers_sq, xs, centers)
+
+    return _in_pieces(piece, splits, lambda parts: tf.concat(parts, 0), x)
 
 
 def nearest_sums(x, w, centers, centers_sq=None, *, weighted: bool = True, splits: int = 1):
@@ -193,13 +192,23 @@ def nearest_sums(x, w, centers, centers_sq=None, *, weighted: bool = True, split
     the independent passes on the other cores at once. On a GPU keep 1.
     """
     centers_sq = squared_norms(centers) if centers_sq is None else centers_sq
-    if splits == 1 or not xla_active():  # without XLA the ops are multi-threaded anyway
-        return _nearest_sums(_cross(x, centers), centers_sq, x, w, weighted)
-    parts = [
-        _nearest_sums(_cross(xs, centers), centers_sq, xs, ws, weighted)
-        for xs, ws in zip(tf.split(x, splits), tf.split(w, splits), strict=True)
-    ]
-    return tf.add_n([p[0] for p in parts]), tf.add_n([p[1] for p in parts])
+
+    def piece(xs, ws):
+        return _nearest_sums(_cross(xs, centers), centers_sq, xs, ws, weighted)
+
+    return _in_pieces(piece, splits, tf.add_n, x, w)
+
+
+def _in_pieces(fn, splits: int, combine, *rows):
+    """``fn(*rows)`` on ``splits`` independent pieces of the rows, each output's
+    pieces joined by ``combine`` (``tf.concat`` per row, ``tf.add_n`` for sums):
+    on a CPU an XLA fused pass runs on one thread, and TensorFlow's inter-op pool
+    runs the pieces on the other cores at once. Without XLA (its ops are
+    multi-threaded anyway) or with ``splits == 1``, one call."""
+    if splits == 1 or not xla_active():
+        return fn(*rows)
+    parts = [fn(*piece) for piece in zip(*(tf.split(r, splits) for r in rows), strict=True)]
+    return tuple(combine(list(outputs)) for outputs in zip(*parts, strict=True))
 
 
 def nearest_sums_onehot(x, xw1, centers, centers_sq):
