@@ -370,6 +370,37 @@ def test_random_pair_draws_distinct_rows_by_weight():
     np.testing.assert_array_equal(_random_pair(np.zeros(3), seed), [0, 1])
 
 
+@pytest.mark.parametrize("m", [2, 3, 12_500, 100_000])
+def test_random_pair_of_unit_weights_draws_as_the_inverse_cdf(m):
+    """Unweighted data skip the cumulative sum (the floor of ``u * m``): the same
+    pairs as the inverse CDF of weights 1."""
+    from tfcluster.cluster._bisecting import _random_pair
+
+    for s in range(200):
+        seed = np.array([s, 11])
+        np.testing.assert_array_equal(
+            _random_pair(np.ones(m), seed, unit=True), _random_pair(np.ones(m), seed)
+        )
+
+
+def test_the_rows_of_every_leaf_round_trip_through_the_leaf_of_every_row():
+    """The rows a fit keeps per leaf (ascending indices), and the node of every row a
+    checkpoint saves, are one another's inverse (leaves only: a split node keeps no
+    rows)."""
+    from tfcluster.cluster._bisecting_tree import _leaf_of, _members, _Node
+
+    nodes = [_Node(i, np.zeros(2), 0.0, 0.0) for i in range(5)]
+    nodes[0].left, nodes[0].right = nodes[1], nodes[2]
+    nodes[2].left, nodes[2].right = nodes[3], nodes[4]
+    leaf = np.random.default_rng(0).choice([1, 3, 4], size=1000).astype(np.int32)
+    members = _members(leaf, nodes)
+    assert sorted(members) == [1, 3, 4]
+    for index, rows in members.items():
+        np.testing.assert_array_equal(rows, np.flatnonzero(leaf == index))
+    np.testing.assert_array_equal(_leaf_of(members, leaf.size), leaf)
+    np.testing.assert_array_equal(_members(np.zeros(7, np.int32), nodes[:1])[0], np.arange(7))
+
+
 def test_large_fit_runs_the_split_kernel(monkeypatch):
     """On data large enough for XLA (2**20 rows; here lowered to 16,384) the splits
     run the compiled kernel, with the result of the same splits as plain

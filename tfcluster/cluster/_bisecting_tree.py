@@ -56,3 +56,22 @@ def _tree_from_state(state: dict):
         if left >= 0:
             node.left, node.right = nodes[left], nodes[right]
     return nodes, np.asarray(state["leaf"], np.int32)
+
+
+def _members(leaf: np.ndarray, nodes) -> dict:
+    """The rows of every leaf, ``{node index: ascending row indices (int32)}``, from
+    the node of every row ``leaf [n]``."""
+    if len(nodes) == 1:  # a fit's start: every row in the root
+        return {0: np.arange(leaf.size, dtype=np.int32)}
+    order = np.argsort(leaf, kind="stable").astype(np.int32)  # by node, then by row
+    ends = np.cumsum(np.bincount(leaf, minlength=len(nodes)))
+    starts = ends - np.bincount(leaf, minlength=len(nodes))
+    return {n.index: order[starts[n.index] : ends[n.index]] for n in nodes[0].leaves()}
+
+
+def _leaf_of(members: dict, n_samples: int) -> np.ndarray:
+    """The node of every row ``[n_samples]`` int32 from ``_members``' form."""
+    leaf = np.zeros(n_samples, np.int32)
+    for index, rows in members.items():
+        leaf[rows] = index
+    return leaf

@@ -105,16 +105,17 @@ def two_means(xt, w, centers, max_iter, tol):
 
 
 def split_labels(xt, w, centers):
-    """The side of every row ``[P]`` int32 and each side's exact weighted SSE ``[2]``
-    (float64, from the differences ``x - c``, not the product expansion)."""
+    """The side of every row ``[P]`` bool (True: the second center) and each side's
+    exact weighted SSE ``[2]`` (float64, from the differences ``x - c``, not the
+    product expansion)."""
     right = _sides(xt, centers)
     nearest = tf.where(right[None, :], centers[1][:, None], centers[0][:, None])  # [d, P]
-    loss = tf.cast(w * tf.reduce_sum(tf.square(xt - nearest), 0), tf.float64)  # [P]
+    loss = tf.cast(w * tf.reduce_sum(tf.math.squared_difference(xt, nearest), 0), tf.float64)
     zero = tf.constant(0, tf.float64)
     sse = tf.stack(
         [tf.reduce_sum(tf.where(right, zero, loss)), tf.reduce_sum(tf.where(right, loss, zero))]
     )
-    return tf.cast(right, tf.int32), sse
+    return right, sse
 
 
 @kernel(name="bisecting.split")
@@ -123,8 +124,8 @@ def split(xt, w, centers, max_iter, tol):
     kernel on large data.
 
     Returns:
-        ``(centers [2, d], n_iter, labels [P] int32, sse [2] float64)``.
+        ``(centers [2, d], n_iter, right [P] bool, sse [2] float64)``.
     """
     centers, n_iter = two_means(xt, w, centers, max_iter, tol)
-    labels, sse = split_labels(xt, w, centers)
-    return centers, n_iter, labels, sse
+    right, sse = split_labels(xt, w, centers)
+    return centers, n_iter, right, sse
