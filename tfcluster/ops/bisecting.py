@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfcluster._engine.compile import kernel
+from tfcluster._engine.compile import kernel, xla_active
 from tfcluster.ops.kmeans import kmeans_plusplus
 
 __all__ = [
@@ -109,8 +109,15 @@ def split_labels(xt, w, centers):
     exact weighted SSE ``[2]`` (float64, from the differences ``x - c``, not the
     product expansion)."""
     right = _sides(xt, centers)
-    nearest = tf.where(right[None, :], centers[1][:, None], centers[0][:, None])  # [d, P]
-    loss = tf.cast(w * tf.reduce_sum(tf.math.squared_difference(xt, nearest), 0), tf.float64)
+    c0, c1 = centers[0], centers[1]
+    if xla_active():  # both distances, then the nearer: XLA fuses each into one loop
+        # (16,384 rows: 0.51 against 0.81 ms, 65,536: 0.78 against 1.73)
+        d0, d1 = (tf.reduce_sum(tf.math.squared_difference(xt, c[:, None]), 0) for c in (c0, c1))
+        d2 = tf.where(right, d1, d0)
+    else:  # as plain ops the nearer center's columns first (100,000 rows: 1.3 against 1.6 ms)
+        nearest = tf.where(right[None, :], c1[:, None], c0[:, None])  # [d, P]
+        d2 = tf.reduce_sum(tf.math.squared_difference(xt, nearest), 0)
+    loss = tf.cast(w * d2, tf.float64)  # [P]
     zero = tf.constant(0, tf.float64)
     sse = tf.stack(
         [tf.reduce_sum(tf.where(right, zero, loss)), tf.reduce_sum(tf.where(right, loss, zero))]
