@@ -296,3 +296,18 @@ def test_frame_extremes_equal_numpys():
             center = head.astype(np.float64).mean(axis=0)
             want = np.max(np.abs(head.astype(np.float64) - center), axis=0)
             assert np.array_equal(_largest_deviation(head, center), want)
+
+
+def test_frame_mean_equals_numpys():
+    """The frame's column means (rows folded into blocks, summed in float64) equal
+    numpy's float64 column means up to the order of the sums: within the bound of
+    recursive summation, ``n`` float64 epsilons (the values share their sign)."""
+    from tfcluster._engine.frame import _column_mean
+
+    rng = np.random.default_rng(0)
+    for n, d in ((1, 1), (5, 3), (63, 16), (64, 16), (1000, 7), (3, 2000), (70001, 16)):
+        for dtype in (np.float32, np.float64):
+            head = (rng.standard_normal((n, d)) * 1e3 + 5e4).astype(dtype)
+            want = np.mean(head, axis=0, dtype=np.float64)
+            bound = n * np.finfo(np.float64).eps
+            np.testing.assert_allclose(_column_mean(head), want, rtol=bound, atol=0)

@@ -97,7 +97,7 @@ def _frame_from_head(head: np.ndarray, precision, weights=None, extra=0.0) -> Fr
     if not head.shape[0]:
         return Frame(np.zeros([head.shape[1]]))
     if weights is None:  # summed in float64 as np.average of the float64 head, without the copy
-        mean = np.mean(head, axis=0, dtype=np.float64)
+        mean = _column_mean(head)
     else:
         mean = np.average(np.asarray(head, np.float64), axis=0, weights=weights)
     spread = _largest_deviation(head, mean) + extra  # [d]
@@ -113,6 +113,21 @@ def _largest_deviation(head: np.ndarray, center: np.ndarray) -> np.ndarray:
     low = _column_extreme(head, np.minimum).astype(np.float64)
     high = _column_extreme(head, np.maximum).astype(np.float64)
     return np.maximum(high - center, center - low)
+
+
+def _column_mean(head: np.ndarray) -> np.ndarray:
+    """``np.mean(head, axis=0, dtype=np.float64)``, its rows folded into ~1,024-wide
+    blocks first as in ``_column_extreme`` (65,536 x 16 float32: 0.43 ms against
+    1.7), equal up to the order of the float64 sums (the offset is then rounded to
+    the input's precision)."""
+    n, d = head.shape
+    fold = max(1, 1024 // max(d, 1))  # rows per block
+    m = n - n % fold
+    total = np.add.reduce(head[m:], axis=0, dtype=np.float64)
+    if m:
+        blocks = np.add.reduce(head[:m].reshape(-1, fold * d), axis=0, dtype=np.float64)
+        total = total + blocks.reshape(fold, d).sum(0)
+    return total / n
 
 
 def _column_extreme(head: np.ndarray, op) -> np.ndarray:
