@@ -103,6 +103,28 @@ def test_log_gaussian_prob(covariance_type):
     )  # [n, k]
     got = mixture.log_gaussian_prob(_t(X), _t(C), prec_chol, covariance_type)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+    # the fit's E step: float64 "full" maps the rows by one GEMM (the others ignore it)
+    got = mixture.log_gaussian_prob(_t(X), _t(C), prec_chol, covariance_type, expanded=True)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_full_resp_statistics_equal_numpys(dtype):
+    """The "full" M-step sums, ``[k, b, d]`` products in float64 and ``[b, k, d]`` in
+    float32: ``nk``, ``sum r (x - c)`` and ``sum r (x - c)(x - c)^T`` per component."""
+    resp = RNG.dirichlet(np.ones(4), size=len(X)) * W[:, None]  # [n, k]
+    nk, sx, s2 = mixture.resp_statistics(
+        tf.constant(X, dtype),
+        tf.constant(W, dtype),
+        tf.constant(resp, dtype),
+        tf.constant(C, dtype),
+        "full",
+    )
+    diff = X[:, None, :] - C[None]  # [n, k, d]
+    tol = {"rtol": 1e-12} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-5}
+    np.testing.assert_allclose(nk, resp.sum(0), **tol)
+    np.testing.assert_allclose(sx, np.einsum("nk,nki->ki", resp, diff), **tol)
+    np.testing.assert_allclose(s2, np.einsum("nk,nki,nkj->kij", resp, diff, diff), **tol)
 
 
 def test_log_resp_and_e_step_statistics():

@@ -145,10 +145,11 @@ def _variational_weights(post: Posterior, process: bool, d, k=None):
     return tf.where(real, tf.exp(bias - top), tf.ones_like(bias)), top
 
 
-def _log_resp(x, post: Posterior, covariance_type, process: bool, k=None):
-    """``(log_prob_norm [b], log_resp [b, K])`` of the variational E step."""
+def _log_resp(x, post: Posterior, covariance_type, process: bool, k=None, expanded=False):
+    """``(log_prob_norm [b], log_resp [b, K])`` of the variational E step (``expanded``:
+    as ``ops.gaussian.log_gaussian_prob``)."""
     weights, top = _variational_weights(post, process, x.shape[1] or tf.shape(x)[1], k)
-    norm, lr = log_resp(x, weights, post.means, post.prec_chol, covariance_type, k)
+    norm, lr = log_resp(x, weights, post.means, post.prec_chol, covariance_type, k, expanded)
     return norm + top, lr
 
 
@@ -184,8 +185,9 @@ def _diag_e_step(x, w, post: Posterior, covariance_type, process: bool, k=None):
 
 
 def _diff_e_step(x, w, post: Posterior, covariance_type, process: bool, k=None):
-    """``e_step_statistics`` from the differences ``x - means`` (every type)."""
-    _, lr = _log_resp(x, post, covariance_type, process, k)
+    """``e_step_statistics`` from the differences ``x - means`` (every type; float64
+    "full" maps the rows by one GEMM, as GaussianMixture's E step)."""
+    _, lr = _log_resp(x, post, covariance_type, process, k, expanded=True)
     resp = tf.exp(lr) * w[:, None]  # [b, k]
     neg_entropy = tf.reduce_sum(tf.math.multiply_no_nan(lr, resp))  # 0 log 0 = 0
     return (neg_entropy,) + resp_statistics(x, w, resp, post.means, covariance_type)

@@ -93,7 +93,7 @@ def _log_det_cholesky(prec_chol, covariance_type, d):
     return tf.cast(d, prec_chol.dtype) * tf.math.log(prec_chol)
 
 
-def log_gaussian_prob(x, means, prec_chol, covariance_type):
+def log_gaussian_prob(x, means, prec_chol, covariance_type, expanded=False):
     """Log density of every row under every component: ``x [b, d]`` -> ``[b, k]``.
 
     Every type takes the difference ``x - means_j`` first (``[b, k, d]``, the
@@ -104,9 +104,20 @@ def log_gaussian_prob(x, means, prec_chol, covariance_type):
     gives ``U`` entries of 1e3), and its rounding depends on the batch size
     and the padding of the components, so a Keras head would not equal the
     estimator.
+
+    ``expanded`` (float64 "full" only, the fit's E step): scikit-learn's form,
+    ``x @ U_j - means_j @ U_j``, every component's product in one ``[b, d] @
+    [d, K d]`` GEMM instead of ``K`` products with ``[b, d]`` blocks (100,000 x
+    16, K=8: the E step 5.7 -> 3.6 ms a chunk of 8,192 rows through XLA).
     """
     d = tf.shape(x)[1]
-    if covariance_type == "full":
+    if expanded and covariance_type == "full" and x.dtype == tf.float64:
+        n_comp = tf.shape(means)[0]
+        u = tf.reshape(tf.transpose(prec_chol, [1, 0, 2]), [d, n_comp * d])  # [d, K d]
+        mapped_means = tf.einsum("ki,kij->kj", means, prec_chol)  # [K, d]
+        y = tf.reshape(tf.matmul(x, u), [-1, n_comp, d]) - mapped_means[None]  # [b, K, d]
+        maha = tf.reduce_sum(tf.square(y), axis=-1)  # [b, K]
+    elif covariance_type == "full":
         diff = x[:, None, :] - means[None, :, :]  # [b, k, d]
         y = tf.einsum("bki,kij->bkj", diff, prec_chol)  # [b, k, d]
         maha = tf.reduce_sum(tf.square(y), axis=-1)  # [b, k]
@@ -128,18 +139,19 @@ def log_gaussian_prob(x, means, prec_chol, covariance_type):
     return -0.5 * (const + maha) + _log_det_cholesky(prec_chol, covariance_type, d)
 
 
-def log_resp(x, weights, means, prec_chol, covariance_type, k=None):
+def log_resp(x, weights, means, prec_chol, covariance_type, k=None, expanded=False):
     """Per-row log-likelihood and log responsibilities (log-sum-exp stable).
 
     A row so far from every component that all its densities underflow
     (log-likelihood -inf in this dtype) gets equal responsibilities, not NaN.
     With ``k`` (a scalar tensor), only the first ``k`` components are real:
-    the others get log responsibility ``-inf``.
+    the others get log responsibility ``-inf``. ``expanded``: as ``log_gaussian_prob``.
 
     Returns:
         ``(log_prob_norm [b], log_resp [b, K])``.
     """
-    weighted = log_gaussian_prob(x, means, prec_chol, covariance_type) + tf.math.log(weights)
+    log_prob = log_gaussian_prob(x, means, prec_chol, covariance_type, expanded)
+    weighted = log_prob + tf.math.log(weights)
     return _normalise(weighted, k)
 
 
@@ -178,6 +190,12 @@ def resp_statistics(x, w, resp, centers, covariance_type):
     if covariance_type == "tied":
         sx = tf.matmul(resp, x, transpose_a=True) - nk[:, None] * centers  # [k, d]
         return nk, sx, tf.matmul(w[:, None] * x, x, transpose_a=True)  # [d, d]
+    if covariance_type == "full" and x.dtype == tf.float64:
+        # components first, [k, b, d]: k batched products (100,000 x 16, k=8: 6.4 -> 4.5
+        # ms a chunk of 8,192 rows through XLA; in float32 the [b, k, d] form is faster)
+        diff = x[None, :, :] - centers[:, None, :]  # [k, b, d]
+        rdiff = tf.transpose(resp)[:, :, None] * diff  # [k, b, d]
+        return nk, tf.reduce_sum(rdiff, axis=1), tf.matmul(rdiff, diff, transpose_a=True)
     diff = x[:, None, :] - centers[None, :, :]  # [b, k, d]
     rdiff = resp[:, :, None] * diff  # [b, k, d]
     sx = tf.reduce_sum(rdiff, axis=0)  # [k, d]
@@ -229,11 +247,12 @@ def e_step_statistics(x, w, weights, means, prec_chol, covariance_type, k=None):
     (the per-row values in the dtype): it is the reported objective and the
     convergence test. Rows of zero weight (padding) add exactly nothing, even
     where their log-likelihood is not finite. Outside XLA (small data) "diag"
-    and "spherical" run as GEMMs in float64 (``_diag_e_step_gemm``).
+    and "spherical" run as GEMMs in float64 (``_diag_e_step_gemm``); float64
+    "full" maps the rows by one GEMM (``log_gaussian_prob``'s ``expanded``).
     """
     if covariance_type in ("diag", "spherical") and not xla_active():
         return _diag_e_step_gemm(x, w, weights, means, prec_chol, covariance_type, k)
-    norm, lr = log_resp(x, weights, means, prec_chol, covariance_type, k)
+    norm, lr = log_resp(x, weights, means, prec_chol, covariance_type, k, expanded=True)
     resp = tf.exp(lr) * w[:, None]  # [b, K]
     log_lik = tf.reduce_sum(tf.cast(tf.math.multiply_no_nan(norm, w), tf.float64))  # [b] summed
     return (log_lik,) + resp_statistics(x, w, resp, means, covariance_type)
