@@ -10,8 +10,8 @@ N=100,000 rows, d=16 Gaussian blobs in float32 and float64.
   beside (equal in float64).
 
 One first fit of tfcluster (tracing and XLA compilation; its time is
-printed as "first fit"), then the median of ``--repeats`` timed fits; ratio =
-tfcluster time / scikit-learn time (warm).
+printed as "first fit"), then the median of ``--repeats`` timed fits of each
+library, run alternately; ratio = tfcluster time / scikit-learn time (warm).
 
     python benchmarks/bench_new.py [--repeats 3] [--device /GPU:0]
 """
@@ -40,11 +40,15 @@ from tfcluster.ops import mixture as gm_ops  # noqa: E402
 _FIRST = {}  # the first (cold) fit's time of each tfcluster case
 
 
-def _median(fit, repeats, warm_up=True, name=None):
-    if warm_up:  # tracing and XLA compilation (scikit-learn has none: no warm-up)
-        _FIRST[name] = timed(fit)[0]
-    times, outs = zip(*(timed(fit) for _ in range(repeats)), strict=True)
-    return float(np.median(times)), outs
+def _medians(ours, theirs, repeats, name):
+    """``(ours' median time, outputs, theirs' median time, outputs)``: one first fit of
+    ours (tracing and XLA compilation; scikit-learn has none), then ``repeats``
+    timed fits of each, alternately, so a change of the machine's speed during
+    the runs (these VMs drift by 1.5x within minutes) weighs on both alike."""
+    _FIRST[name] = timed(ours)[0]
+    runs = [(timed(ours), timed(theirs)) for _ in range(repeats)]
+    (t1, o1), (t2, o2) = (zip(*side, strict=True) for side in zip(*runs, strict=True))
+    return float(np.median(t1)), o1, float(np.median(t2)), o2
 
 
 def _bisecting(X, dtype, repeats, k):
@@ -56,8 +60,7 @@ def _bisecting(X, dtype, repeats, k):
     def theirs():
         return SKBisecting(k, random_state=next(seeds)).fit(X).inertia_
 
-    t1, i1 = _median(ours, repeats, name=("bisecting", dtype))
-    t2, i2 = _median(theirs, repeats, warm_up=False)
+    t1, i1, t2, i2 = _medians(ours, theirs, repeats, ("bisecting", dtype))
     name = f"BisectingKMeans k={k} (inertia {np.median(i1):.4e} vs {np.median(i2):.4e})"
     return name, t1, t2
 
@@ -79,8 +82,8 @@ def _bayesian(X, dtype, repeats, k, ct, iters):
 
     params = {"n_components": k, "covariance_type": ct, "max_iter": iters, "tol": 0.0}
     ours = lambda: bm.BayesianGaussianMixture(dtype=dtype, **params).fit(X)  # noqa: E731
-    t1, lb1 = _median(ours, repeats, name=(ct, dtype))
-    t2, lb2 = _median(lambda: FromResp(**params).fit(X), repeats, warm_up=False)
+    theirs = lambda: FromResp(**params).fit(X)  # noqa: E731
+    t1, lb1, t2, lb2 = _medians(ours, theirs, repeats, (ct, dtype))
     gap = abs(lb1[0].lower_bound_ - float(np.squeeze(lb2[0].lower_bound_)))
     name = f"BayesianGaussianMixture {ct}, k={k}, {iters} iterations (lower bound gap {gap:.1e})"
     return name, t1, t2
