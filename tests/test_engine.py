@@ -285,14 +285,14 @@ def test_programs_use_xla_kernels_from_xla_min_rows():
 def test_frame_extremes_equal_numpys():
     """The frame's column extremes (rows folded into blocks) and its largest deviation
     equal numpy's plain column reductions, bit for bit, whatever the shape."""
-    from tfcluster._engine.frame import _column_extreme, _largest_deviation
+    from tfcluster._engine.frame import _column_reduce, _largest_deviation
 
     rng = np.random.default_rng(0)
     for n, d in ((1, 1), (5, 3), (63, 16), (64, 16), (1000, 7), (3, 2000), (70001, 16)):
         for dtype in (np.float32, np.float64):
             head = (rng.standard_normal((n, d)) * 1e3 + 5e4).astype(dtype)
-            assert np.array_equal(_column_extreme(head, np.minimum), head.min(axis=0))
-            assert np.array_equal(_column_extreme(head, np.maximum), head.max(axis=0))
+            assert np.array_equal(_column_reduce(head, np.minimum), head.min(axis=0))
+            assert np.array_equal(_column_reduce(head, np.maximum), head.max(axis=0))
             center = head.astype(np.float64).mean(axis=0)
             want = np.max(np.abs(head.astype(np.float64) - center), axis=0)
             assert np.array_equal(_largest_deviation(head, center), want)
